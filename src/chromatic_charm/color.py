@@ -1,0 +1,168 @@
+"""CIE L*a*b* conversion and the network's normalisation, defined once.
+
+The same functions take NumPy arrays (serving, data preparation) or torch tensors (training,
+evaluation, on any device), so every caller uses one set of formulas and constants. Importing this
+module never imports torch.
+
+Conventions
+-----------
+- RGB: sRGB, float in [0, 1], D65 white, the channel axis given by ``axis`` (-1 for HxWx3 images,
+  1 for (B, 3, H, W) batches).
+- Lab: L in [0, 100], a and b roughly in [-110, 110] (the sRGB gamut spans about [-86, 98] for a
+  and [-108, 95] for b).
+- Network space: ``L_norm = L / 50 - 1`` in [-1, 1]; ``ab_norm = ab / 110`` in about [-1, 1].
+
+The constants are those of scikit-image's ``rgb2lab`` (sRGB primaries, D65, 2 degree observer), so
+the two agree to float precision (tested).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+L_SCALE = 50.0
+L_OFFSET = 1.0
+AB_SCALE = 110.0
+
+# sRGB (D65) -> XYZ, as in scikit-image.
+_XYZ_FROM_RGB = (
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
+)
+_RGB_FROM_XYZ = tuple(map(tuple, np.linalg.inv(np.array(_XYZ_FROM_RGB)).tolist()))
+_WHITE_D65 = (0.95047, 1.0, 1.08883)
+_EPS = 0.008856  # (6/29)^3
+_KAPPA = 7.787  # (29/6)^2 / 3
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.startswith("torch")
+
+
+class _Ops:
+    """The handful of array operations the formulas need, for NumPy or torch."""
+
+    def __init__(self, x: Any):
+        if _is_torch(x):
+            import torch
+
+            self.where = torch.where
+            self.stack = lambda xs, axis: torch.stack(xs, dim=axis)
+            self.maximum = lambda x, v: x.clamp_min(v)
+            self.clip = lambda x, lo, hi: x.clamp(lo, hi)
+        else:
+            self.where = np.where
+            self.stack = lambda xs, axis: np.stack(xs, axis=axis)
+            self.maximum = np.maximum
+            self.clip = np.clip
+
+
+def _split(x: Any, axis: int, n: int = 3, what: str = "RGB or Lab"):
+    if x.shape[axis] != n:
+        raise ValueError(f"expected {n} channels ({what}) on axis {axis}, got shape {tuple(x.shape)}")
+    index = [slice(None)] * x.ndim
+    out = []
+    for c in range(n):
+        index[axis] = c
+        out.append(x[tuple(index)])
+    return out
+
+
+def _mix(matrix, c0, c1, c2):
+    return [m[0] * c0 + m[1] * c1 + m[2] * c2 for m in matrix]
+
+
+def _float(x: Any) -> Any:
+    if _is_torch(x):
+        return x if x.is_floating_point() else x.float()
+    x = np.asarray(x)
+    return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
+
+
+def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
+    """sRGB in [0, 1] -> Lab (L in [0, 100]); same shape, layout and array type as the input."""
+    rgb = _float(rgb)
+    ops = _Ops(rgb)
+    rgb = ops.clip(rgb, 0.0, 1.0)
+    linear = ops.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    x, y, z = _mix(_XYZ_FROM_RGB, *_split(linear, axis))
+    f = []
+    for value, white in zip((x, y, z), _WHITE_D65):
+        t = value / white
+        f.append(ops.where(t > _EPS, ops.maximum(t, _EPS) ** (1.0 / 3.0), _KAPPA * t + 16.0 / 116.0))
+    fx, fy, fz = f
+    lightness = ops.where(y > _EPS, 116.0 * fy - 16.0, 903.3 * y)
+    return ops.stack([lightness, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis)
+
+
+def lab_to_rgb(lab: Any, axis: int = -1) -> Any:
+    """Lab -> sRGB clipped to [0, 1]; same shape, layout and array type as the input."""
+    lab = _float(lab)
+    ops = _Ops(lab)
+    lightness, a, b = _split(lab, axis)
+    fy = (lightness + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = ops.maximum(fy - b / 200.0, 0.0)
+    xyz = []
+    for f, white in zip((fx, fy, fz), _WHITE_D65):
+        cube = f**3
+        xyz.append(white * ops.where(cube > _EPS, cube, (f - 16.0 / 116.0) / _KAPPA))
+    linear = _mix(_RGB_FROM_XYZ, *xyz)
+    out = []
+    for c in linear:
+        c = ops.maximum(c, 0.0)
+        out.append(ops.where(c > 0.0031308, 1.055 * ops.maximum(c, 1e-12) ** (1 / 2.4) - 0.055, 12.92 * c))
+    return ops.clip(ops.stack(out, axis), 0.0, 1.0)
+
+
+def normalize_l(lightness: Any) -> Any:
+    """L in [0, 100] -> [-1, 1]."""
+    return lightness / L_SCALE - L_OFFSET
+
+
+def denormalize_l(l_norm: Any) -> Any:
+    """[-1, 1] -> L in [0, 100]."""
+    return (l_norm + L_OFFSET) * L_SCALE
+
+
+def normalize_ab(ab: Any) -> Any:
+    """a*b* in Lab units -> about [-1, 1]."""
+    return ab / AB_SCALE
+
+
+def denormalize_ab(ab_norm: Any) -> Any:
+    """Network ab in [-1, 1] -> a*b* in Lab units."""
+    return ab_norm * AB_SCALE
+
+
+def rgb_to_model_input(rgb: Any, axis: int = -1) -> tuple[Any, Any]:
+    """sRGB in [0, 1] -> (L_norm, ab_norm), each keeping ``axis`` (1 and 2 channels)."""
+    lab = rgb_to_lab(rgb, axis=axis)
+    lightness, a, b = _split(lab, axis)
+    ops = _Ops(lab)
+    return normalize_l(ops.stack([lightness], axis)), normalize_ab(ops.stack([a, b], axis))
+
+
+def model_output_to_rgb(l_norm: Any, ab_norm: Any, axis: int = -1) -> Any:
+    """(L_norm with 1 channel, ab_norm with 2 channels) -> sRGB in [0, 1] along ``axis``."""
+    ops = _Ops(l_norm)
+    (lightness,) = _split(denormalize_l(l_norm), axis, 1, "L")
+    a, b = _split(denormalize_ab(ab_norm), axis, 2, "ab")
+    return lab_to_rgb(ops.stack([lightness, a, b], axis), axis=axis)
+
+
+def chroma_stats(rgb: Any) -> dict[str, float]:
+    """Colour statistics of one HxWx3 sRGB image in [0, 1], used to find near-grayscale and sepia.
+
+    ``chroma_mean``: mean of sqrt(a^2 + b^2) (near 0 for grayscale).
+    ``chroma_spread``: RMS distance of the pixels' (a, b) from their mean (near 0 for grayscale
+    *and* for a uniformly tinted image such as sepia, whose chroma is one hue everywhere).
+    """
+    lab = rgb_to_lab(np.asarray(rgb), axis=-1).reshape(-1, 3)
+    ab = lab[:, 1:].astype(np.float64)
+    chroma = np.sqrt((ab**2).sum(axis=1))
+    spread = np.sqrt(((ab - ab.mean(axis=0)) ** 2).sum(axis=1).mean())
+    return {"chroma_mean": float(chroma.mean()), "chroma_spread": float(spread)}

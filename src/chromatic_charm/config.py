@@ -1,0 +1,60 @@
+"""Every path and default of the project, in one place.
+
+Paths are resolved against the project root: ``$CHROMATIC_CHARM_ROOT`` when set, otherwise the
+nearest folder above the current directory that holds this project's ``pyproject.toml``, otherwise
+the current directory (an installed package, e.g. in Docker, has no repo around it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_ROOT = "CHROMATIC_CHARM_ROOT"
+
+
+def project_root() -> Path:
+    env = os.environ.get(ENV_ROOT)
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and 'name = "chromatic-charm"' in pyproject.read_text(errors="ignore"):
+            return folder
+    return here
+
+
+def raw_data_dir() -> Path:
+    return project_root() / "Data" / "Raw Data"
+
+
+def clean_data_dir() -> Path:
+    return project_root() / "Data" / "Clean Data"
+
+
+def checkpoints_dir() -> Path:
+    return project_root() / "checkpoints"
+
+
+def samples_dir() -> Path:
+    """Small set of openly licensed photos shipped with the repo (see samples/CREDITS.csv)."""
+    return project_root() / "samples"
+
+
+def local_tracking_uri() -> str:
+    """The embedded MLflow store used when no server is configured (git-ignored)."""
+    return f"sqlite:///{project_root() / 'mlflow.db'}"
+
+
+# Kaggle Places365 subset.
+KAGGLE_DATASET = "pankajkumar2002/places365"
+KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
+PLACES_ROOT = "val_256"
+PLACES_SPLITS = {"train": "train_samples", "val": "valid_samples", "test": "test_samples"}
+PLACES_EXPECTED = {"train": 21_900, "val": 7_298, "test": 7_302}
+
+SPLITS = ("train", "val", "test")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+DEFAULT_EXPERIMENT = "chromatic-charm"

@@ -1,0 +1,1 @@
+"""Raw data -> clean data (prepare) and fast loading of clean data (dataset)."""
