@@ -58,3 +58,8 @@ SPLITS = ("train", "val", "test")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 DEFAULT_EXPERIMENT = "chromatic-charm"
+
+# Named network sizes (built in chromatic_charm.models) and GAN losses, listed here so the CLI and
+# the training config can validate them without importing torch.
+MODEL_SIZE_NAMES = ("full", "small", "tiny")
+GAN_MODES = ("vanilla", "lsgan")

@@ -1,0 +1,177 @@
+"""The ``chromatic-charm`` command: prepare, train, demo.
+
+Bad arguments or missing data end with exit code 2 and one line saying what is wrong and what to do.
+Heavy imports (torch, MLflow) happen inside the subcommands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from . import __version__
+from .errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, not the usage block
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    from .config import GAN_MODES, MODEL_SIZE_NAMES
+    from .training.config import AMP_MODES, TrainConfig  # torch-free, so --help stays instant
+
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    g = p.add_argument_group("data")
+    g.add_argument("--data", dest="data_dir", help="prepared data folder (default: 'Data/Clean Data')")
+    g.add_argument("--image-size", type=int, help=f"crop size the networks see (default {defaults['image_size']})")
+    g.add_argument("--load-size", type=int, help="resize before the random crop (default image-size x 286/256)")
+    g.add_argument("--batch-size", type=int, help=f"(default {defaults['batch_size']})")
+    g.add_argument("--workers", dest="num_workers", type=int, help=f"loader processes (default {defaults['num_workers']})")
+    g.add_argument("--val-max-images", type=int, help=f"val images for the per-epoch L1 (default {defaults['val_max_images']})")
+    g = p.add_argument_group("model")
+    g.add_argument("--model-size", choices=MODEL_SIZE_NAMES,
+                   help="full = pix2pix unet_256 + 70x70 PatchGAN (default); small for a CPU; tiny for tests")
+    g.add_argument("--ngf", type=int, help="generator width (overrides the size)")
+    g.add_argument("--num-downs", type=int, help="generator depth; the image size must be divisible by 2**num_downs")
+    g.add_argument("--ndf", type=int, help="discriminator width")
+    g.add_argument("--n-layers", type=int, help="discriminator depth (3 = 70x70 patches)")
+    g.add_argument("--dropout", type=float, help="generator dropout (default 0.5)")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, help=f"(default {defaults['epochs']})")
+    g.add_argument("--max-steps", type=int, help="stop after this many steps")
+    g.add_argument("--lr-g", type=float, help=f"generator learning rate (default {defaults['lr_g']:g})")
+    g.add_argument("--lr-d", type=float, help=f"discriminator learning rate (default {defaults['lr_d']:g})")
+    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {defaults['beta1']})")
+    g.add_argument("--beta2", type=float, help=f"Adam beta2 (default {defaults['beta2']})")
+    g.add_argument("--lambda-l1", type=float, help=f"weight of the L1 term (default {defaults['lambda_l1']:g})")
+    g.add_argument("--gan-mode", choices=GAN_MODES, help="GAN loss (default vanilla, as in the paper)")
+    g.add_argument("--warmup-epochs", type=int, help="epochs of L1-only generator training first (default 0)")
+    g.add_argument("--seed", type=int, help=f"(default {defaults['seed']})")
+    g = p.add_argument_group("hardware")
+    g.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU)")
+    g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="channels_last memory format (default: on for a GPU)")
+    g = p.add_argument_group("tracking and checkpoints")
+    g.add_argument("--experiment", help=f"MLflow experiment (default '{defaults['experiment']}')")
+    g.add_argument("--run-name", help="MLflow run name and checkpoint folder name (default: from lrs and time)")
+    g.add_argument("--checkpoint-dir", help="where last.pt goes (default checkpoints/<run-name>)")
+    g.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints (default {defaults['checkpoint_every']})")
+    g.add_argument("--log-every", type=int, help=f"steps between metric uploads (default {defaults['log_every']})")
+    g.add_argument("--num-samples", type=int, help=f"val images in the logged sample grid (default {defaults['num_samples']})")
+    g.add_argument("--resume", nargs="?", const=True, default=None, metavar="PATH",
+                   help="continue from a checkpoint: the newest checkpoints/*/last.pt, or PATH (file or folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _prepare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--source", default="kaggle",
+                   help="'kaggle' for the Places365 subset (default), or a folder of photos")
+    p.add_argument("--out", help="clean data folder (default 'Data/Clean Data')")
+    p.add_argument("--raw", help="raw data folder for Kaggle (default 'Data/Raw Data')")
+    p.add_argument("--size", type=int, default=256, help="stored image side in pixels (default 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the train/val/test split of a folder (default 0)")
+    p.add_argument("--val-frac", type=float, default=0.1, help="share of a folder for val (default 0.1)")
+    p.add_argument("--test-frac", type=float, default=0.1, help="share of a folder for test (default 0.1)")
+    p.add_argument("--min-size", type=int, default=128, help="reject images whose short side is smaller (default 128)")
+    p.add_argument("--gray-chroma", type=float, help="mean Lab chroma under which an image is near-grayscale")
+    p.add_argument("--sepia-spread", type=float, help="ab spread under which a tinted image is sepia/monochrome")
+    p.add_argument("--near-dup-distance", type=int, help="max perceptual-hash distance (of 64 bits) for a near duplicate")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chromatic-charm", description="Colourise black-and-white photos (pix2pix in CIE Lab).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    _prepare_arguments(sub.add_parser(
+        "prepare", help="clean raw photos into training data",
+        description="Check, clean, deduplicate and split photos into Data/Clean Data, with a report."))
+    _train_arguments(sub.add_parser(
+        "train", help="train pix2pix, tracked in MLflow",
+        description="Train the U-Net generator and PatchGAN discriminator on prepared data; one MLflow run."))
+    demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
+                          description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
+    demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
+    demo.add_argument("--max-steps", type=int, default=150, help="training steps (default 150)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def _run_prepare(args) -> None:
+    from .config import clean_data_dir, raw_data_dir
+    from .data.prepare import PrepareConfig, format_summary, prepare
+
+    options = {k: getattr(args, k) for k in ("gray_chroma", "sepia_spread", "near_dup_distance")
+               if getattr(args, k) is not None}
+    config = PrepareConfig(
+        source=args.source, out_dir=Path(args.out) if args.out else clean_data_dir(),
+        raw_dir=Path(args.raw) if args.raw else raw_data_dir(), size=args.size, seed=args.seed,
+        val_frac=args.val_frac, test_frac=args.test_frac, min_size=args.min_size, workers=args.workers,
+        progress=not args.no_progress, **options,
+    )
+    print(format_summary(prepare(config)))
+
+
+def _run_train(args) -> None:
+    from .training.config import TrainConfig
+    from .training.loop import train
+
+    names = set(TrainConfig.field_names())
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    result = train(TrainConfig(**overrides), resume=args.resume, progress=not args.no_progress)
+    _print_result(result)
+
+
+def _print_result(result) -> None:
+    val = "n/a" if result.val_l1 is None else f"{result.val_l1:.4f}"
+    print(f"done: run {result.run_id}, {result.steps} steps, val L1 {val}\n"
+          f"checkpoint: {result.checkpoint}\nmodel: {result.model_uri}\n"
+          "browse runs with: mlflow ui --backend-store-uri sqlite:///mlflow.db (local store)")
+
+
+def _run_demo(args) -> None:
+    from .config import project_root, samples_dir
+    from .data.prepare import PrepareConfig, format_summary, prepare
+    from .training.config import TrainConfig
+    from .training.loop import train
+
+    photos = Path(args.photos) if args.photos else samples_dir()
+    out = project_root() / "outputs" / "demo"
+    report = prepare(PrepareConfig(source=str(photos), out_dir=out / "data", raw_dir=out / "raw", size=64,
+                                   min_size=64, progress=not args.no_progress))
+    print(format_summary(report))
+    config = TrainConfig(data_dir=str(out / "data"), model_size="tiny", image_size=64, batch_size=8, epochs=1000,
+                         max_steps=args.max_steps, device="cpu", num_workers=0, experiment="chromatic-charm-demo",
+                         run_name=None, checkpoint_dir=str(out / "checkpoints"), checkpoint_every=50)
+    _print_result(train(config, progress=not args.no_progress))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        {"prepare": _run_prepare, "train": _run_train, "demo": _run_demo}[args.command](args)
+    except (UserError, ValueError) as exc:
+        print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"chromatic-charm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from .training.loop import Interrupted
+
+        if isinstance(exc, Interrupted):
+            print(f"chromatic-charm {args.command}: {exc}", file=sys.stderr)
+            return 130
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

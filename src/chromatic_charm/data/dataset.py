@@ -1,0 +1,144 @@
+"""Fast loading of clean data: uint8 arrays on disk -> model batches on the device.
+
+The clean data folder (written by ``prepare``) holds ``{split}.npy`` arrays of shape (N, S, S, 3),
+uint8 RGB, read through a memory map. A batch is one sorted fancy-index of the map (one copy of
+contiguous rows, no per-image decoding), so the loader delivers thousands of images per second per
+worker (see benchmarks/loader_benchmark.py). Augmentation (resize, random crop, flip) and the Lab
+conversion run batched on the training device, where they are cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .. import color
+from ..config import SPLITS
+from ..errors import UserError
+
+
+def read_manifest(root: Path) -> dict:
+    """The manifest of a clean data folder, or a UserError saying to run prepare."""
+    path = Path(root) / "manifest.json"
+    if not path.is_file():
+        raise UserError(
+            f"no prepared data in '{root}' (missing manifest.json); run `chromatic-charm prepare` first"
+        )
+    return json.loads(path.read_text())
+
+
+class ArraySplit(Dataset):
+    """One split of the clean data. ``dataset[list_of_indices]`` -> uint8 tensor (B, S, S, 3)."""
+
+    def __init__(self, root: Path, split: str):
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        self.path = Path(root) / f"{split}.npy"
+        if not self.path.is_file():
+            raise UserError(f"missing '{self.path}'; run `chromatic-charm prepare` again")
+        self._array: np.ndarray | None = None
+        self._length = len(self.array)
+
+    @property
+    def array(self) -> np.ndarray:
+        # Opened lazily so each DataLoader worker maps the file itself after the fork.
+        if self._array is None:
+            self._array = np.load(self.path, mmap_mode="r")
+        return self._array
+
+    def __getstate__(self):
+        return {**self.__dict__, "_array": None}
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, indices) -> torch.Tensor:
+        if isinstance(indices, (int, np.integer)):
+            return torch.from_numpy(np.array(self.array[indices]))
+        order = np.sort(np.asarray(indices))
+        return torch.from_numpy(self.array[order])
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Shuffled batches for one epoch, reproducible from (seed, epoch).
+
+    ``start_batch`` skips the batches already trained on (resume in the middle of an epoch);
+    ``rank``/``world_size`` give each process its own share of every global batch (DDP).
+    """
+
+    def __init__(self, n: int, batch_size: int, *, seed: int, epoch: int, shuffle: bool = True,
+                 drop_last: bool = True, start_batch: int = 0, rank: int = 0, world_size: int = 1):
+        self.n, self.batch_size, self.drop_last = n, batch_size, drop_last
+        self.start_batch, self.rank, self.world_size = start_batch, rank, world_size
+        if shuffle:
+            self.order = np.random.default_rng([seed, epoch]).permutation(n)
+        else:
+            self.order = np.arange(n)
+
+    def __len__(self) -> int:
+        global_batch = self.batch_size * self.world_size
+        full = self.n // global_batch
+        total = full if self.drop_last or self.n % global_batch == 0 else full + 1
+        return max(total - self.start_batch, 0)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        global_batch = self.batch_size * self.world_size
+        for b in range(self.start_batch, self.start_batch + len(self)):
+            chunk = self.order[b * global_batch:(b + 1) * global_batch]
+            yield chunk[self.rank::self.world_size].tolist()
+
+
+def make_loader(split: ArraySplit, sampler: Sampler, *, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
+    return DataLoader(
+        split,
+        sampler=sampler,
+        batch_size=None,  # the sampler yields whole batches; the dataset reads each with one copy
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=False,
+        # Its own generator: a DataLoader otherwise draws its worker seed from torch's global RNG,
+        # which would shift the dropout masks of a resumed run.
+        generator=torch.Generator().manual_seed(0),
+        prefetch_factor=4 if num_workers > 0 else None,
+    )
+
+
+def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                         antialias=size < x.shape[-1])
+
+
+def to_model_batch(images: torch.Tensor, *, image_size: int, device: torch.device | str,
+                   augment: bool = False, load_size: int | None = None,
+                   generator: torch.Generator | None = None,
+                   channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 RGB (B, S, S, 3) -> (L, ab) on ``device``: (B, 1, s, s) and (B, 2, s, s) in [-1, 1].
+
+    With ``augment``, pix2pix's jitter: resize to ``load_size`` (default 286/256 of ``image_size``),
+    take a random ``image_size`` crop and flip half the batch horizontally. Random draws come from
+    ``generator`` (a CPU generator) so a resumed run repeats them exactly.
+    """
+    x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
+    if augment:
+        load = load_size or round(image_size * 286 / 256)
+        x = _resize(x, load)
+        b = x.shape[0]
+        offsets = torch.randint(0, load - image_size + 1, (b, 2), generator=generator).tolist()
+        flips = torch.rand(b, generator=generator) < 0.5
+        x = torch.stack([
+            x[i, :, oy:oy + image_size, ox:ox + image_size] for i, (oy, ox) in enumerate(offsets)
+        ])
+        x = torch.where(flips.to(x.device)[:, None, None, None], x.flip(-1), x)
+    else:
+        x = _resize(x, image_size)
+    lightness, ab = color.rgb_to_model_input(x, axis=1)
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    return lightness.contiguous(memory_format=memory_format), ab.contiguous(memory_format=memory_format)

@@ -1,0 +1,1 @@
+"""Training: the pix2pix step, the loop, checkpoints and MLflow tracking."""

@@ -1,0 +1,74 @@
+"""The training configuration: one typed dataclass, logged to MLflow with ``asdict``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from ..config import DEFAULT_EXPERIMENT, GAN_MODES, MODEL_SIZE_NAMES
+
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data_dir: str | None = None  # default: Data/Clean Data
+    # model
+    model_size: str = "full"  # full (unet_256 + 70x70 PatchGAN), small, tiny
+    ngf: int | None = None  # overrides of the size's generator / discriminator widths and depths
+    num_downs: int | None = None
+    ndf: int | None = None
+    n_layers: int | None = None
+    dropout: float | None = None
+    # data
+    image_size: int = 256  # the crop the networks see
+    load_size: int | None = None  # resize before the random crop; default image_size * 286 / 256
+    batch_size: int = 16
+    num_workers: int = 2
+    val_max_images: int = 1024  # validation L1 on at most this many val images per epoch
+    # optimisation (pix2pix defaults)
+    epochs: int = 20
+    max_steps: int | None = None  # stop after this many steps (smoke tests)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    lambda_l1: float = 100.0
+    gan_mode: str = "vanilla"
+    warmup_epochs: int = 0  # generator trained on L1 alone for this many epochs first
+    seed: int = 0
+    # hardware
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    amp: str = "auto"  # auto = bf16 (or fp16) on a GPU, off on the CPU
+    channels_last: bool | None = None  # None = on for a GPU
+    # bookkeeping
+    experiment: str = DEFAULT_EXPERIMENT
+    run_name: str | None = None
+    checkpoint_dir: str | None = None  # default: checkpoints/<run_name>
+    checkpoint_every: int = 500  # steps
+    log_every: int = 20  # steps between metric uploads (every step is logged)
+    num_samples: int = 8  # val images in the sample grid logged each epoch
+
+    def __post_init__(self):
+        checks = [
+            (self.model_size in MODEL_SIZE_NAMES, f"model_size must be one of {', '.join(MODEL_SIZE_NAMES)}"),
+            (self.gan_mode in GAN_MODES, f"gan_mode must be one of {', '.join(GAN_MODES)}"),
+            (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
+            (self.image_size >= 16, "image_size must be at least 16"),
+            (self.load_size is None or self.load_size >= self.image_size, "load_size must be >= image_size"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.max_steps is None or self.max_steps >= 1, "max_steps must be >= 1"),
+            (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
+            (self.lambda_l1 >= 0, "lambda_l1 must be >= 0"),
+            (self.warmup_epochs >= 0, "warmup_epochs must be >= 0"),
+            (self.checkpoint_every >= 1 and self.log_every >= 1, "checkpoint_every and log_every must be >= 1"),
+            (self.num_workers >= 0, "num_workers must be >= 0"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

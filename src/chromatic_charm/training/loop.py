@@ -1,0 +1,344 @@
+"""The training loop: data, networks, MLflow run, checkpoints and resume."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from .. import color
+from ..config import checkpoints_dir, clean_data_dir
+from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
+from ..errors import UserError
+from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
+from . import checkpoint, tracking
+from .config import TrainConfig
+from .step import LOSS_NAMES, Networks, train_step
+
+
+@dataclass
+class TrainResult:
+    run_id: str
+    steps: int
+    epochs_done: int
+    val_l1: float | None
+    checkpoint: Path
+    model_uri: str | None
+
+
+class Interrupted(Exception):
+    """Training stopped by SIGTERM or Ctrl-C after saving a checkpoint."""
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("device 'cuda' asked for but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def _autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _step_generator(seed: int, step: int) -> torch.Generator:
+    # Augmentation draws depend only on (seed, step), so a resumed run repeats them exactly.
+    return torch.Generator().manual_seed(seed * 1_000_003 + step)
+
+
+@torch.no_grad()
+def validate(generator, split: ArraySplit, config: TrainConfig, device: torch.device) -> float:
+    """Mean |ab_pred - ab_true| over (up to ``val_max_images``) val images, in normalised ab units."""
+    generator.eval()
+    n = min(len(split), config.val_max_images)
+    total, count = 0.0, 0
+    for start in range(0, n, config.batch_size):
+        images = split[list(range(start, min(start + config.batch_size, n)))]
+        lightness, ab = to_model_batch(images, image_size=config.image_size, device=device)
+        total += torch.abs(generator(lightness).float() - ab).mean(dim=(1, 2, 3)).sum().item()
+        count += len(images)
+    generator.train()
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def sample_grid(generator, split: ArraySplit, config: TrainConfig, device: torch.device) -> Image.Image:
+    """Rows of (grayscale input | colourised | ground truth) for the first val images."""
+    generator.eval()
+    images = split[list(range(min(config.num_samples, len(split))))]
+    lightness, ab = to_model_batch(images, image_size=config.image_size, device=device)
+    fake = generator(lightness).float()
+    generator.train()
+    gray = color.model_output_to_rgb(lightness, torch.zeros_like(ab), axis=1)
+    rows = [gray, color.model_output_to_rgb(lightness, fake, axis=1), color.model_output_to_rgb(lightness, ab, axis=1)]
+    grid = torch.cat([torch.cat(list(r), dim=2) for r in zip(*rows)], dim=1)  # (3, n*H, 3*W)
+    array = (grid.clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255).round().astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def _build(config: TrainConfig, device: torch.device):
+    gen_cfg, disc_cfg = model_configs(config.model_size, ngf=config.ngf, num_downs=config.num_downs,
+                                      dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
+    multiple = 2**gen_cfg.num_downs
+    if config.image_size % multiple:
+        raise UserError(f"image size {config.image_size} is not divisible by {multiple} "
+                        f"(2**num_downs for model size '{config.model_size}'); pick a multiple of {multiple}")
+    generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
+    init_weights(generator)
+    init_weights(discriminator)
+    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
+    memory_format = torch.channels_last if channels_last else torch.preserve_format
+    generator.to(device, memory_format=memory_format)
+    discriminator.to(device, memory_format=memory_format)
+    dtype = _autocast_dtype(config.amp, device)
+    nets = Networks(
+        generator=generator,
+        discriminator=discriminator,
+        opt_g=torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2)),
+        opt_d=torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2)),
+        gan_loss=GANLoss(config.gan_mode),
+        lambda_l1=config.lambda_l1,
+        scaler=torch.amp.GradScaler("cuda") if dtype == torch.float16 else None,
+        autocast_dtype=dtype,
+    )
+    return nets, gen_cfg, disc_cfg, channels_last
+
+
+def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_epoch, run_id, val_l1) -> dict:
+    state = {
+        "format": checkpoint.FORMAT,
+        "generator_config": asdict(gen_cfg),
+        "discriminator_config": asdict(disc_cfg),
+        "train_config": asdict(config),
+        "generator": nets.generator.state_dict(),
+        "discriminator": nets.discriminator.state_dict(),
+        "opt_g": nets.opt_g.state_dict(),
+        "opt_d": nets.opt_d.state_dict(),
+        "scaler": nets.scaler.state_dict() if nets.scaler is not None else None,
+        "step": step,
+        "epoch": epoch,
+        "batch_in_epoch": batch_in_epoch,
+        "run_id": run_id,
+        "val_l1": val_l1,
+        "rng_torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["rng_cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _restore(nets: Networks, state: dict) -> None:
+    nets.generator.load_state_dict(state["generator"])
+    nets.discriminator.load_state_dict(state["discriminator"])
+    nets.opt_g.load_state_dict(state["opt_g"])
+    nets.opt_d.load_state_dict(state["opt_d"])
+    if nets.scaler is not None and state.get("scaler"):
+        nets.scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng_torch"])
+    if torch.cuda.is_available() and state.get("rng_cuda"):
+        torch.cuda.set_rng_state_all(state["rng_cuda"])
+
+
+def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Path, n_train: int) -> dict:
+    params = {k: v for k, v in asdict(config).items() if k not in ("experiment",)}
+    params.update({f"G_{k}": v for k, v in asdict(gen_cfg).items()})
+    params.update({f"D_{k}": v for k, v in asdict(disc_cfg).items()})
+    params.update({
+        "data_dir": str(data_dir),
+        "data_version": manifest.get("data_version", "unknown"),
+        "data_source": manifest.get("source", "unknown"),
+        "train_images": n_train,
+    })
+    return params
+
+
+def train(config: TrainConfig, resume: str | Path | bool | None = None, progress: bool = True) -> TrainResult:
+    """Train pix2pix on prepared data, tracked as one MLflow run.
+
+    ``resume``: None/False for a new run; True for the newest ``checkpoints/*/last.pt``; or a path
+    (a checkpoint file or a run's checkpoint folder). A resumed run keeps its config (``epochs`` and
+    ``max_steps`` may be raised) and continues the same MLflow run.
+    """
+    state = None
+    if resume:
+        path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
+        state = checkpoint.load(path)
+        saved = TrainConfig(**state["train_config"])
+        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps)
+        print(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
+
+    run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
+    config = replace(config, run_name=run_name)
+    data_dir = Path(config.data_dir) if config.data_dir else clean_data_dir()
+    manifest = read_manifest(data_dir)
+    train_split, val_split = ArraySplit(data_dir, "train"), ArraySplit(data_dir, "val")
+    if len(train_split) < config.batch_size:
+        raise UserError(f"only {len(train_split)} training images for batch size {config.batch_size}; "
+                        "lower --batch-size or prepare more data")
+    if len(val_split) == 0:
+        raise UserError(f"the val split in '{data_dir}' is empty; prepare with a larger --val-frac")
+    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else checkpoints_dir() / run_name
+    config = replace(config, checkpoint_dir=str(ckpt_dir))
+
+    device = _device(config.device)
+    seed_everything(config.seed)
+    nets, gen_cfg, disc_cfg, channels_last = _build(config, device)
+    step, epoch, batch_in_epoch, val_l1 = 0, 0, 0, None
+    if state is not None:
+        _restore(nets, state)
+        step, epoch, batch_in_epoch, val_l1 = state["step"], state["epoch"], state["batch_in_epoch"], state["val_l1"]
+
+    target, experiment_id = tracking.connect(config.experiment)
+    commit, dirty = tracking.git_commit()
+    logger = tracking.RunLogger.start(
+        experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
+        tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab"},
+    )
+    if state is None:
+        logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split)),
+                           "git_commit": commit})
+    print(f"MLflow run {logger.run_id} at {target.display} (experiment '{config.experiment}')")
+
+    def save(ep: int, batch: int) -> Path:
+        return checkpoint.save_atomic(
+            _state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
+                   run_id=logger.run_id, val_l1=val_l1),
+            ckpt_dir / checkpoint.LAST,
+        )
+
+    stop = {"signal": None}
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum, frame):  # finish the current step, save, then stop
+        stop["signal"] = signum
+
+    in_main_thread = True
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread (e.g. some notebook runners): rely on checkpoints
+        in_main_thread = False
+
+    status = "FAILED"
+    try:
+        while epoch < config.epochs and not _reached(step, config):
+            sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed, epoch=epoch,
+                                        start_batch=batch_in_epoch)
+            loader = make_loader(train_split, sampler, num_workers=config.num_workers,
+                                 pin_memory=device.type == "cuda")
+            l1_only = epoch < config.warmup_epochs
+            bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
+                       desc=f"epoch {epoch + 1}/{config.epochs}" + (" (L1 warm-up)" if l1_only else ""))
+            window: list[dict] = []
+            for images in bar:
+                lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
+                                               load_size=config.load_size, channels_last=channels_last,
+                                               generator=_step_generator(config.seed, step))
+                losses = train_step(nets, lightness, ab, l1_only=l1_only)
+                step += 1
+                batch_in_epoch += 1
+                window.append(losses)
+                if step % config.log_every == 0:
+                    _log_window(logger, window, step, bar)
+                    window = []
+                if step % config.checkpoint_every == 0:
+                    save(epoch, batch_in_epoch)
+                if stop["signal"] is not None or _reached(step, config):
+                    break
+            _log_window(logger, window, step, bar)
+            bar.close()
+            if stop["signal"] is not None:
+                save(epoch, batch_in_epoch)
+                raise Interrupted(f"stopped by signal {stop['signal']} at step {step}; checkpoint saved in "
+                                  f"{ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
+            if batch_in_epoch >= len(EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed, epoch=epoch)):
+                epoch, batch_in_epoch = epoch + 1, 0
+                val_l1 = validate(nets.generator, val_split, config, device)
+                logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
+                logger.flush()
+                logger.log_image(sample_grid(nets.generator, val_split, config, device),
+                                 f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
+                print(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
+            save(epoch, batch_in_epoch)
+        if val_l1 is None or batch_in_epoch:  # stopped mid-epoch by max_steps: still validate
+            val_l1 = validate(nets.generator, val_split, config, device)
+            logger.log_metrics({"val_l1": val_l1}, step=step)
+            logger.log_image(sample_grid(nets.generator, val_split, config, device),
+                             f"samples/final_step_{step:06d}.png")
+        last = save(epoch, batch_in_epoch)
+        model_uri = _log_model(logger.run_id, nets.generator, config)
+        status = "FINISHED"
+        return TrainResult(logger.run_id, step, epoch, val_l1, last, model_uri)
+    except KeyboardInterrupt:
+        save(epoch, batch_in_epoch)
+        status = "KILLED"
+        raise Interrupted(f"interrupted at step {step}; checkpoint saved in {ckpt_dir}; "
+                          f"continue with `chromatic-charm train --resume {ckpt_dir}`") from None
+    except Interrupted:
+        status = "KILLED"
+        raise
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        try:
+            logger.end(status)
+        except Exception as exc:  # the run's status is cosmetic next to the error being raised
+            print(f"warning: could not close the MLflow run: {exc}")
+
+
+def _reached(step: int, config: TrainConfig) -> bool:
+    return config.max_steps is not None and step >= config.max_steps
+
+
+def _log_window(logger: tracking.RunLogger, window: list[dict], step: int, bar) -> None:
+    """Log every step of the window with its own step number, in one upload."""
+    if not window:
+        return
+    values = torch.stack([torch.stack([w[k] for k in LOSS_NAMES]) for w in window]).float().cpu().numpy()
+    first = step - len(window) + 1
+    for i, row in enumerate(values):
+        logger.log_metrics(dict(zip(LOSS_NAMES, row.tolist())), step=first + i)
+    logger.flush()
+    bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in zip(LOSS_NAMES, values[-1])})
+
+
+def _log_model(run_id: str, generator, config: TrainConfig) -> str | None:
+    """Log the final generator as an MLflow PyTorch model with a signature (L in, ab out)."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    generator = generator.eval()
+    size = config.image_size
+    example = np.zeros((1, 1, size, size), dtype=np.float32)
+    with torch.no_grad():
+        output = generator(torch.from_numpy(example).to(next(generator.parameters()).device)).float().cpu().numpy()
+    signature = infer_signature(example, output)
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.pytorch.log_model(
+            generator.float().cpu().to(memory_format=torch.contiguous_format),
+            name="generator",
+            signature=signature,
+            # A pickled module keeps the dynamic batch and image size; pt2 (the MLflow 3 default)
+            # would freeze the example's shape.
+            serialization_format="pickle",
+            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"],
+        )
+    return info.model_uri

@@ -1,0 +1,79 @@
+"""One pix2pix optimisation step, as in the paper: D on real vs fake pairs, then G on GAN + lambda*L1."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..models import GANLoss
+
+LOSS_NAMES = ("loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake")
+
+
+@dataclass
+class Networks:
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    gan_loss: GANLoss
+    lambda_l1: float
+    scaler: torch.amp.GradScaler | None = None  # fp16 only
+    autocast_dtype: torch.dtype | None = None  # None: full precision
+
+    def autocast(self, device_type: str):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type, dtype=self.autocast_dtype)
+
+
+def _backward_step(nets: Networks, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    if nets.scaler is not None:
+        nets.scaler.scale(loss).backward()
+        nets.scaler.step(optimizer)
+    else:
+        loss.backward()
+        optimizer.step()
+
+
+def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_only: bool = False) -> dict[str, torch.Tensor]:
+    """Update D then G on one batch; returns the four losses as detached scalar tensors.
+
+    ``lightness``: (B, 1, H, W) in [-1, 1]; ``ab``: (B, 2, H, W) in [-1, 1].
+    With ``l1_only`` (warm-up) the discriminator is left alone and G minimises L1 only.
+    """
+    device_type = lightness.device.type
+    g, d = nets.generator, nets.discriminator
+    with nets.autocast(device_type):
+        fake = g(lightness)
+
+    zero = torch.zeros((), device=lightness.device)
+    loss_d_real = loss_d_fake = zero
+    if not l1_only:
+        d.requires_grad_(True)
+        nets.opt_d.zero_grad(set_to_none=True)
+        with nets.autocast(device_type):
+            # Conditional GAN: D always sees the grayscale input beside the colours it judges.
+            loss_d_fake = nets.gan_loss(d(lightness, fake.detach()), real=False)
+            loss_d_real = nets.gan_loss(d(lightness, ab), real=True)
+        _backward_step(nets, 0.5 * (loss_d_fake + loss_d_real), nets.opt_d)
+
+    d.requires_grad_(False)  # G's step must not accumulate gradients in D
+    nets.opt_g.zero_grad(set_to_none=True)
+    with nets.autocast(device_type):
+        loss_g_gan = zero if l1_only else nets.gan_loss(d(lightness, fake), real=True)
+    loss_g_l1 = F.l1_loss(fake.float(), ab.float())
+    _backward_step(nets, loss_g_gan + nets.lambda_l1 * loss_g_l1, nets.opt_g)
+    d.requires_grad_(True)
+    if nets.scaler is not None:
+        nets.scaler.update()
+    return {
+        "loss_G_GAN": loss_g_gan.detach(),
+        "loss_G_L1": loss_g_l1.detach(),
+        "loss_D_real": loss_d_real.detach(),
+        "loss_D_fake": loss_d_fake.detach(),
+    }

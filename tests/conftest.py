@@ -1,0 +1,118 @@
+"""Shared fixtures: tiny synthetic clean data, a tiny training config, a real MLflow server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos"
+
+
+@pytest.fixture(autouse=True)
+def isolated_project(tmp_path, monkeypatch):
+    """Each test gets its own project root (mlflow.db, checkpoints) and no tracking credentials."""
+    root = tmp_path / "project"
+    root.mkdir()
+    monkeypatch.setenv("CHROMATIC_CHARM_ROOT", str(root))
+    for name in ("MLFLOW_TRACKING_URI", "DAGSHUB_REPO", "DAGSHUB_TOKEN", "DAGSHUB_USER_TOKEN",
+                 "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return root
+
+
+def synthetic_photos(n: int, size: int, seed: int) -> np.ndarray:
+    """(n, size, size, 3) uint8 'photos': smooth colour fields whose hue follows the lightness,
+    so a colouriser has something learnable."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    out = np.empty((n, size, size, 3), np.uint8)
+    for i in range(n):
+        fx, fy, phase = rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0), rng.uniform(0, 2 * np.pi)
+        light = 0.5 + 0.4 * np.sin(2 * np.pi * (fx * xx + fy * yy) + phase)
+        rgb = np.stack([light, light**2, 1.0 - light], axis=-1)  # bright = orange, dark = blue
+        rgb += rng.normal(0, 0.02, rgb.shape)
+        out[i] = np.clip(rgb * 255, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_clean_data(root: Path, sizes=(48, 8, 8), size: int = 32, seed: int = 0) -> Path:
+    """A clean-data folder in prepare's format, without running prepare."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, (split, n) in enumerate(zip(("train", "val", "test"), sizes)):
+        arr = synthetic_photos(n, size, seed * 10 + k)
+        np.save(root / f"{split}.npy", arr)
+        rows += [f"{split},{i},synthetic/{split}_{i}.png" for i in range(n)]
+    (root / "index.csv").write_text("split,row,source\n" + "\n".join(rows) + "\n")
+    manifest = {"format": 1, "size": size, "splits": dict(zip(("train", "val", "test"), sizes)),
+                "data_version": f"synthetic-{seed}", "source": "synthetic", "seed": seed}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+@pytest.fixture(scope="session")
+def clean_data(tmp_path_factory) -> Path:
+    return write_clean_data(tmp_path_factory.mktemp("clean"))
+
+
+@pytest.fixture
+def tiny_config(clean_data, tmp_path):
+    from chromatic_charm.training.config import TrainConfig
+
+    return TrainConfig(data_dir=str(clean_data), model_size="tiny", image_size=32, batch_size=8, epochs=1,
+                       device="cpu", num_workers=0, checkpoint_dir=str(tmp_path / "ckpt"), run_name="test",
+                       log_every=2, checkpoint_every=1000, num_samples=4, experiment="tests")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1 with its own sqlite store and artifact folder."""
+    base = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = open(base / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}",
+         "--artifacts-destination", str(base / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=base,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    import requests
+
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mlflow server exited: {(base / 'server.log').read_text()[-2000:]}")
+        try:
+            if requests.get(f"{url}/health", timeout=2).ok:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("mlflow server did not start in 120 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+

@@ -1,0 +1,127 @@
+"""MLflow tracking against a real server on 127.0.0.1, and where runs go without one."""
+
+import base64
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import mlflow
+import pytest
+import torch
+from mlflow.tracking import MlflowClient
+
+from chromatic_charm.errors import UserError
+from chromatic_charm.training import tracking
+from chromatic_charm.training.loop import train
+
+from conftest import free_port
+
+
+@pytest.mark.slow
+def test_training_run_is_fully_logged_to_a_real_mlflow_server(tiny_config, mlflow_server, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    result = train(replace(tiny_config, epochs=2, lr_g=3e-4, lr_d=1e-4), progress=False)
+    client = MlflowClient(mlflow_server)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    params = run.data.params
+    for name in ("lr_g", "lr_d", "lambda_l1", "beta1", "beta2", "epochs", "batch_size", "image_size",
+                 "model_size", "data_version", "git_commit"):
+        assert name in params, name
+    assert float(params["lr_g"]) == 3e-4 and float(params["lr_d"]) == 1e-4
+    assert params["data_version"] == "synthetic-0" and params["G_ngf"] == "8"
+    assert run.data.tags["mlflow.source.git.commit"] == params["git_commit"]
+    # every step of the 2 x 6 steps has its four losses; val L1 once per epoch
+    for name in ("loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake"):
+        history = client.get_metric_history(result.run_id, name)
+        assert sorted(m.step for m in history) == list(range(1, 13)), name
+    val = client.get_metric_history(result.run_id, "val_l1")
+    assert [m.step for m in val] == [6, 12] and all(0 < m.value < 2 for m in val)
+    samples = [a.path for a in client.list_artifacts(result.run_id, "samples")]
+    assert samples == ["samples/epoch_001_step_000006.png", "samples/epoch_002_step_000012.png"]
+    image = mlflow.artifacts.load_image(f"runs:/{result.run_id}/{samples[-1]}")
+    assert image.size == (3 * 32, 4 * 32)  # gray | colourised | truth, for 4 val images
+    mlflow.set_tracking_uri(mlflow_server)
+    generator = mlflow.pytorch.load_model(f"runs:/{result.run_id}/generator")
+    assert generator(torch.zeros(2, 1, 64, 64)).shape == (2, 2, 64, 64)  # dynamic batch and size
+
+
+def test_without_configuration_runs_go_to_the_local_store(isolated_project):
+    target = tracking.resolve_target()
+    assert target.kind == "local" and target.uri == f"sqlite:///{isolated_project / 'mlflow.db'}"
+
+
+def test_tracking_uri_from_the_environment_wins(monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:pw@example.test:5000")
+    monkeypatch.setenv("DAGSHUB_REPO", "team/proj")
+    target = tracking.resolve_target()
+    assert target.kind == "env" and target.display == "http://example.test:5000"
+
+
+def test_dagshub_target_and_credentials(monkeypatch):
+    # DagsHub cannot be reached here: this checks the address and the credentials handed to MLflow.
+    monkeypatch.setenv("DAGSHUB_REPO", "team/proj")
+    monkeypatch.setenv("DAGSHUB_TOKEN", "s3cr3t-token")
+    target = tracking.resolve_target()
+    assert (target.kind, target.uri) == ("dagshub", "https://dagshub.com/team/proj.mlflow")
+    assert os.environ["MLFLOW_TRACKING_USERNAME"] == "team"
+    assert os.environ["MLFLOW_TRACKING_PASSWORD"] == "s3cr3t-token"
+    assert "s3cr3t" not in target.display
+
+
+@pytest.mark.parametrize("env,message", [
+    ({"DAGSHUB_REPO": "team/proj"}, "no token"),
+    ({"DAGSHUB_REPO": "just-a-name", "DAGSHUB_TOKEN": "t"}, "owner/name"),
+])
+def test_dagshub_misconfiguration_is_explained(monkeypatch, env, message):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(UserError, match=message):
+        tracking.resolve_target()
+
+
+class _FakeDagsHub(BaseHTTPRequestHandler):
+    """Stands in for DagsHub's MLflow (unreachable here): accepts one token, refuses others."""
+
+    def do_GET(self):  # noqa: N802
+        expected = "Basic " + base64.b64encode(b"team:good-token").decode()
+        ok = self.headers.get("Authorization") == expected
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"experiments": []}' if ok else b'{"error": "unauthorized"}')
+
+    def log_message(self, *args):
+        pass
+
+
+def test_rejected_credentials_are_reported_without_the_token(monkeypatch):
+    server = HTTPServer(("127.0.0.1", 0), _FakeDagsHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "team")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "bad-token")
+        with pytest.raises(UserError, match="refused the credentials") as err:
+            tracking.probe(tracking.TrackingTarget(url, "env"))
+        assert "bad-token" not in str(err.value)
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "good-token")
+        tracking.probe(tracking.TrackingTarget(url, "env"))  # accepted: no error
+    finally:
+        server.shutdown()
+
+
+def test_unreachable_server_fails_fast_with_one_clear_line(clean_data, isolated_project):
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    proc = subprocess.run(
+        [sys.executable, "-m", "chromatic_charm.cli", "train", "--data", str(clean_data), "--model-size", "tiny",
+         "--image-size", "32", "--batch-size", "4", "--device", "cpu", "--no-progress"],
+        capture_output=True, text=True, timeout=120,  # a guard against a hang, not a timing assertion
+        env={**os.environ, "MLFLOW_TRACKING_URI": url},
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the MLflow tracking server" in lines[0] and url in lines[0]

@@ -1,0 +1,124 @@
+"""Training: the step lowers the loss, resume reproduces an uninterrupted run, bad config is caught."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+import torch
+
+from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, to_model_batch
+from chromatic_charm.errors import UserError
+from chromatic_charm.training import checkpoint
+from chromatic_charm.training.config import TrainConfig
+from chromatic_charm.training.loop import _build, seed_everything, train
+from chromatic_charm.training.step import train_step
+
+
+def test_steps_on_a_fixed_batch_lower_the_loss(tiny_config, clean_data):
+    seed_everything(0)
+    nets, *_ = _build(tiny_config, torch.device("cpu"))
+    lightness, ab = to_model_batch(ArraySplit(clean_data, "train")[list(range(8))], image_size=32, device="cpu")
+    losses = [{k: v.item() for k, v in train_step(nets, lightness, ab).items()} for _ in range(60)]
+    assert set(losses[0]) == {"loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake"}
+    assert all(v >= 0 for step in losses for v in step.values())
+    assert losses[-1]["loss_G_L1"] < 0.7 * losses[0]["loss_G_L1"]
+
+
+def test_l1_only_warmup_leaves_the_discriminator_alone(tiny_config, clean_data):
+    nets, *_ = _build(tiny_config, torch.device("cpu"))
+    before = [p.clone() for p in nets.discriminator.parameters()]
+    lightness, ab = to_model_batch(ArraySplit(clean_data, "train")[list(range(8))], image_size=32, device="cpu")
+    losses = train_step(nets, lightness, ab, l1_only=True)
+    assert losses["loss_G_GAN"].item() == 0 and losses["loss_D_real"].item() == 0
+    assert all(torch.equal(a, b) for a, b in zip(before, nets.discriminator.parameters()))
+
+
+def test_augmentation_crops_flips_and_is_reproducible(clean_data):
+    images = ArraySplit(clean_data, "train")[list(range(8))]
+    a = to_model_batch(images, image_size=24, device="cpu", augment=True, load_size=32,
+                       generator=torch.Generator().manual_seed(1))
+    b = to_model_batch(images, image_size=24, device="cpu", augment=True, load_size=32,
+                       generator=torch.Generator().manual_seed(1))
+    c = to_model_batch(images, image_size=24, device="cpu", augment=True, load_size=32,
+                       generator=torch.Generator().manual_seed(2))
+    assert a[0].shape == (8, 1, 24, 24) and a[1].shape == (8, 2, 24, 24)
+    assert torch.equal(a[0], b[0]) and not torch.equal(a[0], c[0])
+
+
+def test_epoch_sampler_shuffles_reproducibly_and_resumes_mid_epoch():
+    full = list(EpochBatchSampler(20, 4, seed=3, epoch=0))
+    assert len(full) == 5 and sorted(sum(full, [])) == list(range(20))
+    assert full == list(EpochBatchSampler(20, 4, seed=3, epoch=0))
+    assert full != list(EpochBatchSampler(20, 4, seed=3, epoch=1))
+    assert list(EpochBatchSampler(20, 4, seed=3, epoch=0, start_batch=3)) == full[3:]
+    shards = [list(EpochBatchSampler(20, 2, seed=3, epoch=0, rank=r, world_size=2)) for r in range(2)]
+    assert [sorted(a + b) for a, b in zip(*shards)] == [sorted(x) for x in full]
+
+
+def test_resume_reproduces_an_uninterrupted_run(tiny_config, tmp_path):
+    # 48 train images, batch 8: 6 steps per epoch; stop mid-epoch at step 4, then go on to step 8.
+    straight = train(replace(tiny_config, epochs=2, max_steps=8, checkpoint_dir=str(tmp_path / "a")), progress=False)
+    part = train(replace(tiny_config, epochs=2, max_steps=4, checkpoint_dir=str(tmp_path / "b")), progress=False)
+    mid = checkpoint.load(part.checkpoint)
+    assert (mid["step"], mid["epoch"], mid["batch_in_epoch"]) == (4, 0, 4)
+    resumed = train(replace(tiny_config, epochs=2, max_steps=8), resume=tmp_path / "b", progress=False)
+    assert resumed.run_id == part.run_id and resumed.steps == 8
+    a, b = checkpoint.load(straight.checkpoint), checkpoint.load(resumed.checkpoint)
+    for key in ("generator", "discriminator"):
+        for name, tensor in a[key].items():
+            assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
+    assert a["opt_g"]["state"][0]["exp_avg"].equal(b["opt_g"]["state"][0]["exp_avg"])
+
+
+def test_checkpoint_rebuilds_the_generator_from_the_file_alone(tiny_config):
+    result = train(replace(tiny_config, max_steps=2), progress=False)
+    generator = checkpoint.load_generator(result.checkpoint)
+    assert generator(torch.zeros(1, 1, 32, 32)).shape == (1, 2, 32, 32)
+
+
+def test_bad_checkpoints_and_data_are_user_errors(tmp_path, tiny_config):
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="not a readable checkpoint"):
+        checkpoint.load(tmp_path / "junk.pt")
+    with pytest.raises(UserError, match="nothing to resume"):
+        checkpoint.find_resume(None, tmp_path / "none")
+    with pytest.raises(UserError, match="run `chromatic-charm prepare` first"):
+        train(replace(tiny_config, data_dir=str(tmp_path / "empty")), progress=False)
+    with pytest.raises(UserError, match="not divisible by 32"):
+        train(replace(tiny_config, image_size=48), progress=False)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        TrainConfig(batch_size=0)
+
+
+def test_checkpoint_write_is_atomic(tmp_path):
+    path = checkpoint.save_atomic({"format": checkpoint.FORMAT, "x": torch.ones(3)}, tmp_path / "run" / "last.pt")
+    assert checkpoint.load(path)["x"].sum().item() == 3
+    assert [p.name for p in path.parent.iterdir()] == ["last.pt"]  # no temporary file left behind
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_resume_finishes(clean_data, tmp_path, isolated_project):
+    ckpt = tmp_path / "ckpt"
+    cmd = [sys.executable, "-m", "chromatic_charm.cli", "train", "--data", str(clean_data), "--model-size", "tiny",
+           "--image-size", "32", "--batch-size", "4", "--epochs", "200", "--device", "cpu", "--workers", "0",
+           "--checkpoint-dir", str(ckpt), "--no-progress", "--experiment", "sigterm"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 120
+    for line in proc.stdout:  # wait until training has really started
+        if "epoch 1/200" in line or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "checkpoint saved" in err and "--resume" in err
+    state = checkpoint.load(ckpt / "last.pt")
+    assert state["step"] > 0
+    done = subprocess.run(cmd[:-2] + ["--resume", str(ckpt), "--epochs", "200", "--max-steps", str(state["step"] + 3)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert checkpoint.load(ckpt / "last.pt")["step"] == state["step"] + 3
