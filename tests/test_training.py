@@ -122,3 +122,15 @@ def test_sigterm_saves_a_checkpoint_and_resume_finishes(clean_data, tmp_path, is
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert checkpoint.load(ckpt / "last.pt")["step"] == state["step"] + 3
+
+
+def test_threaded_loader_yields_the_same_batches_in_the_same_order(clean_data):
+    from chromatic_charm.data.dataset import make_loader
+
+    split = ArraySplit(clean_data, "train")
+    batches = {}
+    for workers in (0, 2):
+        sampler = EpochBatchSampler(len(split), 8, seed=5, epoch=1)
+        batches[workers] = list(make_loader(split, sampler, num_workers=workers))
+    assert len(batches[0]) == 6 and all(b.shape == (8, 32, 32, 3) and b.dtype == torch.uint8 for b in batches[0])
+    assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[2]))

@@ -30,7 +30,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--image-size", type=int, help=f"crop size the networks see (default {defaults['image_size']})")
     g.add_argument("--load-size", type=int, help="resize before the random crop (default image-size x 286/256)")
     g.add_argument("--batch-size", type=int, help=f"(default {defaults['batch_size']})")
-    g.add_argument("--workers", dest="num_workers", type=int, help=f"loader processes (default {defaults['num_workers']})")
+    g.add_argument("--workers", dest="num_workers", type=int, help=f"loader threads reading ahead (default {defaults['num_workers']})")
     g.add_argument("--val-max-images", type=int, help=f"val images for the per-epoch L1 (default {defaults['val_max_images']})")
     g = p.add_argument_group("model")
     g.add_argument("--model-size", choices=MODEL_SIZE_NAMES,

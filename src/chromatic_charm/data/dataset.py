@@ -10,13 +10,15 @@ conversion run batched on the training device, where they are cheap.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset, Sampler
 
 from .. import color
 from ..config import SPLITS
@@ -70,22 +72,31 @@ class EpochBatchSampler(Sampler[list[int]]):
 
     ``start_batch`` skips the batches already trained on (resume in the middle of an epoch);
     ``rank``/``world_size`` give each process its own share of every global batch (DDP).
+    ``set_epoch`` moves the sampler to another epoch, so one DataLoader (and its workers) serves
+    the whole run.
     """
 
-    def __init__(self, n: int, batch_size: int, *, seed: int, epoch: int, shuffle: bool = True,
+    def __init__(self, n: int, batch_size: int, *, seed: int, epoch: int = 0, shuffle: bool = True,
                  drop_last: bool = True, start_batch: int = 0, rank: int = 0, world_size: int = 1):
-        self.n, self.batch_size, self.drop_last = n, batch_size, drop_last
-        self.start_batch, self.rank, self.world_size = start_batch, rank, world_size
-        if shuffle:
-            self.order = np.random.default_rng([seed, epoch]).permutation(n)
-        else:
-            self.order = np.arange(n)
+        self.n, self.batch_size, self.drop_last, self.seed, self.shuffle = n, batch_size, drop_last, seed, shuffle
+        self.rank, self.world_size = rank, world_size
+        self.set_epoch(epoch, start_batch)
 
-    def __len__(self) -> int:
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        else:
+            self.order = np.arange(self.n)
+
+    @property
+    def batches_per_epoch(self) -> int:
         global_batch = self.batch_size * self.world_size
         full = self.n // global_batch
-        total = full if self.drop_last or self.n % global_batch == 0 else full + 1
-        return max(total - self.start_batch, 0)
+        return full if self.drop_last or self.n % global_batch == 0 else full + 1
+
+    def __len__(self) -> int:
+        return max(self.batches_per_epoch - self.start_batch, 0)
 
     def __iter__(self) -> Iterator[list[int]]:
         global_batch = self.batch_size * self.world_size
@@ -94,19 +105,44 @@ class EpochBatchSampler(Sampler[list[int]]):
             yield chunk[self.rank::self.world_size].tolist()
 
 
-def make_loader(split: ArraySplit, sampler: Sampler, *, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
-    return DataLoader(
-        split,
-        sampler=sampler,
-        batch_size=None,  # the sampler yields whole batches; the dataset reads each with one copy
-        num_workers=num_workers,
-        pin_memory=pin_memory,
-        persistent_workers=False,
-        # Its own generator: a DataLoader otherwise draws its worker seed from torch's global RNG,
-        # which would shift the dropout masks of a resumed run.
-        generator=torch.Generator().manual_seed(0),
-        prefetch_factor=4 if num_workers > 0 else None,
-    )
+class BatchLoader:
+    """Iterates a sampler's batches, reading ahead in ``num_workers`` threads.
+
+    Threads, not processes: a batch is one NumPy copy out of the memory map, which runs without the
+    GIL, so threads overlap disk reads with training while handing tensors over for free (worker
+    processes would copy every batch through shared memory, which measured 7x slower here, see
+    benchmarks/loader_benchmark.py). ``num_workers=0`` reads in the calling thread.
+    """
+
+    def __init__(self, split: ArraySplit, sampler: EpochBatchSampler, *, num_workers: int = 2,
+                 pin_memory: bool = False, prefetch: int = 4):
+        self.split, self.sampler, self.num_workers = split, sampler, num_workers
+        self.pin_memory, self.prefetch = pin_memory, prefetch
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def _read(self, indices: list[int]) -> torch.Tensor:
+        batch = self.split[indices]
+        return batch.pin_memory() if self.pin_memory else batch
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        if self.num_workers == 0:
+            yield from map(self._read, self.sampler)
+            return
+        with ThreadPoolExecutor(self.num_workers, thread_name_prefix="loader") as pool:
+            pending: deque = deque()
+            for indices in self.sampler:
+                pending.append(pool.submit(self._read, indices))
+                if len(pending) >= self.prefetch * self.num_workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+
+def make_loader(split: ArraySplit, sampler: EpochBatchSampler, *, num_workers: int = 2,
+                pin_memory: bool = False) -> BatchLoader:
+    return BatchLoader(split, sampler, num_workers=num_workers, pin_memory=pin_memory)
 
 
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:

@@ -23,7 +23,7 @@ class TrainConfig:
     image_size: int = 256  # the crop the networks see
     load_size: int | None = None  # resize before the random crop; default image_size * 286 / 256
     batch_size: int = 16
-    num_workers: int = 2
+    num_workers: int = 2  # loader threads reading ahead
     val_max_images: int = 1024  # validation L1 on at most this many val images per epoch
     # optimisation (pix2pix defaults)
     epochs: int = 20

@@ -237,13 +237,12 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     except ValueError:  # not the main thread (e.g. some notebook runners): rely on checkpoints
         in_main_thread = False
 
+    sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed)
+    loader = make_loader(train_split, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
     status = "FAILED"
     try:
         while epoch < config.epochs and not _reached(step, config):
-            sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed, epoch=epoch,
-                                        start_batch=batch_in_epoch)
-            loader = make_loader(train_split, sampler, num_workers=config.num_workers,
-                                 pin_memory=device.type == "cuda")
+            sampler.set_epoch(epoch, start_batch=batch_in_epoch)
             l1_only = epoch < config.warmup_epochs
             bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
                        desc=f"epoch {epoch + 1}/{config.epochs}" + (" (L1 warm-up)" if l1_only else ""))
@@ -269,7 +268,7 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
                 save(epoch, batch_in_epoch)
                 raise Interrupted(f"stopped by signal {stop['signal']} at step {step}; checkpoint saved in "
                                   f"{ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
-            if batch_in_epoch >= len(EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed, epoch=epoch)):
+            if batch_in_epoch >= sampler.batches_per_epoch:
                 epoch, batch_in_epoch = epoch + 1, 0
                 val_l1 = validate(nets.generator, val_split, config, device)
                 logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
