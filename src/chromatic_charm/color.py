@@ -158,8 +158,7 @@ def chroma_stats(rgb: Any) -> dict[str, float]:
     """Colour statistics of one HxWx3 sRGB image in [0, 1], used to find near-grayscale and sepia.
 
     ``chroma_mean``: mean of sqrt(a^2 + b^2) (near 0 for grayscale).
-    ``chroma_spread``: RMS distance of the pixels' (a, b) from their mean (near 0 for grayscale
-    *and* for a uniformly tinted image such as sepia, whose chroma is one hue everywhere).
+    ``chroma_spread``: RMS distance of the pixels' (a, b) from their mean.
     """
     lab = rgb_to_lab(np.asarray(rgb), axis=-1).reshape(-1, 3)
     ab = lab[:, 1:].astype(np.float64)

@@ -1,0 +1,322 @@
+"""Raw photos -> clean training data, with a report of everything set aside and why.
+
+Each file is opened, converted to 8-bit sRGB (EXIF orientation, CMYK, palette, alpha, 16-bit),
+checked (unreadable, truncated, too small, near-grayscale, sepia), hashed (file bytes and a DCT
+perceptual hash), resized so the short side is ``size`` and centre-cropped. Duplicates go before the
+split, so no photo lands in two splits. Raw files are only read.
+
+Thresholds, calibrated on ../shared/data/photos (247 photos, 22 marked near-grayscale or sepia in
+CREDITS.csv), with chroma measured on a 64 px thumbnail: the 22 have mean chroma 0 to 5.75, the
+least colourful colour photo 5.81 (scratch__Outdoors-berkeley-mural). ``gray_chroma`` = 3 and
+``sepia_chroma`` = 5.8 find 22/22 with no false positive there; the margin is thin, so both are options.
+A toned print can be more saturated than that, but its chroma barely varies: ``sepia_spread`` = 3
+(RMS distance of the pixels' a*b* from their mean) catches it; the least varied colour photo of the
+set measures 5.15, a synthetic sepia of mean chroma 9.5 measures 1.5. Known limit: a strong, uneven
+tint (spread above 3) is not caught; a flat one-hue colour photo could be, hence the option.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from ..color import chroma_stats
+from ..config import SPLITS
+from ..errors import UserError
+from . import sources
+
+REASONS = ("unreadable", "truncated", "too_small", "grayscale", "sepia", "duplicate")
+OUTPUTS = ("train.npy", "val.npy", "test.npy", "index.csv", "report.json", "manifest.json")
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    source: str = "kaggle"  # "kaggle" or a folder of photos
+    out_dir: Path = Path("Data/Clean Data")
+    raw_dir: Path = Path("Data/Raw Data")
+    size: int = 256  # stored side in pixels
+    seed: int = 0  # split of a folder
+    val_frac: float = 0.1
+    test_frac: float = 0.1
+    min_size: int = 128  # reject a short side below this
+    gray_chroma: float = 3.0  # mean Lab chroma below this: near-grayscale
+    sepia_chroma: float = 5.8  # below this (and above gray_chroma): toned or faded monochrome
+    sepia_spread: float = 3.0  # a*b* spread below this: one tint everywhere (toned print)
+    near_dup_distance: int = 4  # perceptual hashes within this many of 64 bits: near duplicate
+    workers: int | None = None  # processes; default all cores
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.size < 16:
+            raise ValueError("size must be at least 16")
+        if not (0 <= self.val_frac < 1 and 0 <= self.test_frac < 1 and self.val_frac + self.test_frac < 1):
+            raise ValueError("val_frac and test_frac must be in [0, 1) and sum to less than 1")
+        if self.gray_chroma > self.sepia_chroma:
+            raise ValueError("gray_chroma must not exceed sepia_chroma")
+        if not 0 <= self.near_dup_distance < 32:
+            raise ValueError("near_dup_distance must be in [0, 32)")
+
+
+# ---------------------------------------------------------------- one file (runs in a worker)
+
+def to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Any Pillow image -> 8-bit RGB, plus the conversions applied (for the report)."""
+    notes = []
+    orientation = image.getexif().get(0x0112, 1)
+    if orientation not in (1, None):
+        image = ImageOps.exif_transpose(image)
+        notes.append("EXIF-rotated")
+    mode = image.mode
+    if mode == "RGB":
+        return image, notes
+    notes.append(mode)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # Pillow's convert("L") clips these at 255; scale the real range instead.
+        array = np.asarray(image, dtype=np.float64)
+        top = 1.0 if mode == "F" and array.max() <= 1.0 else (255.0 if array.max() <= 255 else 65535.0)
+        gray = np.clip(array / top * 255.0, 0, 255).round().astype(np.uint8)
+        return Image.fromarray(gray).convert("RGB"), notes
+    if mode == "CMYK" and image.info.get("icc_profile"):
+        source = ImageCms.ImageCmsProfile(io.BytesIO(image.info["icc_profile"]))
+        return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"), notes
+    if mode in ("P", "PA", "LA", "La", "RGBA", "RGBa") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB"), notes
+    return image.convert("RGB"), notes
+
+
+def perceptual_hash(rgb: Image.Image) -> int:
+    """64-bit DCT hash: the signs of the 8x8 lowest frequencies of a 32x32 gray copy vs their median."""
+    from scipy.fft import dctn
+
+    gray = np.asarray(rgb.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=np.float64)
+    low = dctn(gray, norm="ortho")[:8, :8].ravel()
+    bits = low > np.median(low[1:])  # the DC term would dominate the median
+    return int(np.packbits(bits).view(">u8")[0])
+
+
+def centre_square(rgb: Image.Image, size: int) -> np.ndarray:
+    w, h = rgb.size
+    scale = size / min(w, h)
+    resized = rgb.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.LANCZOS,
+                         reducing_gap=3.0)
+    left, top = (resized.width - size) // 2, (resized.height - size) // 2
+    return np.asarray(resized.crop((left, top, left + size, top + size)), dtype=np.uint8)
+
+
+def inspect_file(args: tuple[str, int, int, float, float]) -> dict:
+    """Check and convert one file. Never raises: problems become a ``reason``."""
+    path, size, min_size, gray_chroma, sepia_chroma, sepia_spread = args
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    out: dict = {"reason": None, "detail": "", "notes": [], "mode": "", "width": 0, "height": 0}
+    try:
+        data = Path(path).read_bytes()
+        out["sha256"] = hashlib.sha256(data).hexdigest()
+        with Image.open(io.BytesIO(data)) as image:
+            out["mode"] = image.mode
+            image.load()
+            rgb, out["notes"] = to_rgb(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        return {**out, "reason": "unreadable", "detail": str(exc).split(" (")[0][:200]}
+    except (OSError, SyntaxError, ValueError) as exc:
+        reason = "truncated" if "truncated" in str(exc) or "broken data stream" in str(exc) else "unreadable"
+        return {**out, "reason": reason, "detail": f"{type(exc).__name__}: {exc}"[:200]}
+    out["width"], out["height"] = rgb.size
+    if min(rgb.size) < min_size:
+        return {**out, "reason": "too_small", "detail": f"{rgb.width}x{rgb.height} < {min_size} px"}
+    thumb = rgb.copy()
+    thumb.thumbnail((64, 64), Image.Resampling.BOX)
+    stats = chroma_stats(np.asarray(thumb, dtype=np.float64) / 255.0)
+    out.update(stats)
+    if stats["chroma_mean"] < gray_chroma:
+        return {**out, "reason": "grayscale", "detail": f"mean chroma {stats['chroma_mean']:.2f} < {gray_chroma}"}
+    if stats["chroma_mean"] < sepia_chroma:
+        return {**out, "reason": "sepia", "detail": f"mean chroma {stats['chroma_mean']:.2f} < {sepia_chroma}"}
+    if stats["chroma_spread"] < sepia_spread:
+        return {**out, "reason": "sepia", "detail": f"one tint: chroma spread {stats['chroma_spread']:.2f} < {sepia_spread}"}
+    out["phash"] = perceptual_hash(rgb)
+    out["pixels"] = centre_square(rgb, size)
+    return out
+
+
+# ---------------------------------------------------------------- the whole set
+
+def find_duplicates(sha: list[str], phash: np.ndarray, distance: int) -> dict[int, tuple[int, int]]:
+    """{index: (index of the earlier image it duplicates, hash distance)}; exact copies have distance -1."""
+    dups: dict[int, tuple[int, int]] = {}
+    first_of: dict[str, int] = {}
+    for i, digest in enumerate(sha):
+        if digest in first_of:
+            dups[i] = (first_of[digest], -1)
+        else:
+            first_of[digest] = i
+    hashes = phash.astype(np.uint64)
+    for start in range(0, len(hashes), 256):
+        block = hashes[start:start + 256]
+        dist = np.bitwise_count(block[:, None] ^ hashes[None, :])  # (block, N)
+        for offset, row in enumerate(dist):
+            j = start + offset
+            if j in dups:
+                continue
+            earlier = np.flatnonzero(row[:j] <= distance)
+            if earlier.size:
+                dups[j] = (int(earlier[0]), int(row[earlier[0]]))
+    return dups
+
+
+def _split_folder(n: int, config: PrepareConfig) -> list[str]:
+    n_val, n_test = round(config.val_frac * n), round(config.test_frac * n)
+    if n >= 3:
+        n_val, n_test = max(n_val, 1 if config.val_frac else 0), max(n_test, 1 if config.test_frac else 0)
+    if n - n_val - n_test < 1:
+        raise UserError(f"only {n} usable images: too few to split into train/val/test; add photos")
+    order = np.random.default_rng(config.seed).permutation(n)
+    labels = np.array(["train"] * n, dtype=object)
+    labels[order[:n_val]] = "val"
+    labels[order[n_val:n_val + n_test]] = "test"
+    return labels.tolist()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def prepare(config: PrepareConfig) -> dict:
+    """Run the whole step; returns the report (also written to ``out_dir/report.json``)."""
+    started = time.time()
+    raw_dir, out_dir = Path(config.raw_dir), Path(config.out_dir)
+    if config.source == "kaggle":
+        found = sources.locate_places(raw_dir, progress=config.progress)
+        root = next(iter(found.values()))[0].parents[1]
+        entries = [(split, path) for split in SPLITS for path in found[split]]
+    else:
+        root = Path(config.source)
+        entries = [(None, path) for path in sources.list_images(root)]
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    jobs = [(str(p), config.size, config.min_size, config.gray_chroma, config.sepia_chroma, config.sepia_spread)
+            for _, p in entries]
+    staging_path = out_dir / ".staging.npy"
+    staging = np.lib.format.open_memmap(staging_path, mode="w+", dtype=np.uint8,
+                                        shape=(len(jobs), config.size, config.size, 3))
+    results = []
+    workers = config.workers or os.cpu_count() or 1
+    with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
+        stream = pool.imap(inspect_file, jobs, chunksize=16)
+        for i, result in enumerate(tqdm(stream, total=len(jobs), desc="checking photos", unit="img",
+                                        disable=not config.progress)):
+            pixels = result.pop("pixels", None)
+            if pixels is not None:
+                staging[i] = pixels
+            results.append(result)
+
+    rel = [str(Path(p).relative_to(root)) for _, p in entries]
+    ok = [i for i, r in enumerate(results) if r["reason"] is None]
+    dups = find_duplicates([results[i]["sha256"] for i in ok],
+                           np.array([results[i]["phash"] for i in ok], dtype=np.uint64), config.near_dup_distance)
+    for k, (first, dist) in dups.items():
+        i = ok[k]
+        results[i].update(reason="duplicate", duplicate_of=rel[ok[first]], distance=dist,
+                          detail="exact copy" if dist < 0 else f"perceptual hash distance {dist}")
+    kept = [i for i in ok if results[i]["reason"] is None]
+    if not kept:
+        raise UserError(f"no usable images among {len(entries)} in '{root}' (see the reasons with --no-progress off)")
+    labels = [entries[i][0] for i in kept] if config.source == "kaggle" else _split_folder(len(kept), config)
+    for split in SPLITS:
+        if labels.count(split) == 0 and (split == "train" or config.source == "kaggle"):
+            raise UserError(f"the {split} split would be empty; add photos or change the fractions")
+
+    rows = []
+    for split in SPLITS:
+        members = [i for i, label in zip(kept, labels) if label == split]
+        tmp = out_dir / f".{split}.npy.tmp"
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), config.size, config.size, 3))
+        for row, i in enumerate(members):
+            array[row] = staging[i]
+            r = results[i]
+            rows.append([split, row, rel[i], r["width"], r["height"], r["mode"], f"{r['chroma_mean']:.3f}",
+                         f"{r['chroma_spread']:.3f}", f"{r['phash']:016x}"])
+        array.flush()
+        del array
+        os.replace(tmp, out_dir / f"{split}.npy")
+    del staging
+    staging_path.unlink(missing_ok=True)
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["split", "row", "source", "width", "height", "mode", "chroma_mean", "chroma_spread", "phash"])
+    writer.writerows(rows)
+    _write_atomic(out_dir / "index.csv", buffer.getvalue())
+    data_version = hashlib.sha256(buffer.getvalue().encode()).hexdigest()[:12]
+
+    report = _report(config, root, rel, results, labels, data_version, out_dir)
+    report["seconds"] = round(time.time() - started, 1)
+    _write_atomic(out_dir / "report.json", json.dumps(report, indent=1))
+    manifest = {"format": 1, "size": config.size, "splits": {s: labels.count(s) for s in SPLITS},
+                "data_version": data_version, "source": report["source"], "seed": config.seed,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
+    return report
+
+
+def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
+    rejected: dict[str, list] = {reason: [] for reason in REASONS}
+    converted: dict[str, list] = {}
+    for name, r in zip(rel, results):
+        if r["reason"]:
+            item = {"file": name, "detail": r["detail"]}
+            if r["reason"] == "duplicate":
+                item.update(duplicate_of=r["duplicate_of"], distance=r["distance"])
+            rejected[r["reason"]].append(item)
+        for note in r["notes"]:
+            converted.setdefault(note, []).append(name)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    return {
+        "source": "kaggle" if config.source == "kaggle" else str(Path(config.source).resolve()),
+        "root": str(root),
+        "out_dir": str(out_dir),
+        "config": settings,
+        "counts": {"scanned": len(rel), "kept": len(labels), **{s: labels.count(s) for s in SPLITS},
+                   "rejected": {k: len(v) for k, v in rejected.items()},
+                   "converted": {k: len(v) for k, v in converted.items()}},
+        "rejected": rejected,
+        "converted": converted,
+        "thresholds": {"gray_chroma": config.gray_chroma, "sepia_chroma": config.sepia_chroma,
+                       "sepia_spread": config.sepia_spread,
+                       "near_dup_distance": config.near_dup_distance, "min_size": config.min_size},
+        "data_version": data_version,
+    }
+
+
+def format_summary(report: dict, limit: int = 10) -> str:
+    counts = report["counts"]
+    lines = [f"prepared {counts['kept']} of {counts['scanned']} images into {report['out_dir']} "
+             f"(train {counts['train']}, val {counts['val']}, test {counts['test']}; "
+             f"data version {report['data_version']})"]
+    for reason in REASONS:
+        items = report["rejected"][reason]
+        if items:
+            lines.append(f"  {reason}: {len(items)}")
+            for item in items[:limit]:
+                extra = f" (copy of {item['duplicate_of']})" if "duplicate_of" in item else ""
+                lines.append(f"    {item['file']}: {item['detail']}{extra}")
+            if len(items) > limit:
+                lines.append(f"    ... and {len(items) - limit} more (see {Path(report['out_dir']) / 'report.json'})")
+    for mode, files in report["converted"].items():
+        shown = ", ".join(files[:limit]) + (f", ... and {len(files) - limit} more" if len(files) > limit else "")
+        lines.append(f"  converted from {mode}: {len(files)} ({shown})")
+    return "\n".join(lines)

@@ -1,0 +1,255 @@
+"""prepare: planted bad files land under the right reason; modes convert correctly; splits; Kaggle."""
+
+import csv
+import hashlib
+import io
+import json
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from chromatic_charm.data import sources
+from chromatic_charm.data.prepare import PrepareConfig, format_summary, prepare
+from chromatic_charm.errors import UserError
+
+from conftest import SHARED_PHOTOS, synthetic_photos
+
+
+def photo(seed: int, w: int = 160, h: int = 120) -> Image.Image:
+    """A colourful synthetic photo (distinct per seed, so no accidental near duplicates)."""
+    rng = np.random.default_rng(seed)
+    base = synthetic_photos(1, 64, seed)[0].astype(np.float64)
+    noise = rng.integers(0, 256, (8, 8, 3)).astype(np.float64)
+    big = np.asarray(Image.fromarray(noise.astype(np.uint8)).resize((64, 64), Image.Resampling.BICUBIC))
+    mix = np.clip(0.5 * base + 0.5 * big, 0, 255).astype(np.uint8)
+    return Image.fromarray(mix).resize((w, h), Image.Resampling.BICUBIC)
+
+
+def digest_tree(folder: Path) -> dict:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("raw")
+    for i in range(12):
+        photo(i).save(root / f"good_{i:02d}.jpg", quality=92)
+    sub = root / "nested"
+    sub.mkdir()
+    photo(50).save(sub / "good_nested.png")
+    # truncated JPEG: the first half of a valid file
+    data = io.BytesIO()
+    photo(100).save(data, "JPEG", quality=92)
+    (root / "truncated.jpg").write_bytes(data.getvalue()[: len(data.getvalue()) // 2])
+    (root / "garbage.jpg").write_bytes(b"this is not an image at all" * 20)
+    photo(101).convert("CMYK").save(root / "cmyk.jpg", quality=95)
+    # 16-bit grayscale-ish PNG with values far above 255, and a colour 16-bit-per-channel source
+    ramp = (np.linspace(0, 65535, 160)[None, :].repeat(120, 0)).astype(np.uint16)
+    Image.fromarray(ramp).save(root / "gray16.png")
+    rgba = photo(102).convert("RGBA")
+    rgba.putalpha(128)
+    rgba.save(root / "rgba.png")
+    photo(103).quantize(64).save(root / "palette.png")
+    # EXIF orientation 6 (rotate 90 CW on display): stored 160x120, displayed 120x160
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo(104).save(root / "rotated.jpg", exif=exif, quality=92)
+    photo(105).convert("L").save(root / "gray.jpg")
+    photo(106).convert("L").convert("RGB").save(root / "gray_as_rgb.jpg")
+    gray = np.asarray(photo(107).convert("L"), dtype=np.float64)[..., None] / 255
+    # toned prints: a faded one (mean chroma about 5, like the shared set's) and a stronger one
+    # (mean chroma about 9.5, caught by its uniform tint)
+    for name, tint, offset in (("sepia_faded.jpg", (1.0, 0.97, 0.92), (4, 2, 0)), ("sepia.jpg", (1.0, 0.95, 0.86), (8, 4, 0))):
+        toned = np.clip(gray * np.array(tint) * 255 + np.array(offset), 0, 255).astype(np.uint8)
+        Image.fromarray(toned).save(root / name, quality=92)
+    photo(108, 60, 40).save(root / "small.jpg")
+    (root / "good_03_copy.jpg").write_bytes((root / "good_03.jpg").read_bytes())
+    Image.open(root / "good_05.jpg").resize((200, 150)).save(root / "good_05_resized.jpg", quality=80)
+    return root
+
+
+@pytest.fixture(scope="module")
+def prepared(planted, tmp_path_factory):
+    out = tmp_path_factory.mktemp("clean")
+    before = digest_tree(planted)
+    report = prepare(PrepareConfig(source=str(planted), out_dir=out, raw_dir=out / "unused", size=32,
+                                   min_size=64, workers=2, progress=False))
+    return report, out, before
+
+
+def rejected(report, reason):
+    return sorted(item["file"] for item in report["rejected"][reason])
+
+
+def test_each_planted_file_is_reported_under_the_right_reason(prepared):
+    report, _, _ = prepared
+    assert rejected(report, "truncated") == ["truncated.jpg"]
+    assert rejected(report, "unreadable") == ["garbage.jpg"]
+    assert rejected(report, "too_small") == ["small.jpg"]
+    assert rejected(report, "grayscale") == ["gray.jpg", "gray16.png", "gray_as_rgb.jpg"]
+    assert rejected(report, "sepia") == ["sepia.jpg", "sepia_faded.jpg"]
+    dups = {item["file"]: item for item in report["rejected"]["duplicate"]}
+    assert set(dups) == {"good_03_copy.jpg", "good_05_resized.jpg"}
+    assert dups["good_03_copy.jpg"]["duplicate_of"] == "good_03.jpg" and dups["good_03_copy.jpg"]["distance"] == -1
+    assert dups["good_05_resized.jpg"]["duplicate_of"] == "good_05.jpg" and 0 <= dups["good_05_resized.jpg"]["distance"] <= 4
+
+
+def test_conversions_are_recorded_and_kept(prepared):
+    report, out, _ = prepared
+    converted = report["converted"]
+    assert converted["CMYK"] == ["cmyk.jpg"] and converted["RGBA"] == ["rgba.png"]
+    assert converted["P"] == ["palette.png"] and converted["EXIF-rotated"] == ["rotated.jpg"]
+    kept = {row["source"]: row for row in csv.DictReader(open(out / "index.csv"))}
+    assert {"cmyk.jpg", "rgba.png", "palette.png", "rotated.jpg", "nested/good_nested.png"} <= set(kept)
+    assert (kept["rotated.jpg"]["width"], kept["rotated.jpg"]["height"]) == ("120", "160")  # orientation applied
+
+
+def test_counts_arrays_and_index_agree(prepared):
+    report, out, _ = prepared
+    counts = report["counts"]
+    assert counts["scanned"] == 27 and counts["kept"] == 27 - sum(counts["rejected"].values()) == 17
+    assert counts["train"] + counts["val"] + counts["test"] == counts["kept"]
+    rows = list(csv.DictReader(open(out / "index.csv")))
+    manifest = json.loads((out / "manifest.json").read_text())
+    for split in ("train", "val", "test"):
+        array = np.load(out / f"{split}.npy", mmap_mode="r")
+        assert array.shape == (counts[split], 32, 32, 3) and array.dtype == np.uint8
+        assert sorted(int(r["row"]) for r in rows if r["split"] == split) == list(range(counts[split]))
+        assert manifest["splits"][split] == counts[split]
+    assert manifest["data_version"] == report["data_version"] == hashlib.sha256(
+        (out / "index.csv").read_bytes()).hexdigest()[:12]
+    assert not list(out.glob(".*"))  # no staging or temporary files left
+
+
+def test_stored_pixels_match_the_source(prepared, planted):
+    _, out, _ = prepared
+    rows = list(csv.DictReader(open(out / "index.csv")))
+    row = next(r for r in rows if r["source"] == "good_00.jpg")
+    stored = np.load(out / f"{row['split']}.npy")[int(row["row"])].astype(float)
+    expected = np.asarray(Image.open(planted / "good_00.jpg").convert("RGB").resize((43, 32)).crop((5, 0, 37, 32)),
+                          dtype=float)
+    assert np.abs(stored - expected).mean() < 12  # same picture, up to the resampling filter
+
+
+def test_sixteen_bit_is_scaled_not_clipped():
+    from chromatic_charm.data.prepare import to_rgb
+
+    ramp = (np.linspace(0, 65535, 256)[None, :].repeat(4, 0)).astype(np.uint16)
+    rgb, notes = to_rgb(Image.fromarray(ramp))
+    values = np.asarray(rgb)[0, :, 0]
+    assert notes == ["I;16"] and values[0] == 0 and values[-1] == 255
+    assert abs(int(values[128]) - 128) <= 1  # mid-grey stays mid-grey (convert("L") would give 255)
+
+
+def test_raw_data_is_never_modified(prepared, planted):
+    _, _, before = prepared
+    assert digest_tree(planted) == before
+
+
+def test_split_is_deterministic_per_seed(planted, tmp_path):
+    def split_of(seed, name):
+        out = tmp_path / f"{seed}-{name}"
+        prepare(PrepareConfig(source=str(planted), out_dir=out, raw_dir=tmp_path, size=16, min_size=64, seed=seed,
+                              workers=1, progress=False))
+        return [(r["split"], r["source"]) for r in csv.DictReader(open(out / "index.csv"))]
+
+    assert split_of(0, "a") == split_of(0, "b")
+    assert split_of(0, "a") != split_of(1, "a")
+
+
+def test_summary_names_files_per_reason(prepared):
+    text = format_summary(prepared[0], limit=2)
+    assert "truncated: 1" in text and "truncated.jpg" in text
+    assert "grayscale: 3" in text and "... and 1 more" in text
+    assert "duplicate: 2" in text and "(copy of good_03.jpg)" in text
+
+
+def test_empty_or_missing_folder_is_a_user_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no images"):
+        prepare(PrepareConfig(source=str(tmp_path / "empty"), out_dir=tmp_path / "o", raw_dir=tmp_path))
+    with pytest.raises(UserError, match="is not a folder"):
+        prepare(PrepareConfig(source=str(tmp_path / "missing"), out_dir=tmp_path / "o", raw_dir=tmp_path))
+
+
+# ------------------------------------------------------------------------------------ Kaggle
+
+def fake_places(root: Path, per_split: int = 4) -> None:
+    for k, folder in enumerate(("train_samples", "valid_samples", "test_samples")):
+        (root / "val_256" / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(per_split):
+            photo(1000 + 10 * k + i, 256, 256).save(root / "val_256" / folder / f"Places365_val_{k}{i:04d}.jpg")
+
+
+def test_kaggle_layout_keeps_its_split(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    fake_places(raw / "places365")
+    report = prepare(PrepareConfig(source="kaggle", out_dir=tmp_path / "clean", raw_dir=raw, size=32,
+                                   workers=1, progress=False))
+    assert (report["counts"]["train"], report["counts"]["val"], report["counts"]["test"]) == (4, 4, 4)
+    rows = list(csv.DictReader(open(tmp_path / "clean" / "index.csv")))
+    assert {r["source"].split("/")[0] for r in rows if r["split"] == "val"} == {"valid_samples"}
+    assert "the published subset has 21900" in capsys.readouterr().out
+
+
+def test_kaggle_zip_in_raw_data_is_extracted(tmp_path):
+    staging, raw = tmp_path / "staging", tmp_path / "raw"
+    fake_places(staging, per_split=2)
+    raw.mkdir()
+    with zipfile.ZipFile(raw / "archive.zip", "w") as zf:
+        for path in sorted(staging.rglob("*.jpg")):
+            zf.write(path, path.relative_to(staging))
+    splits = sources.locate_places(raw, progress=False)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [2, 2, 2]
+
+
+def test_kaggle_without_credentials_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    monkeypatch.delenv("KAGGLE_KEY", raising=False)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "no-kaggle-config"))
+    with pytest.raises(UserError) as err:
+        sources.locate_places(tmp_path / "raw", progress=False)
+    message = str(err.value)
+    assert "https://www.kaggle.com/datasets/pankajkumar2002/places365" in message
+    assert "KAGGLE_USERNAME" in message and str(tmp_path / "raw") in message
+
+
+def test_kaggle_download_uses_the_official_client(tmp_path, monkeypatch):
+    # Kaggle cannot be reached from here: a fake `kaggle.api.kaggle_api_extended` stands in for the
+    # official client and writes the dataset's layout where the real one would unzip it.
+    calls = []
+
+    class FakeApi:
+        def authenticate(self):
+            calls.append("authenticate")
+
+        def dataset_download_files(self, dataset, path, unzip, quiet):
+            calls.append((dataset, unzip))
+            fake_places(Path(path), per_split=1)
+
+    module = types.ModuleType("kaggle.api.kaggle_api_extended")
+    module.KaggleApi = FakeApi
+    monkeypatch.setitem(sys.modules, "kaggle", types.ModuleType("kaggle"))
+    monkeypatch.setitem(sys.modules, "kaggle.api", types.ModuleType("kaggle.api"))
+    monkeypatch.setitem(sys.modules, "kaggle.api.kaggle_api_extended", module)
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "secret-key")
+    splits = sources.locate_places(tmp_path / "raw", progress=False)
+    assert calls == ["authenticate", ("pankajkumar2002/places365", True)]
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [1, 1, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="../shared/data/photos is not here")
+def test_finds_the_22_near_grayscale_photos_of_the_shared_set(tmp_path):
+    report = prepare(PrepareConfig(source=str(SHARED_PHOTOS), out_dir=tmp_path / "clean", raw_dir=tmp_path,
+                                   size=32, progress=False))
+    marked = {r["file"] for r in csv.DictReader(open(SHARED_PHOTOS / "CREDITS.csv")) if r["colour"] == "no"}
+    found = set(rejected(report, "grayscale")) | set(rejected(report, "sepia"))
+    assert len(marked) == 22
+    assert found == marked  # all 22, and no colour photo taken for one
