@@ -54,8 +54,13 @@ def test_missing_resume_checkpoint_is_one_line(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_demo_prepares_the_samples_and_trains(isolated_project):
-    proc = run_cli("demo", "--photos", str(REPO / "samples"), "--max-steps", "12", "--no-progress", timeout=600)
+    proc = run_cli("demo", "--photos", str(REPO / "samples"), "--epochs", "2", "--no-progress", timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "done: run" in proc.stdout and "12 steps" in proc.stdout
-    assert (isolated_project / "outputs" / "demo" / "data" / "train.npy").is_file()
+    assert "prepared 32 of 34 images" in proc.stdout  # the two near-grayscale samples are set aside
+    assert "done: run" in proc.stdout and "6 steps" in proc.stdout  # 26 train images, batch 8: 3 steps/epoch
+    demo = isolated_project / "outputs" / "demo"
+    assert (demo / "data" / "train.npy").is_file()
+    from PIL import Image
+
+    assert Image.open(demo / "samples.png").size == (3 * 64, 3 * 64)  # 3 val images: gray | colour | truth
     assert (isolated_project / "mlflow.db").is_file()

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
                           description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
     demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
-    demo.add_argument("--max-steps", type=int, default=150, help="training steps (default 150)")
+    demo.add_argument("--epochs", type=int, default=50, help="training epochs (default 50, about 150 steps)")
     demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
@@ -151,10 +151,18 @@ def _run_demo(args) -> None:
     report = prepare(PrepareConfig(source=str(photos), out_dir=out / "data", raw_dir=out / "raw", size=64,
                                    min_size=64, progress=not args.no_progress))
     print(format_summary(report))
-    config = TrainConfig(data_dir=str(out / "data"), model_size="tiny", image_size=64, batch_size=8, epochs=1000,
-                         max_steps=args.max_steps, device="cpu", num_workers=0, experiment="chromatic-charm-demo",
-                         run_name=None, checkpoint_dir=str(out / "checkpoints"), checkpoint_every=50)
-    _print_result(train(config, progress=not args.no_progress))
+    config = TrainConfig(data_dir=str(out / "data"), model_size="tiny", image_size=64, batch_size=8,
+                         epochs=args.epochs, device="cpu", num_workers=0, experiment="chromatic-charm-demo",
+                         checkpoint_dir=str(out / "checkpoints"), checkpoint_every=50)
+    result = train(config, progress=not args.no_progress)
+    _print_result(result)
+    from .data.dataset import ArraySplit
+    from .training.checkpoint import load_generator
+    from .training.loop import sample_grid
+
+    grid = out / "samples.png"
+    sample_grid(load_generator(result.checkpoint), ArraySplit(out / "data", "val"), config, "cpu").save(grid)
+    print(f"sample colourisations (gray | colourised | truth): {grid}")
 
 
 def main(argv: list[str] | None = None) -> int:

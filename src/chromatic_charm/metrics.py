@@ -1,0 +1,137 @@
+"""Image-quality metrics for colourisation: FID, colourfulness, CIEDE2000, PSNR, SSIM.
+
+FID is torchmetrics' ``FrechetInceptionDistance`` with the TF-FID Inception weights (those of the
+original FID paper, as packaged by torch-fidelity), features accumulated in float64. It is a
+squared distance between two Gaussians, so it is never negative; a negative value can only be float
+noise around 0 (identical feature sets), which is clamped to 0 with a warning, never silently.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import UserError
+
+FID_WEIGHTS_ENV = "CHROMATIC_CHARM_FID_WEIGHTS"
+FID_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + FID_WEIGHTS_FILE
+)
+MIN_UNBIASED_SAMPLES = 2048
+NOISE_TOLERANCE = 1e-3  # |negative FID| up to this is float noise around 0
+
+
+@dataclass(frozen=True)
+class FIDResult:
+    value: float | None  # None: not computed (see ``reason``)
+    samples: int
+    reason: str = ""  # why it was not computed, or a note (clamped noise, biased sample count)
+
+
+def find_fid_weights(path: str | Path | None = None) -> Path | None:
+    """The Inception weights file: ``path``, ``$CHROMATIC_CHARM_FID_WEIGHTS`` or torch's hub cache."""
+    candidates = [path, os.environ.get(FID_WEIGHTS_ENV)]
+    candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE)
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def fid_weights_help() -> str:
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
+    return (f"FID needs the Inception weights file {FID_WEIGHTS_FILE}: download {FID_WEIGHTS_URL} and put it at "
+            f"{cache}, or pass --fid-weights PATH (or set {FID_WEIGHTS_ENV})")
+
+
+def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) uint8 in [0, 255], or float in [0, 1] -> uint8; anything else is an error."""
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be (B, 3, H, W), got {tuple(images.shape)}")
+    if images.dtype == torch.uint8:
+        return images
+    if not images.is_floating_point():
+        raise ValueError(f"images must be uint8 or float, got {images.dtype}")
+    lo, hi = images.min().item(), images.max().item()
+    if lo < -1e-6 or hi > 1 + 1e-6:
+        raise ValueError(f"float images must be in [0, 1], got values in [{lo:.3g}, {hi:.3g}]")
+    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+class FID:
+    """Accumulates real and generated images, then returns the Frechet distance of their features.
+
+    ``feature``: 2048 for the standard Inception pool features, or any module mapping uint8
+    (B, 3, H, W) to (B, D) features (tests use a small one).
+    """
+
+    def __init__(self, feature: int | torch.nn.Module = 2048, weights_path: str | Path | None = None,
+                 device: str | torch.device = "cpu"):
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        kwargs = {}
+        if isinstance(feature, int):
+            weights = find_fid_weights(weights_path)
+            if weights is None:
+                raise UserError(fid_weights_help())
+            kwargs["feature_extractor_weights_path"] = str(weights)
+        self.metric = FrechetInceptionDistance(feature=feature, normalize=False, **kwargs).to(device)
+        self.metric.set_dtype(torch.float64)
+        self.device = device
+
+    def update(self, images: torch.Tensor, real: bool) -> None:
+        self.metric.update(to_uint8_images(images).to(self.device), real=real)
+
+    def compute(self) -> FIDResult:
+        n_real, n_fake = int(self.metric.real_features_num_samples), int(self.metric.fake_features_num_samples)
+        n = min(n_real, n_fake)
+        if n < 2:
+            raise UserError(f"FID needs at least 2 real and 2 generated images, got {n_real} and {n_fake}")
+        value = float(self.metric.compute())
+        note = ""
+        if value < 0:
+            if value < -NOISE_TOLERANCE:
+                raise RuntimeError(f"FID came out as {value}: a bug, since a squared distance is never negative")
+            note = f"clamped float noise {value:.2e} to 0"
+            warnings.warn(f"FID: {note}", stacklevel=2)
+            value = 0.0
+        if n < MIN_UNBIASED_SAMPLES:
+            bias = f"only {n} samples (< {MIN_UNBIASED_SAMPLES}): FID is biased upwards, compare only at equal counts"
+            warnings.warn(bias, stacklevel=2)
+            note = f"{note}; {bias}" if note else bias
+        return FIDResult(value, n, note)
+
+
+def colourfulness(images: torch.Tensor) -> torch.Tensor:
+    """Hasler and Suesstrunk (2003) colourfulness per image; (B, 3, H, W) in [0, 1] -> (B,).
+
+    rg = R - G, yb = (R + G) / 2 - B on a 0-255 scale; M = sigma_rgyb + 0.3 * mu_rgyb.
+    """
+    x = images.double() * 255.0
+    r, g, b = x[:, 0], x[:, 1], x[:, 2]
+    rg, yb = (r - g).flatten(1), (0.5 * (r + g) - b).flatten(1)
+    sigma = torch.sqrt(rg.var(dim=1, unbiased=False) + yb.var(dim=1, unbiased=False))
+    mu = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
+    return sigma + 0.3 * mu
+
+
+def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
+    """CIEDE2000 colour difference per pixel (scikit-image's implementation); Lab arrays (..., 3)."""
+    from skimage.color import deltaE_ciede2000
+
+    return deltaE_ciede2000(lab1, lab2, channel_axis=-1)
+
+
+def psnr_ssim(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
+    """Mean PSNR (dB) and SSIM over a batch of (B, 3, H, W) images in [0, 1]."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    psnr = peak_signal_noise_ratio(pred.float(), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+    ssim = structural_similarity_index_measure(pred.float(), target.float(), data_range=1.0, reduction="none")
+    return float(psnr.mean()), float(ssim.mean())
