@@ -81,8 +81,9 @@ class FID:
             if weights is None:
                 raise UserError(fid_weights_help())
             kwargs["feature_extractor_weights_path"] = str(weights)
+        # torchmetrics keeps the feature sums and covariances in float64 already; set_dtype would
+        # also turn the feature network to float64, for no gain in the statistics.
         self.metric = FrechetInceptionDistance(feature=feature, normalize=False, **kwargs).to(device)
-        self.metric.set_dtype(torch.float64)
         self.device = device
 
     def update(self, images: torch.Tensor, real: bool) -> None:

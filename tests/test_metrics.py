@@ -1,0 +1,115 @@
+"""FID maths against an independent NumPy/SciPy computation, with a small feature network
+(the TF-FID Inception weights cannot be downloaded here), and the colour metrics."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from chromatic_charm.errors import UserError
+from chromatic_charm.metrics import FID, colourfulness, find_fid_weights, fid_weights_help, psnr_ssim, to_uint8_images
+
+
+class SmallFeatures(torch.nn.Module):
+    """uint8 (B, 3, H, W) -> (B, 16) features; fixed random weights."""
+
+    def __init__(self):
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 4, 5, stride=4)
+        with torch.no_grad():
+            self.conv.weight.copy_(torch.randn(self.conv.weight.shape, generator=generator) * 0.2)
+            self.conv.bias.zero_()
+
+    def forward(self, x):
+        x = x.to(self.conv.weight.dtype) / 255
+        return torch.nn.functional.adaptive_avg_pool2d(torch.tanh(self.conv(x)), 2).flatten(1)
+
+
+def reference_fid(f1: np.ndarray, f2: np.ndarray) -> float:
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def images(n, seed, hi=256):
+    return torch.randint(0, hi, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_fid_matches_numpy_scipy():
+    net = SmallFeatures()
+    real, fake = images(300, 1), images(300, 2, hi=180)  # darker fakes: a clearly positive distance
+    fid = FID(feature=net)
+    fid.update(real, real=True)
+    fid.update(fake, real=False)
+    with pytest.warns(UserWarning, match="biased"):
+        result = fid.compute()
+    with torch.no_grad():
+        expected = reference_fid(net(real).double().numpy(), net(fake).double().numpy())
+    assert result.samples == 300 and expected > 0.01
+    assert result.value == pytest.approx(expected, rel=1e-6)
+
+
+def test_identical_sets_give_zero_never_negative():
+    fid = FID(feature=SmallFeatures())
+    same = images(100, 3)
+    fid.update(same, real=True)
+    fid.update(same, real=False)
+    with pytest.warns(UserWarning):
+        result = fid.compute()
+    assert 0.0 <= result.value < 1e-6
+
+
+def test_uint8_and_float_inputs_give_the_same_fid():
+    real, fake = images(64, 4), images(64, 5)
+    values = []
+    for convert in (lambda x: x, lambda x: x.float() / 255):
+        fid = FID(feature=SmallFeatures())
+        fid.update(convert(real), real=True)
+        fid.update(convert(fake), real=False)
+        with pytest.warns(UserWarning):
+            values.append(fid.compute().value)
+    assert values[0] == pytest.approx(values[1], rel=1e-9)
+
+
+def test_out_of_range_inputs_are_rejected():
+    with pytest.raises(ValueError, match=r"float images must be in \[0, 1\]"):
+        to_uint8_images(torch.rand(2, 3, 8, 8) * 255)
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        to_uint8_images(torch.rand(2, 1, 8, 8))
+
+
+def test_fewer_than_two_samples_is_an_error():
+    fid = FID(feature=SmallFeatures())
+    fid.update(images(1, 6), real=True)
+    fid.update(images(1, 7), real=False)
+    with pytest.raises(UserError, match="at least 2"):
+        fid.compute()
+
+
+def test_missing_inception_weights_say_which_file_and_where(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.delenv("CHROMATIC_CHARM_FID_WEIGHTS", raising=False)
+    assert find_fid_weights() is None
+    with pytest.raises(UserError) as err:
+        FID()
+    message = str(err.value)
+    assert "weights-inception-2015-12-05-6726825d.pth" in message and str(tmp_path / "hub" / "checkpoints") in message
+    assert "--fid-weights" in message and message == fid_weights_help()
+
+
+def test_colourfulness_of_gray_is_zero_and_grows_with_saturation():
+    gray = torch.full((1, 3, 8, 8), 0.5)
+    vivid = torch.zeros(1, 3, 8, 8)
+    vivid[:, 0, :, :4] = 1.0
+    vivid[:, 2, :, 4:] = 1.0
+    assert colourfulness(gray).item() == pytest.approx(0.0, abs=1e-9)
+    assert colourfulness(vivid).item() > colourfulness(vivid * 0.5 + 0.25).item() > 0
+
+
+def test_psnr_and_ssim_of_identical_and_different_images():
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    psnr, ssim = psnr_ssim(x, (x + 0.1).clamp(0, 1))
+    assert 15 < psnr < 30 and 0 < ssim < 1
+    assert psnr_ssim(x, x)[1] == pytest.approx(1.0, abs=1e-6)
