@@ -113,3 +113,8 @@ def test_psnr_and_ssim_of_identical_and_different_images():
     psnr, ssim = psnr_ssim(x, (x + 0.1).clamp(0, 1))
     assert 15 < psnr < 30 and 0 < ssim < 1
     assert psnr_ssim(x, x)[1] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_named_weights_file_that_does_not_exist_is_an_error(tmp_path):
+    with pytest.raises(UserError, match="--fid-weights points to .* which is not a file"):
+        FID(weights_path=tmp_path / "typo.pth")

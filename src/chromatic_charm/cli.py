@@ -68,6 +68,13 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
+    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
+    p.add_argument("--fid-weights", help="Inception weights file for FID (default: torch's cache or "
+                                         "$CHROMATIC_CHARM_FID_WEIGHTS)")
+
+
 def _prepare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", default="kaggle",
                    help="'kaggle' for the Places365 subset (default), or a folder of photos")
@@ -100,6 +107,34 @@ def build_parser() -> argparse.ArgumentParser:
     _train_arguments(sub.add_parser(
         "train", help="train pix2pix, tracked in MLflow",
         description="Train the U-Net generator and PatchGAN discriminator on prepared data; one MLflow run."))
+    ev = sub.add_parser("evaluate", help="score a run or checkpoint: FID, colourfulness, CIEDE2000, PSNR, SSIM",
+                        description="Evaluate a generator on a split and log the metrics to its MLflow run.")
+    ev.add_argument("source", help="an MLflow run id (or runs:/ID) or a checkpoint file/folder")
+    _evaluate_arguments(ev)
+    ev.add_argument("--batch-size", type=int, default=16)
+    ev.add_argument("--max-images", type=int, help="evaluate on the first N images only")
+    ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ev.add_argument("--no-log", action="store_true", help="do not log to the run")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sw = sub.add_parser("sweep", help="train and evaluate a grid of lr_G x lr_D under one parent run",
+                        description="Train one run per (lr_G, lr_D) pair under a parent MLflow run, then evaluate each.")
+    sw.add_argument("--grid", default="1e-4:3e-4,2e-4:2e-4,3e-4:1e-4",
+                    help="lr_G:lr_D pairs (default: the original study's 1e-4:3e-4,2e-4:2e-4,3e-4:1e-4)")
+    sw.add_argument("--split", default="test", help="split to evaluate on (default test)")
+    sw.add_argument("--fid-weights", help="path of the Inception weights for FID")
+    _train_arguments(sw)
+    se = sub.add_parser("select", help="register the best run's generator with the alias 'champion'",
+                        description="Rank finished runs by a metric (lowest test FID by default), register the best.")
+    se.add_argument("--experiment", default="chromatic-charm", help="MLflow experiment (default chromatic-charm)")
+    se.add_argument("--metric", default="test_fid", help="metric to rank by (default test_fid)")
+    se.add_argument("--direction", choices=["min", "max"], help="default: max for psnr/ssim/colourfulness, else min")
+    se.add_argument("--model-name", default="chromatic-charm-generator", help="registered model name")
+    ex = sub.add_parser("export", help="write a generator to ONNX with metadata and a parity check",
+                        description="Export the champion (default), a run or a checkpoint to ONNX (dynamic batch).")
+    ex.add_argument("source", nargs="?", help="run id, checkpoint, or models:/NAME@champion (default: the champion)")
+    ex.add_argument("-o", "--out", default="models/generator.onnx", help="output .onnx (default models/generator.onnx)")
+    ex.add_argument("--data", help="clean data folder for the real-image parity check (default 'Data/Clean Data')")
+    ex.add_argument("--model-name", default="chromatic-charm-generator", help="registered model (for the champion)")
     demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
                           description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
     demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
@@ -131,6 +166,55 @@ def _run_train(args) -> None:
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     result = train(TrainConfig(**overrides), resume=args.resume, progress=not args.no_progress)
     _print_result(result)
+
+
+def _run_evaluate(args) -> None:
+    from .evaluation import evaluate
+
+    device = args.device
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    out = evaluate(args.source, data_dir=args.data, split=args.split, batch_size=args.batch_size,
+                   max_images=args.max_images, device=device, fid_weights=args.fid_weights, log=not args.no_log,
+                   progress=not args.no_progress)
+    print(out["table"])
+    if "note" in out:
+        print(f"note: {out['note']}")
+    print(f"report: {out['report']}")
+
+
+def _run_sweep(args) -> None:
+    from .sweep import parse_grid, sweep
+    from .training.config import TrainConfig
+
+    grid = parse_grid(args.grid)
+    names = set(TrainConfig.field_names()) - {"lr_g", "lr_d", "run_name"}
+    overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    results = sweep(TrainConfig(**overrides), grid, evaluate_split=args.split, fid_weights=args.fid_weights,
+                    progress=not args.no_progress)
+    for r in results:
+        fid = r.get(f"{args.split}_fid")
+        print(f"lr_G {r['lr_g']:g}  lr_D {r['lr_d']:g}  run {r['run_id']}  "
+              f"FID {'not computed' if fid is None else f'{fid:.3f}'}  CIEDE2000 {r[f'{args.split}_ciede2000']:.3f}")
+
+
+def _run_select(args) -> None:
+    from .selection import select
+
+    out = select(args.experiment, metric=args.metric, mode=args.direction, model_name=args.model_name)
+    print(out["table"])
+    print(f"champion: run {out['run_id']} -> models:/{out['model']}@champion (version {out['version']})")
+
+
+def _run_export(args) -> None:
+    from .export import export
+
+    source = args.source or f"models:/{args.model_name}@champion"
+    meta = export(source, args.out, data_dir=args.data)
+    print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}; "
+          f"ONNX vs PyTorch max |diff|: {meta['parity_max_abs_diff']}")
 
 
 def _print_result(result) -> None:
@@ -168,7 +252,9 @@ def _run_demo(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        {"prepare": _run_prepare, "train": _run_train, "demo": _run_demo}[args.command](args)
+        commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
+                    "select": _run_select, "export": _run_export, "demo": _run_demo}
+        commands[args.command](args)
     except (UserError, ValueError) as exc:
         print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)
         return 2

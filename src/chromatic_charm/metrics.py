@@ -35,8 +35,15 @@ class FIDResult:
 
 
 def find_fid_weights(path: str | Path | None = None) -> Path | None:
-    """The Inception weights file: ``path``, ``$CHROMATIC_CHARM_FID_WEIGHTS`` or torch's hub cache."""
-    candidates = [path, os.environ.get(FID_WEIGHTS_ENV)]
+    """The Inception weights file: ``path``, ``$CHROMATIC_CHARM_FID_WEIGHTS`` or torch's hub cache.
+
+    A path the user names must exist: a typo must not quietly turn FID off."""
+    for named, what in ((path, "--fid-weights"), (os.environ.get(FID_WEIGHTS_ENV), FID_WEIGHTS_ENV)):
+        if named:
+            if not Path(named).is_file():
+                raise UserError(f"{what} points to '{named}', which is not a file; {fid_weights_help()}")
+            return Path(named)
+    candidates = []
     candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE)
     for candidate in candidates:
         if candidate and Path(candidate).is_file():

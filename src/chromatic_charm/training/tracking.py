@@ -113,14 +113,22 @@ def probe(target: TrackingTarget, timeout: float = PROBE_TIMEOUT_S) -> None:
         )
 
 
-def connect(experiment: str) -> tuple[TrackingTarget, str]:
-    """Point MLflow at the resolved target and return (target, experiment id)."""
+def use_target() -> TrackingTarget:
+    """Resolve the target, check it answers, and point MLflow at it."""
     import mlflow
 
     target = resolve_target()
     _limit_http_retries()
     probe(target)
     mlflow.set_tracking_uri(target.uri)
+    return target
+
+
+def connect(experiment: str) -> tuple[TrackingTarget, str]:
+    """Point MLflow at the resolved target and return (target, experiment id)."""
+    import mlflow
+
+    target = use_target()
     try:
         found = mlflow.get_experiment_by_name(experiment)
         if found is None:

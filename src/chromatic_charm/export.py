@@ -1,0 +1,126 @@
+"""Export a generator to ONNX (dynamic batch) with a metadata JSON, and check parity with PyTorch.
+
+The ONNX graph maps ``L`` (B, 1, S, S) float32 in [-1, 1] to ``ab`` (B, 2, S, S) in [-1, 1], S being
+the training image size; the metadata says S and the normalisation, so the serving side (no torch)
+needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import color
+from .errors import UserError
+
+PARITY_TOLERANCE = 1e-4
+
+
+def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> np.ndarray | None:
+    """L of a few real photos: the clean data's val split, else the shipped samples."""
+    from PIL import Image
+
+    from .config import samples_dir
+
+    rgb = None
+    if data_dir is not None and (Path(data_dir) / "val.npy").is_file():
+        rgb = np.load(Path(data_dir) / "val.npy", mmap_mode="r")[:count].astype(np.float32) / 255
+    else:
+        files = sorted(samples_dir().glob("*.jpg"))[:count]
+        if files:
+            rgb = np.stack([np.asarray(Image.open(f).convert("RGB").resize((image_size, image_size)),
+                                       dtype=np.float32) / 255 for f in files])
+    if rgb is None or len(rgb) == 0:
+        return None
+    if rgb.shape[1] != image_size:
+        rgb = np.stack([np.asarray(Image.fromarray((x * 255).astype(np.uint8)).resize((image_size, image_size)),
+                                   dtype=np.float32) / 255 for x in rgb])
+    lightness, _ = color.rgb_to_model_input(rgb)
+    return np.ascontiguousarray(lightness.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def check_parity(onnx_path: Path, generator: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str, float]:
+    """Max |ONNX - PyTorch| per named input batch; raises if any exceeds the tolerance."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    diffs = {}
+    with torch.no_grad():
+        for name, x in inputs.items():
+            expected = generator(torch.from_numpy(x)).float().numpy()
+            got = session.run(["ab"], {"L": x})[0]
+            diffs[name] = float(np.abs(got - expected).max())
+    worst = max(diffs.values())
+    if worst >= PARITY_TOLERANCE:
+        raise RuntimeError(f"ONNX and PyTorch disagree by {worst:.2e} (tolerance {PARITY_TOLERANCE:g}): {diffs}")
+    return diffs
+
+
+def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = None, opset: int = 17) -> dict:
+    """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata."""
+    from .evaluation import resolve_generator
+
+    out_path = Path(out_path)
+    if out_path.suffix != ".onnx":
+        raise UserError(f"the output must end in .onnx, got '{out_path}'")
+    src = resolve_generator(source, "cpu")
+    generator = src.generator.float().eval()
+    size = src.image_size
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.tmp")
+    torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"], output_names=["ab"],
+                      dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}}, opset_version=opset, dynamo=False)
+    rng = np.random.default_rng(0)
+    inputs = {"random": rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)}
+    real = _real_inputs(size, Path(data_dir) if data_dir else None)
+    if real is not None:
+        inputs["real"] = real
+    diffs = check_parity(tmp, generator, inputs)
+    tmp.replace(out_path)
+
+    metadata = {
+        "format": "chromatic-charm-onnx/1",
+        "source": source,
+        "run_id": src.run_id,
+        "input": {"name": "L", "shape": ["batch", 1, size, size], "range": [-1, 1]},
+        "output": {"name": "ab", "shape": ["batch", 2, size, size], "range": [-1, 1]},
+        "image_size": size,
+        "normalisation": {"L": f"L / {color.L_SCALE} - {color.L_OFFSET}", "ab": f"ab / {color.AB_SCALE}",
+                          "L_scale": color.L_SCALE, "L_offset": color.L_OFFSET, "ab_scale": color.AB_SCALE},
+        "generator_config": asdict(generator.config) if is_dataclass(getattr(generator, "config", None)) else None,
+        "parity_max_abs_diff": diffs,
+        "opset": opset,
+        "torch": torch.__version__,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    metadata.update(_run_details(src.run_id))
+    out_path.with_suffix(".json").write_text(json.dumps(metadata, indent=1, default=str))
+    return metadata
+
+
+def _run_details(run_id: str | None) -> dict:
+    """Metrics and training data of the run, when its tracking server answers."""
+    if not run_id:
+        return {}
+    try:
+        import mlflow
+
+        from .training import tracking
+
+        tracking.use_target()
+        run = mlflow.get_run(run_id)
+    except Exception as exc:  # export still works from a checkpoint without the server
+        return {"run_details": f"unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
+    params = run.data.params
+    return {
+        "run_name": run.info.run_name,
+        "metrics": dict(run.data.metrics),
+        "fid_status": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_status")},
+        "training_data": {k: params.get(k) for k in ("data_source", "data_version", "train_images", "data_dir")},
+        "training": {k: params.get(k) for k in ("lr_g", "lr_d", "lambda_l1", "epochs", "batch_size", "model_size")},
+    }

@@ -1,0 +1,61 @@
+"""A grid of training runs under one parent MLflow run, each evaluated after training."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .errors import UserError
+
+# The original study's (lr_G, lr_D) pairs.
+DEFAULT_GRID = ((1e-4, 3e-4), (2e-4, 2e-4), (3e-4, 1e-4))
+
+
+def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
+    """'1e-4:3e-4,2e-4:2e-4' -> ((1e-4, 3e-4), (2e-4, 2e-4))."""
+    try:
+        pairs = tuple(tuple(float(x) for x in item.split(":")) for item in text.split(",") if item.strip())
+    except ValueError:
+        pairs = ()
+    if not pairs or any(len(p) != 2 or min(p) <= 0 for p in pairs):
+        raise UserError(f"--grid must look like '1e-4:3e-4,2e-4:2e-4' (lr_G:lr_D pairs, > 0), got {text!r}")
+    return pairs
+
+
+def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", fid_weights: str | None = None,
+          progress: bool = True) -> list[dict]:
+    """Train and evaluate each (lr_G, lr_D) pair; returns one summary per run."""
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    from .evaluation import evaluate
+    from .training import tracking
+    from .training.loop import train
+
+    _, experiment_id = tracking.connect(config.experiment)
+    client = MlflowClient()
+    name = time.strftime("sweep-%Y%m%d-%H%M%S")
+    parent = client.create_run(experiment_id, run_name=name, tags={"sweep": "parent"})
+    client.log_param(parent.info.run_id, "grid", ",".join(f"{g}:{d}" for g, d in grid))
+    results, status = [], "FAILED"
+    try:
+        for lr_g, lr_d in grid:
+            run_config = replace(config, lr_g=lr_g, lr_d=lr_d, run_name=f"{name}-lrG{lr_g:g}-lrD{lr_d:g}",
+                                 checkpoint_dir=None)
+            print(f"sweep: training lr_G={lr_g:g}, lr_D={lr_d:g}")
+            result = train(run_config, progress=progress, parent_run_id=parent.info.run_id)
+            scores = evaluate(result.run_id, data_dir=config.data_dir, split=evaluate_split,
+                              device=_device(config.device),
+                              fid_weights=fid_weights, progress=progress)
+            results.append({"run_id": result.run_id, "lr_g": lr_g, "lr_d": lr_d, **scores["metrics"],
+                            "fid_status": scores["fid_status"]})
+        status = "FINISHED"
+    finally:
+        client.set_terminated(parent.info.run_id, status=status)
+    return results
+
+
+def _device(name: str):
+    from .training.loop import _device as resolve
+
+    return resolve(name)
