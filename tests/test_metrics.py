@@ -118,3 +118,39 @@ def test_psnr_and_ssim_of_identical_and_different_images():
 def test_a_named_weights_file_that_does_not_exist_is_an_error(tmp_path):
     with pytest.raises(UserError, match="--fid-weights points to .* which is not a file"):
         FID(weights_path=tmp_path / "typo.pth")
+
+
+def test_our_weights_url_is_torch_fidelitys():
+    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
+
+    from chromatic_charm.metrics import FID_WEIGHTS_URL
+
+    assert FID_WEIGHTS_URL == URL_INCEPTION_V3
+
+
+@pytest.mark.slow
+def test_the_inception_path_runs_from_a_local_weights_file(tmp_path, monkeypatch):
+    # The real TF-FID weights cannot be downloaded here. A file of the same architecture with
+    # random weights exercises the real code path (file lookup, torchmetrics' Inception, 2048
+    # features, float64 statistics); the value itself means nothing.
+    from unittest import mock
+
+    import torch_fidelity.feature_extractor_inceptionv3 as fe
+
+    from chromatic_charm.metrics import FID_WEIGHTS_FILE
+
+    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
+            mock.patch.object(torch.nn.Module, "load_state_dict", lambda self, *a, **k: None):
+        network = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    hub = tmp_path / "hub"
+    (hub / "checkpoints").mkdir(parents=True)
+    torch.save(network.state_dict(), hub / "checkpoints" / FID_WEIGHTS_FILE)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
+    assert find_fid_weights() == hub / "checkpoints" / FID_WEIGHTS_FILE  # found in torch's cache
+    fid = FID()
+    assert fid.metric.inception.features_list == ["2048"]
+    fid.update(images(4, 8), real=True)
+    fid.update(images(4, 9), real=False)
+    with pytest.warns(UserWarning, match="biased"):
+        result = fid.compute()
+    assert result.samples == 4 and result.value >= 0
