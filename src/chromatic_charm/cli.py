@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--out", default="models/generator.onnx", help="output .onnx (default models/generator.onnx)")
     ex.add_argument("--data", help="clean data folder for the real-image parity check (default 'Data/Clean Data')")
     ex.add_argument("--model-name", default="chromatic-charm-generator", help="registered model (for the champion)")
+    co = sub.add_parser("colorize", help="colourise photos or whole folders with an ONNX model",
+                        description="Colourise files and folders; outputs keep the input size and file name.")
+    co.add_argument("inputs", nargs="+", help="image files or folders")
+    co.add_argument("-o", "--out", required=True, help="output folder")
+    co.add_argument("--model", help="ONNX model (default: $CHROMATIC_CHARM_MODEL or the shipped model)")
+    co.add_argument("--format", default="png", choices=["png", "jpeg", "webp"], help="output format (default png)")
+    co.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
                           description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
     demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
@@ -217,6 +224,40 @@ def _run_export(args) -> None:
           f"ONNX vs PyTorch max |diff|: {meta['parity_max_abs_diff']}")
 
 
+def _run_colorize(args) -> None:
+    from tqdm.auto import tqdm
+
+    from .config import IMAGE_EXTENSIONS
+    from .inference import Colorizer, default_model_path, encode, open_image
+
+    files = []
+    for item in map(Path, args.inputs):
+        if item.is_dir():
+            files += sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"'{item}' is neither a file nor a folder")
+    if not files:
+        raise UserError("no images found in the inputs")
+    colorizer = Colorizer(Path(args.model) if args.model else default_model_path())
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for path in tqdm(files, desc="colourising", unit="img", disable=args.no_progress):
+        try:
+            data, _ = encode(colorizer.colorize_image(open_image(path.read_bytes())), args.format)
+        except UserError as exc:
+            failed.append(f"{path}: {exc}")
+            continue
+        (out / f"{path.stem}.{args.format}").write_bytes(data)
+    print(f"colourised {len(files) - len(failed)} of {len(files)} images into {out}")
+    for line in failed:
+        print(f"  skipped {line}")
+    if failed and len(failed) == len(files):
+        raise UserError("no image could be colourised")
+
+
 def _print_result(result) -> None:
     val = "n/a" if result.val_l1 is None else f"{result.val_l1:.4f}"
     print(f"done: run {result.run_id}, {result.steps} steps, val L1 {val}\n"
@@ -253,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
-                    "select": _run_select, "export": _run_export, "demo": _run_demo}
+                    "select": _run_select, "export": _run_export, "colorize": _run_colorize, "demo": _run_demo}
         commands[args.command](args)
     except (UserError, ValueError) as exc:
         print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)

@@ -1,0 +1,108 @@
+"""The one colourisation path, used by the CLI, the API, the notebooks and evaluation. Torch-free.
+
+Any photo -> 8-bit RGB (EXIF orientation, CMYK, palette, alpha, 16-bit handled) -> its L* at full
+resolution -> a copy resized to the network's native size S -> ONNX Runtime predicts a*b* (S x S)
+-> a*b* upsampled bilinearly to the full size -> joined with the full-resolution L* -> sRGB of the
+same size as the input. A colour photo is made gray first (only its L* is used).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import color
+from .errors import UserError
+from .images import to_rgb
+
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+@dataclass
+class Colorizer:
+    """An ONNX generator and its metadata. ``threads``: ONNX Runtime intra-op threads (0 = its default)."""
+
+    model_path: Path
+    threads: int = 0
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        import onnxruntime as ort
+
+        self.model_path = Path(self.model_path)
+        if not self.model_path.is_file():
+            raise UserError(f"no model at '{self.model_path}'; export one with `chromatic-charm export`")
+        meta_path = self.model_path.with_suffix(".json")
+        self.metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        shape = self.session.get_inputs()[0].shape
+        self.size = int(self.metadata.get("image_size") or shape[-1])
+
+    def predict_ab(self, l_norm: np.ndarray) -> np.ndarray:
+        """(B, 1, S, S) float32 L in [-1, 1] -> (B, 2, S, S) ab in [-1, 1]."""
+        return self.session.run(["ab"], {"L": np.ascontiguousarray(l_norm, dtype=np.float32)})[0]
+
+    def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, 3) RGB -> uint8 (H, W, 3) colourised, same size."""
+        full = rgb.astype(np.float32) / 255.0
+        lightness = color.rgb_to_lab(full)[..., :1]  # (H, W, 1), L in [0, 100]
+        small = np.asarray(Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BICUBIC,
+                                                        reducing_gap=3.0), dtype=np.float32) / 255.0
+        l_small = color.normalize_l(color.rgb_to_lab(small)[..., :1]).transpose(2, 0, 1)[None]
+        ab = self.predict_ab(l_small)[0]  # (2, S, S)
+        h, w = rgb.shape[:2]
+        ab_full = np.stack([np.asarray(Image.fromarray(c, "F").resize((w, h), Image.Resampling.BILINEAR))
+                            for c in ab], axis=-1)
+        out = color.model_output_to_rgb(color.normalize_l(lightness), ab_full)
+        return (out * 255.0).round().astype(np.uint8)
+
+    def colorize_image(self, image: Image.Image) -> Image.Image:
+        rgb, _ = to_rgb(image)
+        return Image.fromarray(self.colorize_rgb(np.asarray(rgb, dtype=np.uint8)))
+
+
+def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
+    """Decode bytes; the pixel count is checked from the header, before any pixel is decoded."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UserError("not an image Pillow can read; send a JPEG, PNG, WebP, BMP or TIFF") from None
+    if max_pixels is not None and image.width * image.height > max_pixels:
+        raise UserError(f"image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} pixels")
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"the image is corrupt or truncated ({exc}); send the complete file") from None
+    return image
+
+
+def encode(image: Image.Image, fmt: str = "png") -> tuple[bytes, str]:
+    """(bytes, MIME type) in PNG (default), JPEG or WebP."""
+    name = FORMATS.get(fmt.lower())
+    if name is None:
+        raise UserError(f"unknown output format {fmt!r}; choose png, jpeg or webp")
+    buffer = io.BytesIO()
+    image.save(buffer, name, **({"quality": 92} if name in ("JPEG", "WEBP") else {}))
+    return buffer.getvalue(), MIME[name]
+
+
+def default_model_path() -> Path:
+    """$CHROMATIC_CHARM_MODEL when it is a path, else the model shipped with the package."""
+    env = os.environ.get("CHROMATIC_CHARM_MODEL")
+    if env and not env.startswith("models:/"):
+        return Path(env)
+    return Path(__file__).resolve().parent / "assets" / "generator.onnx"
