@@ -260,9 +260,12 @@ def _run_colorize(args) -> None:
 
 def _print_result(result) -> None:
     val = "n/a" if result.val_l1 is None else f"{result.val_l1:.4f}"
+    from .training.tracking import resolve_target
+
+    target = resolve_target()
+    browse = (f"mlflow ui --backend-store-uri {target.uri}" if target.kind == "local" else target.display)
     print(f"done: run {result.run_id}, {result.steps} steps, val L1 {val}\n"
-          f"checkpoint: {result.checkpoint}\nmodel: {result.model_uri}\n"
-          "browse runs with: mlflow ui --backend-store-uri sqlite:///mlflow.db (local store)")
+          f"checkpoint: {result.checkpoint}\nmodel: {result.model_uri}\nbrowse runs: {browse}")
 
 
 def _run_demo(args) -> None:
