@@ -1,20 +1,9 @@
-"""The colorize API (Flask under gunicorn). Work in progress: the serving issue builds it.
+"""The colorize API: ``gunicorn -c python:chromatic_charm.serving.gunicorn_conf API.app:app``.
 
-Until then this app only answers ``GET /health`` so the layout, the Dockerfile and deployment
-scripts have something real to point at; ``chromatic-charm demo`` is the project's runnable job.
+All logic lives in ``chromatic_charm.serving`` (routes, limits, the page, OpenAPI); this file is the
+course's entry point. The model is $CHROMATIC_CHARM_MODEL (an exported .onnx) or the shipped one.
 """
 
-from flask import Flask, jsonify
-
-
-def create_app() -> Flask:
-    app = Flask(__name__)
-
-    @app.get("/health")
-    def health():
-        return jsonify(status="ok")
-
-    return app
-
+from chromatic_charm.serving import create_app
 
 app = create_app()

@@ -116,3 +116,26 @@ def mlflow_server(tmp_path_factory):
         proc.kill()
     log.close()
 
+
+@pytest.fixture(scope="session")
+def onnx_model(tmp_path_factory, clean_data):
+    from dataclasses import replace
+
+    from chromatic_charm.export import export
+    from chromatic_charm.training.config import TrainConfig
+    from chromatic_charm.training.loop import train
+
+    root = tmp_path_factory.mktemp("project")
+    old = os.environ.get("CHROMATIC_CHARM_ROOT")
+    os.environ["CHROMATIC_CHARM_ROOT"] = str(root)
+    try:
+        config = TrainConfig(data_dir=str(clean_data), model_size="tiny", image_size=32, batch_size=8, epochs=1,
+                             device="cpu", num_workers=0, checkpoint_dir=str(root / "ckpt"), experiment="inference")
+        result = train(replace(config, max_steps=3), progress=False)
+        export(str(result.checkpoint), root / "generator.onnx", data_dir=clean_data)
+    finally:
+        if old is None:
+            os.environ.pop("CHROMATIC_CHARM_ROOT", None)
+        else:
+            os.environ["CHROMATIC_CHARM_ROOT"] = old
+    return root / "generator.onnx"

@@ -3,8 +3,6 @@
 import io
 import subprocess
 import sys
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,30 +10,6 @@ from PIL import Image
 from chromatic_charm import color
 from chromatic_charm.errors import UserError
 from chromatic_charm.inference import Colorizer, encode, open_image
-
-
-@pytest.fixture(scope="module")
-def onnx_model(tmp_path_factory, clean_data):
-    import os
-
-    from chromatic_charm.export import export
-    from chromatic_charm.training.config import TrainConfig
-    from chromatic_charm.training.loop import train
-
-    root = tmp_path_factory.mktemp("project")
-    old = os.environ.get("CHROMATIC_CHARM_ROOT")
-    os.environ["CHROMATIC_CHARM_ROOT"] = str(root)
-    try:
-        config = TrainConfig(data_dir=str(clean_data), model_size="tiny", image_size=32, batch_size=8, epochs=1,
-                             device="cpu", num_workers=0, checkpoint_dir=str(root / "ckpt"), experiment="inference")
-        result = train(replace(config, max_steps=3), progress=False)
-        export(str(result.checkpoint), root / "generator.onnx", data_dir=clean_data)
-    finally:
-        if old is None:
-            os.environ.pop("CHROMATIC_CHARM_ROOT", None)
-        else:
-            os.environ["CHROMATIC_CHARM_ROOT"] = old
-    return root / "generator.onnx"
 
 
 def test_importing_the_inference_path_never_imports_torch(onnx_model):

@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--model", help="ONNX model (default: $CHROMATIC_CHARM_MODEL or the shipped model)")
     co.add_argument("--format", default="png", choices=["png", "jpeg", "webp"], help="output format (default png)")
     co.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sv = sub.add_parser("serve", help="run the API under gunicorn in the foreground (as the Docker image does)",
+                        description="Serve the colorize API with gunicorn; the model is $CHROMATIC_CHARM_MODEL or the shipped one.")
+    sv.add_argument("--host", default="127.0.0.1", help="(default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="(default 8000)")
+    sv.add_argument("--workers", type=int, help="gunicorn workers (default: half the cores, 1 to 4)")
     demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
                           description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
     demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
@@ -258,6 +263,24 @@ def _run_colorize(args) -> None:
         raise UserError("no image could be colourised")
 
 
+def _run_serve(args) -> None:
+    import os
+    import shutil
+
+    from .inference import default_model_path
+
+    model = default_model_path()
+    if not model.is_file():
+        raise UserError(f"no model at '{model}'; set CHROMATIC_CHARM_MODEL to an exported .onnx "
+                        "(`chromatic-charm export`)")
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
+    env = {**os.environ, "BIND": f"{args.host}:{args.port}"}
+    if args.workers:
+        env["WEB_CONCURRENCY"] = str(args.workers)
+    os.execvpe(gunicorn, [gunicorn, "-c", "python:chromatic_charm.serving.gunicorn_conf",
+                          "chromatic_charm.serving.wsgi:app"], env)
+
+
 def _print_result(result) -> None:
     val = "n/a" if result.val_l1 is None else f"{result.val_l1:.4f}"
     from .training.tracking import resolve_target
@@ -297,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
-                    "select": _run_select, "export": _run_export, "colorize": _run_colorize, "demo": _run_demo}
+                    "select": _run_select, "export": _run_export, "colorize": _run_colorize, "serve": _run_serve, "demo": _run_demo}
         commands[args.command](args)
     except (UserError, ValueError) as exc:
         print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)

@@ -25,6 +25,18 @@ FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
+class ImageTooLarge(UserError):
+    """Over the pixel limit (HTTP 413)."""
+
+
+class UnsupportedImage(UserError):
+    """Not an image format we read (HTTP 415)."""
+
+
+class CorruptImage(UserError):
+    """A known format, but broken or truncated (HTTP 400)."""
+
+
 @dataclass
 class Colorizer:
     """An ONNX generator and its metadata. ``threads``: ONNX Runtime intra-op threads (0 = its default)."""
@@ -80,13 +92,20 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise UserError("not an image Pillow can read; send a JPEG, PNG, WebP, BMP or TIFF") from None
+        raise UnsupportedImage("not an image we can read; send a JPEG, PNG, WebP, BMP or TIFF") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(f"{exc}; send a smaller image") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise CorruptImage(f"the image header is corrupt ({exc}); send the complete file") from None
     if max_pixels is not None and image.width * image.height > max_pixels:
-        raise UserError(f"image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} pixels")
+        raise ImageTooLarge(f"image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} "
+                            "pixels; send a smaller image")
     try:
         image.load()
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(f"{exc}; send a smaller image") from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"the image is corrupt or truncated ({exc}); send the complete file") from None
+        raise CorruptImage(f"the image is corrupt or truncated ({exc}); send the complete file") from None
     return image
 
 

@@ -1,0 +1,45 @@
+"""The OpenAPI 3 description of the API, served at /openapi.json."""
+
+from __future__ import annotations
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def spec(config: dict) -> dict:
+    image_types = ["image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "application/octet-stream"]
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Chromatic Charm", "version": "1",
+                 "description": "Colourise black-and-white photos: POST a photo, get it back in colour, same size."},
+        "paths": {
+            "/colorize": {"post": {
+                "summary": "Colourise a photo",
+                "parameters": [{"name": "format", "in": "query", "required": False,
+                                "schema": {"type": "string", "enum": ["png", "jpeg", "webp"], "default": "png"}}],
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
+                                                       "properties": {"image": {"type": "string", "format": "binary"}}}},
+                    **{t: {"schema": {"type": "string", "format": "binary"}} for t in image_types},
+                }},
+                "responses": {
+                    "200": {"description": "the colour photo, same size as the input",
+                            "content": {t: {"schema": {"type": "string", "format": "binary"}}
+                                        for t in ("image/png", "image/jpeg", "image/webp")}},
+                    "400": _error("no image, a corrupt image, or a bad parameter"),
+                    "413": _error(f"over {config['MAX_CONTENT_LENGTH']} bytes or {config['MAX_PIXELS']} pixels"),
+                    "415": _error("not an image format the service reads"),
+                    "503": _error("busy: retry after the Retry-After header's seconds"),
+                },
+            }},
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
+            "/ready": {"get": {"summary": "Model loaded and warmed up",
+                               "responses": {"200": {"description": "ready"}, "503": _error("not ready")}}},
+            "/model": {"get": {"summary": "The served model: name, version, run id, metrics, training data",
+                               "responses": {"200": {"description": "model metadata",
+                                                     "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+        "components": {"schemas": {"Error": {"type": "object", "required": ["error", "status"],
+                                             "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}}},
+    }

@@ -1,0 +1,154 @@
+"""The colorize API through Flask's test client and through a real gunicorn process on 127.0.0.1."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from chromatic_charm.serving import create_app
+
+from conftest import REPO, free_port
+
+
+def png(width, height, mode="RGB", fmt="PNG") -> bytes:
+    rng = np.random.default_rng(width * height)
+    image = Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).convert(mode)
+    data = io.BytesIO()
+    image.save(data, fmt)
+    return data.getvalue()
+
+
+@pytest.fixture(scope="module")
+def client(onnx_model):
+    app = create_app({"MODEL_PATH": onnx_model, "MAX_CONTENT_LENGTH": 2 * 1024 * 1024, "MAX_PIXELS": 13_000_000})
+    app.testing = True
+    return app.test_client()
+
+
+def test_colorize_multipart_returns_same_size_png(client):
+    response = client.post("/colorize", data={"image": (io.BytesIO(png(333, 517)), "odd.png")})
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert Image.open(io.BytesIO(response.data)).size == (333, 517)
+
+
+@pytest.mark.parametrize("mode,fmt", [("L", "JPEG"), ("RGBA", "PNG"), ("P", "PNG"), ("CMYK", "JPEG"),
+                                      ("RGB", "WEBP"), ("RGB", "BMP"), ("RGB", "TIFF")])
+def test_colorize_raw_body_in_any_format(client, mode, fmt):
+    response = client.post("/colorize?format=jpeg", data=png(64, 40, mode, fmt), content_type="application/octet-stream")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    out = Image.open(io.BytesIO(response.data))
+    assert out.size == (64, 40) and out.mode == "RGB"
+
+
+def test_errors_are_json_with_the_right_status(client):
+    cases = [
+        (client.post("/colorize"), 400, "no image"),
+        (client.post("/colorize", data={"file": (io.BytesIO(b"x"), "a.png")}), 400, "no 'image' field"),
+        (client.post("/colorize", data=b"not an image", content_type="image/png"), 415, "not an image"),
+        (client.post("/colorize", data=png(40, 40)[:60], content_type="image/png"), 400, "corrupt"),
+        (client.post("/colorize?format=gif", data=png(8, 8), content_type="image/png"), 400, "unknown format"),
+        (client.post("/colorize", data=b"0" * (3 * 1024 * 1024), content_type="image/png"), 413, "2 MB limit"),
+        (client.get("/nowhere"), 404, "not found"),
+        (client.get("/colorize"), 405, "method"),
+    ]
+    for response, status, text in cases:
+        assert response.status_code == status, (status, response.data[:200])
+        assert response.is_json and text.lower() in response.get_json()["error"].lower()
+
+
+def test_pixel_limit_is_checked_before_decoding(client):
+    # 4000 x 4000 of a single colour: a tiny PNG whose pixels would take 48 MB
+    data = io.BytesIO()
+    Image.new("RGB", (4000, 4000)).save(data, "PNG")
+    assert len(data.getvalue()) < 2 * 1024 * 1024
+    response = client.post("/colorize", data=data.getvalue(), content_type="image/png")
+    assert response.status_code == 413 and "over the limit of 13,000,000 pixels" in response.get_json()["error"]
+
+
+def test_health_ready_model_page_and_openapi(client):
+    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/ready").get_json()["ready"] is True
+    model = client.get("/model").get_json()
+    assert model["image_size"] == 32 and "metrics" in model and "training_data" in model
+    page = client.get("/")
+    assert page.status_code == 200 and b'type="file"' in page.data and b"colorize" in page.data
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.") and {"413", "415", "503"} <= set(spec["paths"]["/colorize"]["post"]["responses"])
+
+
+def test_busy_worker_answers_503_with_retry_after(onnx_model):
+    app = create_app({"MODEL_PATH": onnx_model, "MAX_CONCURRENT": 1})
+    slots = app.extensions["slots"]
+    slots.acquire()  # one colourisation in flight
+    try:
+        response = app.test_client().post("/colorize", data=png(16, 16), content_type="image/png")
+    finally:
+        slots.release()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+
+
+@pytest.fixture(scope="module")
+def server(onnx_model, tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "CHROMATIC_CHARM_MODEL": str(onnx_model), "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{url}/ready", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError(f"gunicorn did not get ready: {proc.stdout.read()[-2000:]}")
+    yield url, proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_real_gunicorn_colourises_a_12_megapixel_photo(server):
+    url, _ = server
+    rng = np.random.default_rng(0)
+    big = Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).resize((4000, 3000))
+    data = io.BytesIO()
+    big.convert("L").save(data, "JPEG", quality=90)
+    response = requests.post(f"{url}/colorize", files={"image": ("big.jpg", data.getvalue(), "image/jpeg")}, timeout=120)
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).size == (4000, 3000)
+    odd = requests.post(f"{url}/colorize", data=png(333, 517), headers={"Content-Type": "image/png"}, timeout=60)
+    assert odd.status_code == 200 and Image.open(io.BytesIO(odd.content)).size == (333, 517)
+    bad = requests.post(f"{url}/colorize", data=b"garbage", headers={"Content-Type": "image/png"}, timeout=30)
+    assert bad.status_code == 415 and bad.json()["status"] == 415
+
+
+@pytest.mark.slow
+def test_sigterm_lets_the_request_in_flight_finish(server):
+    url, proc = server
+    results = {}
+
+    def slow_request():
+        data = io.BytesIO()
+        Image.new("L", (3000, 2000), 90).save(data, "PNG")
+        results["response"] = requests.post(f"{url}/colorize", data=data.getvalue(),
+                                            headers={"Content-Type": "image/png"}, timeout=120)
+
+    thread = threading.Thread(target=slow_request)
+    thread.start()
+    time.sleep(0.5)  # the request is in flight
+    os.killpg(proc.pid, signal.SIGTERM)
+    thread.join(timeout=120)
+    assert results["response"].status_code == 200
+    assert proc.wait(timeout=60) == 0
