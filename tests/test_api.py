@@ -152,3 +152,14 @@ def test_sigterm_lets_the_request_in_flight_finish(server):
     thread.join(timeout=120)
     assert results["response"].status_code == 200
     assert proc.wait(timeout=60) == 0
+
+
+def test_serving_never_imports_torch(onnx_model):
+    code = ("import io, sys; from PIL import Image; from chromatic_charm.serving import create_app; "
+            f"app = create_app({{'MODEL_PATH': r'{onnx_model}'}}); buf = io.BytesIO(); "
+            "Image.new('L', (50, 30)).save(buf, 'PNG'); "
+            "r = app.test_client().post('/colorize', data=buf.getvalue(), content_type='image/png'); "
+            "print(r.status_code, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["200", "False"]
