@@ -135,6 +135,14 @@ def test_real_gunicorn_colourises_a_12_megapixel_photo(server):
 
 
 @pytest.mark.slow
+def test_smoke_test_script_passes_against_gunicorn(server):
+    url, _ = server
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "smoke_test.py"), url], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "7/7 checks passed" in out.stdout
+
+@pytest.mark.slow
 def test_sigterm_lets_the_request_in_flight_finish(server):
     url, proc = server
     results = {}
