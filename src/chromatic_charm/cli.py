@@ -176,7 +176,10 @@ def _run_train(args) -> None:
 
     names = set(TrainConfig.field_names())
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    result = train(TrainConfig(**overrides), resume=args.resume, progress=not args.no_progress)
+    import shlex
+
+    result = train(TrainConfig(**overrides), resume=args.resume, progress=not args.no_progress,
+                   command=shlex.join(["chromatic-charm", *sys.argv[1:]]))
     _print_result(result)
 
 

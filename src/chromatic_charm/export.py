@@ -119,6 +119,7 @@ def _run_details(run_id: str | None) -> dict:
     params = run.data.params
     return {
         "run_name": run.info.run_name,
+        "training_command": run.data.tags.get("command"),
         "metrics": dict(run.data.metrics),
         "fid_status": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_status")},
         "training_data": {k: params.get(k) for k in ("data_source", "data_version", "train_images", "data_dir")},

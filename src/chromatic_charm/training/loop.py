@@ -172,7 +172,7 @@ def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Pa
 
 
 def train(config: TrainConfig, resume: str | Path | bool | None = None, progress: bool = True,
-          parent_run_id: str | None = None) -> TrainResult:
+          parent_run_id: str | None = None, command: str | None = None) -> TrainResult:
     """Train pix2pix on prepared data, tracked as one MLflow run.
 
     ``resume``: None/False for a new run; True for the newest ``checkpoints/*/last.pt``; or a path
@@ -213,7 +213,8 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     logger = tracking.RunLogger.start(
         experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
         tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
-              **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {})},
+              **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
+              **({"command": command} if command else {})},
     )
     if state is None:
         logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split)),
