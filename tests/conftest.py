@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -139,3 +140,32 @@ def onnx_model(tmp_path_factory, clean_data):
         else:
             os.environ["CHROMATIC_CHARM_ROOT"] = old
     return root / "generator.onnx"
+
+
+def start_gunicorn(model: Path) -> tuple[str, subprocess.Popen]:
+    """`chromatic-charm serve` (a real gunicorn) on a free port of 127.0.0.1, once it is ready."""
+    import requests
+
+    port = free_port()
+    env = {**os.environ, "CHROMATIC_CHARM_MODEL": str(model), "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{url}/ready", timeout=2).ok:
+                return url, proc
+        except requests.RequestException:
+            time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise RuntimeError(f"gunicorn did not get ready: {proc.stdout.read()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def server(onnx_model):
+    url, proc = start_gunicorn(onnx_model)
+    yield url, proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from chromatic_charm.serving import create_app
 
-from conftest import REPO, free_port
+from conftest import REPO, start_gunicorn
 
 
 def png(width, height, mode="RGB", fmt="PNG") -> bytes:
@@ -95,29 +95,6 @@ def test_busy_worker_answers_503_with_retry_after(onnx_model):
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
 
 
-@pytest.fixture(scope="module")
-def server(onnx_model, tmp_path_factory):
-    port = free_port()
-    env = {**os.environ, "CHROMATIC_CHARM_MODEL": str(onnx_model), "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{url}/ready", timeout=2).ok:
-                break
-        except requests.RequestException:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError(f"gunicorn did not get ready: {proc.stdout.read()[-2000:]}")
-    yield url, proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 @pytest.mark.slow
 def test_real_gunicorn_colourises_a_12_megapixel_photo(server):
     url, _ = server
@@ -143,8 +120,8 @@ def test_smoke_test_script_passes_against_gunicorn(server):
     assert "7/7 checks passed" in out.stdout
 
 @pytest.mark.slow
-def test_sigterm_lets_the_request_in_flight_finish(server):
-    url, proc = server
+def test_sigterm_lets_the_request_in_flight_finish(onnx_model):
+    url, proc = start_gunicorn(onnx_model)  # its own server: this test stops it
     results = {}
 
     def slow_request():

@@ -1,0 +1,118 @@
+"""API latency and throughput, as ratios measured in one run on one machine.
+
+1. model only: ONNX Runtime on one (1, 1, S, S) input;
+2. the inference path in process (decode, Lab, resize, model, upsample, encode) at 256x256 and 12 MP;
+3. POST /colorize end to end through a real gunicorn on 127.0.0.1, same two sizes;
+4. throughput of /colorize at 256x256 with 1, 2 and 4 concurrent clients.
+
+Usage: python benchmarks/api_benchmark.py --model models/generator.onnx [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import requests
+from PIL import Image
+
+from chromatic_charm.inference import Colorizer, encode, open_image
+
+
+def photo(width: int, height: int) -> bytes:
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).resize((width, height)).convert("L")
+    data = io.BytesIO()
+    image.save(data, "JPEG", quality=90)
+    return data.getvalue()
+
+
+def median_seconds(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def start_server(model: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CHROMATIC_CHARM_MODEL": model}
+    proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/ready", timeout=1).ok:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not get ready")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per throughput measurement")
+    args = parser.parse_args()
+
+    colorizer = Colorizer(args.model)
+    size = colorizer.size
+    small, big = photo(256, 256), photo(4000, 3000)
+    l_input = np.zeros((1, 1, size, size), np.float32)
+    rows = {"model only (ONNX Runtime)": median_seconds(lambda: colorizer.predict_ab(l_input), args.repeat * 4)}
+    for name, data in (("256x256", small), ("12 MP", big)):
+        rows[f"inference path in process, {name}"] = median_seconds(
+            lambda d=data: encode(colorizer.colorize_image(open_image(d)))[0], args.repeat)
+    proc, url = start_server(args.model)
+    try:
+        for name, data in (("256x256", small), ("12 MP", big)):
+            rows[f"POST /colorize via gunicorn, {name}"] = median_seconds(
+                lambda d=data: requests.post(f"{url}/colorize", data=d, headers={"Content-Type": "image/jpeg"},
+                                             timeout=300).raise_for_status(), args.repeat)
+        throughput = {}
+        for clients in (1, 2, 4):
+            done, deadline = [0], time.perf_counter() + args.seconds
+
+            def client():
+                session = requests.Session()
+                while time.perf_counter() < deadline:
+                    response = session.post(f"{url}/colorize", data=small, headers={"Content-Type": "image/jpeg"},
+                                            timeout=60)
+                    done[0] += response.status_code == 200
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                for _ in range(clients):
+                    pool.submit(client)
+            throughput[clients] = done[0] / (time.perf_counter() - start)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; model input {size}x{size}")
+    base = rows["model only (ONNX Runtime)"]
+    for name, seconds in rows.items():
+        print(f"{name:>40}: {seconds * 1000:9.1f} ms   ({seconds / base:6.1f}x model only)")
+    for clients, rate in throughput.items():
+        print(f"{f'throughput, {clients} concurrent client(s)':>40}: {rate:9.1f} images/s at 256x256 "
+              f"({rate / throughput[1]:.2f}x one client)")
+
+
+if __name__ == "__main__":
+    main()
