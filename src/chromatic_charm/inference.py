@@ -95,8 +95,8 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
         raise UnsupportedImage("not an image we can read; send a JPEG, PNG, WebP, BMP or TIFF") from None
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{exc}; send a smaller image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise CorruptImage(f"the image header is corrupt ({exc}); send the complete file") from None
+    except Exception as exc:  # Pillow's plugins raise many types on malformed headers
+        raise CorruptImage(f"the image header is corrupt ({type(exc).__name__}); send the complete file") from None
     if max_pixels is not None and image.width * image.height > max_pixels:
         raise ImageTooLarge(f"image of {image.width}x{image.height} pixels is over the limit of {max_pixels:,} "
                             "pixels; send a smaller image")
@@ -104,7 +104,7 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
         image.load()
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{exc}; send a smaller image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:  # likewise for the decoders (struct.error, EOFError, IndexError, ...)
         raise CorruptImage(f"the image is corrupt or truncated ({exc}); send the complete file") from None
     return image
 
