@@ -81,7 +81,11 @@ class Colorizer:
         return (out * 255.0).round().astype(np.uint8)
 
     def colorize_image(self, image: Image.Image) -> Image.Image:
-        rgb, _ = to_rgb(image)
+        try:
+            rgb, _ = to_rgb(image)
+        except Exception as exc:  # an exotic mode Pillow cannot convert
+            raise UnsupportedImage(f"image mode {image.mode} is not supported ({type(exc).__name__}); "
+                                   "send an RGB or grayscale photo") from None
         return Image.fromarray(self.colorize_rgb(np.asarray(rgb, dtype=np.uint8)))
 
 
