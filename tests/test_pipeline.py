@@ -68,6 +68,17 @@ def test_sweep_select_export_and_onnx_colourises(clean_data, mlflow_server, isol
     assert meta["training_data"]["data_version"] == "synthetic-0"
     assert meta["metrics"]["test_ciede2000"] == pytest.approx(best.data.metrics["test_ciede2000"])
 
+    # the champion is served straight from the registry: CHROMATIC_CHARM_MODEL=models:/...@champion
+    assert meta["artifact"] == f"runs:/{best.info.run_id}/onnx/generator.onnx"
+    from chromatic_charm.serving import create_app
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        patch.setenv("CHROMATIC_CHARM_MODEL", "models:/chromatic-charm-generator@champion")
+        served = create_app().test_client().get("/model").get_json()
+    assert served["run_id"] == best.info.run_id and served["image_size"] == 32
+
     # colourise a real photo through ONNX Runtime, batch of 2 (dynamic batch)
     import onnxruntime as ort
     from PIL import Image

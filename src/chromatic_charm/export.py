@@ -19,6 +19,7 @@ from . import color
 from .errors import UserError
 
 PARITY_TOLERANCE = 1e-4
+ONNX_ARTIFACT_DIR = "onnx"  # where export logs the ONNX model and its metadata in the run
 
 
 def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> np.ndarray | None:
@@ -99,7 +100,15 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     metadata.update(_run_details(src.run_id))
+    log_to_run = bool(src.run_id and "run_name" in metadata)  # the run's server answered
+    if log_to_run:
+        metadata["artifact"] = f"runs:/{src.run_id}/{ONNX_ARTIFACT_DIR}/{out_path.name}"
     out_path.with_suffix(".json").write_text(json.dumps(metadata, indent=1, default=str))
+    if log_to_run:  # keep the ONNX beside the run, so serving can fetch models:/...@champion
+        from mlflow.tracking import MlflowClient
+
+        for path in (out_path, out_path.with_suffix(".json")):
+            MlflowClient().log_artifact(src.run_id, str(path), ONNX_ARTIFACT_DIR)
     return metadata
 
 
