@@ -148,3 +148,16 @@ def test_serving_never_imports_torch(onnx_model):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["200", "False"]
+
+
+def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypatch):
+    monkeypatch.delenv("CHROMATIC_CHARM_MODEL", raising=False)
+    client = create_app().test_client()
+    model = client.get("/model").get_json()
+    assert model["image_size"] == 128 and model["run_id"] and "test_ciede2000" in model["metrics"]
+    data = io.BytesIO()
+    Image.open(REPO / "samples" / "scikit-image__coffee.jpg").convert("L").save(data, "PNG")
+    response = client.post("/colorize", data=data.getvalue(), content_type="image/png")
+    out = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGB"), dtype=np.float32)
+    assert response.status_code == 200 and out.shape == (256, 384, 3)
+    assert (out.max(axis=2) - out.min(axis=2)).mean() > 5  # colour, not gray
