@@ -161,3 +161,23 @@ def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypa
     out = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGB"), dtype=np.float32)
     assert response.status_code == 200 and out.shape == (256, 384, 3)
     assert (out.max(axis=2) - out.min(axis=2)).mean() > 5  # colour, not gray
+
+
+@pytest.mark.slow
+def test_real_gunicorn_error_statuses(server):
+    url, _ = server
+    huge = io.BytesIO()
+    Image.new("L", (7000, 7000)).save(huge, "PNG")  # 49 MP, a small file
+    cases = [
+        (requests.post(f"{url}/colorize", timeout=30), 400, "no image"),
+        (requests.post(f"{url}/colorize", data=png(40, 40)[:60], headers={"Content-Type": "image/png"}, timeout=30),
+         400, "corrupt"),
+        (requests.post(f"{url}/colorize", data=huge.getvalue(), headers={"Content-Type": "image/png"}, timeout=30),
+         413, "over the limit of 40,000,000 pixels"),
+        (requests.post(f"{url}/colorize", data=b"0" * (26 * 1024 * 1024), headers={"Content-Type": "image/png"},
+                       timeout=60), 413, "25 MB limit"),
+        (requests.post(f"{url}/colorize", data=b"text", headers={"Content-Type": "text/plain"}, timeout=30),
+         415, "not an image"),
+    ]
+    for response, status, text in cases:
+        assert response.status_code == status and text in response.json()["error"], response.text[:200]
