@@ -154,3 +154,50 @@ def test_the_inception_path_runs_from_a_local_weights_file(tmp_path, monkeypatch
     with pytest.warns(UserWarning, match="biased"):
         result = fid.compute()
     assert result.samples == 4 and result.value >= 0
+
+
+# ------------------------------------------------------------------ the report's Frechet distance
+
+def test_frechet_distance_has_the_closed_forms_of_two_gaussians():
+    from chromatic_charm.metrics import frechet_distance
+
+    a = np.random.default_rng(0).normal(size=(2000, 8))
+    a -= a.mean(0)  # centred, so that 2a keeps the mean
+    assert abs(frechet_distance(a, a)) < 1e-9  # only float noise, either sign, around 0
+    # equal covariances: the distance is the squared distance of the means
+    assert frechet_distance(a, a + 0.5) == pytest.approx(8 * 0.25, rel=1e-9)
+    # b = 2a: covariance x4, so the trace term is Tr(S + 4S - 2 * 2S) = Tr(S)
+    assert frechet_distance(a, 2 * a) == pytest.approx(np.trace(np.cov(a, rowvar=False)), rel=1e-6)
+    # two halves of one sample: positive (finite-sample bias), the floor that no model beats
+    assert frechet_distance(a[::2], a[1::2]) > 0.01
+
+
+# ------------------------------------------------------------------ downloading the FID weights
+
+def test_download_fid_weights_copies_once_and_atomically(tmp_path):
+    from chromatic_charm.metrics import download_fid_weights
+
+    source = tmp_path / "served.pth"
+    source.write_bytes(b"weights" * 1000)
+    dest = tmp_path / "cache" / "weights.pth"
+    assert download_fid_weights(source.as_uri(), dest) == dest
+    assert dest.read_bytes() == source.read_bytes()
+    source.write_bytes(b"changed")
+    assert download_fid_weights(source.as_uri(), dest).read_bytes() != b"changed"  # already there: kept
+    assert not list(dest.parent.glob("*.part"))
+
+
+def test_an_unreachable_download_says_what_to_fetch_and_leaves_nothing(tmp_path):
+    import socket
+
+    from chromatic_charm.metrics import FID_WEIGHTS_FILE, download_fid_weights
+
+    with socket.socket() as s:  # a port nothing listens on: connection refused at once
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dest = tmp_path / "cache" / FID_WEIGHTS_FILE
+    with pytest.raises(UserError) as err:
+        download_fid_weights(f"http://127.0.0.1:{port}/{FID_WEIGHTS_FILE}", dest, timeout=5)
+    message = str(err.value)
+    assert "could not download the FID weights" in message and FID_WEIGHTS_FILE in message and "--fid-weights" in message
+    assert not dest.exists() and not list(dest.parent.glob("*"))

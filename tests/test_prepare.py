@@ -197,6 +197,18 @@ def test_kaggle_layout_keeps_its_split(tmp_path, capsys):
     assert "the published subset has 21900" in capsys.readouterr().out
 
 
+def test_a_folder_holding_the_places_layout_keeps_its_split(tmp_path, monkeypatch):
+    # The DVC route: 'Data/Raw Data' (dvc add-ed) passed as a folder; no download is attempted.
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    fake_places(tmp_path / "Raw Data", per_split=3)
+    report = prepare(PrepareConfig(source=str(tmp_path / "Raw Data"), out_dir=tmp_path / "clean",
+                                   raw_dir=tmp_path / "unused", size=32, workers=1, progress=False))
+    assert (report["counts"]["train"], report["counts"]["val"], report["counts"]["test"]) == (3, 3, 3)
+    rows = list(csv.DictReader(open(tmp_path / "clean" / "index.csv")))
+    assert {r["source"].split("/")[0] for r in rows if r["split"] == "test"} == {"test_samples"}
+    assert not (tmp_path / "unused").exists()
+
+
 def test_kaggle_zip_in_raw_data_is_extracted(tmp_path):
     staging, raw = tmp_path / "staging", tmp_path / "raw"
     fake_places(staging, per_split=2)

@@ -115,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-images", type=int, help="evaluate on the first N images only")
     ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ev.add_argument("--no-log", action="store_true", help="do not log to the run")
+    ev.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
+                                          "(the DVC pipeline's metrics; `select --candidates` reads it)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
     sw = sub.add_parser("sweep", help="train and evaluate a grid of lr_G x lr_D under one parent run",
                         description="Train one run per (lr_G, lr_D) pair under a parent MLflow run, then evaluate each.")
@@ -128,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--experiment", default="chromatic-charm", help="MLflow experiment (default chromatic-charm)")
     se.add_argument("--metric", default="test_fid", help="metric to rank by (default test_fid)")
     se.add_argument("--direction", choices=["min", "max"], help="default: max for psnr/ssim/colourfulness, else min")
+    se.add_argument("--fallback-metric", help="rank by this metric, with a warning, when no run has --metric "
+                                              "(e.g. test_ciede2000 offline, where FID cannot be computed)")
+    se.add_argument("--candidates", nargs="+", metavar="PATH",
+                    help="only the runs named by these evaluation files or folders (`evaluate --metrics-out`)")
     se.add_argument("--model-name", default="chromatic-charm-generator", help="registered model name")
+    se.add_argument("--out", help="also write the choice (run, metric, value, ranking) to this JSON file")
     ex = sub.add_parser("export", help="write a generator to ONNX with metadata and a parity check",
                         description="Export the champion (default), a run or a checkpoint to ONNX (dynamic batch).")
     ex.add_argument("source", nargs="?", help="run id, checkpoint, or models:/NAME@champion (default: the champion)")
@@ -198,6 +205,11 @@ def _run_evaluate(args) -> None:
     if "note" in out:
         print(f"note: {out['note']}")
     print(f"report: {out['report']}")
+    if args.metrics_out:
+        summary = {"run_id": out["run_id"], "source": args.source, "split": args.split, "samples": out["samples"],
+                   "fid_status": out["fid_status"], "metrics": out["metrics"]}
+        _write_json(args.metrics_out, summary)
+        print(f"metrics: {args.metrics_out}")
 
 
 def _run_sweep(args) -> None:
@@ -218,9 +230,22 @@ def _run_sweep(args) -> None:
 def _run_select(args) -> None:
     from .selection import select
 
-    out = select(args.experiment, metric=args.metric, mode=args.direction, model_name=args.model_name)
+    out = select(args.experiment, metric=args.metric, mode=args.direction, model_name=args.model_name,
+                 fallback_metric=args.fallback_metric, candidates=args.candidates)
     print(out["table"])
+    if out["fallback_used"]:
+        print(f"note: {out['fallback_reason']}; selected by {out['metric']} ({out['mode']}) instead")
     print(f"champion: run {out['run_id']} -> models:/{out['model']}@champion (version {out['version']})")
+    if args.out:
+        _write_json(args.out, {k: v for k, v in out.items() if k != "table"})
+
+
+def _write_json(path: str, data: dict) -> None:
+    import json
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=str) + "\n")
 
 
 def _run_export(args) -> None:
@@ -319,7 +344,14 @@ def _run_demo(args) -> None:
     print(f"sample colourisations (gray | colourised | truth): {grid}")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning  # users see the message, not our source line
     args = build_parser().parse_args(argv)
     try:
         commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
@@ -74,8 +75,13 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     size = src.image_size
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
-    torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"], output_names=["ab"],
-                      dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}}, opset_version=opset, dynamo=False)
+    with warnings.catch_warnings():
+        # The generator's size check (a Python bool on the input shape) is traced as a constant: that
+        # is what we want, since the exported size is fixed; the tracer's warning about it is noise.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"],
+                          output_names=["ab"], dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}},
+                          opset_version=opset, dynamo=False)
     rng = np.random.default_rng(0)
     inputs = {"random": rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)}
     real = _real_inputs(size, Path(data_dir) if data_dir else None)

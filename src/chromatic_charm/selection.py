@@ -1,14 +1,18 @@
 """Pick the best run of an experiment, register its generator and point the alias ``champion`` at it.
 
 By default the lowest test FID wins, ties broken by the lower validation L1. ``metric`` selects by
-any other logged metric (the offline pipeline uses one, since FID needs the Inception weights);
-runs without it are skipped with a warning.
+any other logged metric; runs without it are skipped with a warning. ``fallback_metric`` is used,
+with a warning and a record in the result, only when no candidate has ``metric`` at all (offline
+FID cannot be computed: it needs the Inception weights). ``candidates`` restricts the choice to
+given runs (the DVC pipeline passes the evaluation files of its own sweep).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 
 from .errors import UserError
 
@@ -21,9 +25,28 @@ def direction(metric: str) -> str:
     return "max" if any(metric.endswith(k) or f"_{k}" in metric for k in HIGHER_IS_BETTER) else "min"
 
 
+def candidate_run_ids(paths) -> set[str]:
+    """Run ids named by evaluation files (``evaluate --metrics-out``): files or folders of ``*.json``."""
+    ids = set()
+    for path in map(Path, paths):
+        files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+        if not path.exists() or not files:
+            raise UserError(f"no evaluation files at '{path}'; run `chromatic-charm evaluate ... --metrics-out` first")
+        for file in files:
+            try:
+                ids.add(json.loads(file.read_text())["run_id"])
+            except (ValueError, KeyError, TypeError):
+                raise UserError(f"'{file}' is not an evaluation file (no run_id); it comes from "
+                                "`chromatic-charm evaluate --metrics-out`") from None
+    ids.discard(None)
+    return ids
+
+
 def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None, tie_breaker: str = "val_l1",
-           model_name: str = DEFAULT_MODEL_NAME, register: bool = True) -> dict:
-    """Returns {"run_id", "version", "table", "ranked": [...]}; raises UserError when nothing qualifies."""
+           model_name: str = DEFAULT_MODEL_NAME, register: bool = True, fallback_metric: str | None = None,
+           candidates=None) -> dict:
+    """Returns {"run_id", "version", "table", "ranked": [...], "metric", "fallback_used", ...};
+    raises UserError when nothing qualifies."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -34,14 +57,30 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     found = client.get_experiment_by_name(experiment)
     if found is None:
         raise UserError(f"no MLflow experiment named '{experiment}'; train first or pass --experiment")
-    mode = mode or direction(metric)
-    if mode not in ("min", "max"):
+    if mode not in (None, "min", "max"):
         raise UserError(f"direction must be min or max, got {mode!r}")
     runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=5000)
+    runs = [r for r in runs if r.data.tags.get("sweep") != "parent"]  # a sweep's parent holds no model
+    if candidates is not None:
+        wanted = candidate_run_ids(candidates)
+        runs = [r for r in runs if r.info.run_id in wanted]
+        missing = wanted - {r.info.run_id for r in runs}
+        if missing:
+            raise UserError(f"run(s) {', '.join(sorted(missing))} named by the evaluation files are not finished "
+                            f"runs of '{experiment}' in this MLflow store; re-run them (dvc repro) or point "
+                            "MLFLOW_TRACKING_URI at the store that has them")
+    requested, fallback_reason = metric, None
+    if fallback_metric and not any(_has(r, metric) for r in runs):
+        fallback_reason = (f"no candidate run has '{metric}'"
+                           + (" (FID needs the Inception weights; see `chromatic-charm evaluate --help`)"
+                              if metric.endswith("fid") else ""))
+        warnings.warn(f"{fallback_reason}: selecting by '{fallback_metric}' instead", stacklevel=2)
+        metric, mode = fallback_metric, None
+    mode = mode or direction(metric)
     candidates, skipped = [], []
     for run in runs:
         value = run.data.metrics.get(metric)
-        if value is None or math.isnan(value):
+        if not _has(run, metric):
             skipped.append(run.info.run_name or run.info.run_id)
             continue
         if metric.endswith("fid") and value < 0:
@@ -58,13 +97,30 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     best = ranked[0]
     version = None
     if register:
-        info = mlflow.register_model(f"runs:/{best.info.run_id}/generator", model_name)
+        info = mlflow.register_model(_generator_uri(client, best), model_name)
         version = info.version
         client.set_registered_model_alias(model_name, ALIAS, version)
         client.set_model_version_tag(model_name, version, "selected_by", f"{mode} {metric}")
-    return {"run_id": best.info.run_id, "version": version, "model": model_name, "metric": metric, "mode": mode,
+    return {"run_id": best.info.run_id, "run_name": best.info.run_name, "version": version, "model": model_name,
+            "metric": metric, "mode": mode, "value": best.data.metrics[metric], "requested_metric": requested,
+            "fallback_used": fallback_reason is not None, "fallback_reason": fallback_reason,
             "ranked": [(r.info.run_id, r.info.run_name, r.data.metrics[metric]) for r in ranked],
             "table": _table(ranked, metric, tie_breaker, best.info.run_id)}
+
+
+def _generator_uri(client, run) -> str:
+    """MLflow 3 keeps a run's model as a logged model (models:/m-...); older stores under runs:/."""
+    try:
+        found = client.search_logged_models([run.info.experiment_id],
+                                             filter_string=f"source_run_id = '{run.info.run_id}' AND name = 'generator'")
+    except Exception:  # a server without logged models (MLflow 2)
+        found = []
+    return f"models:/{found[0].model_id}" if found else f"runs:/{run.info.run_id}/generator"
+
+
+def _has(run, metric: str) -> bool:
+    value = run.data.metrics.get(metric)
+    return value is not None and not math.isnan(value)
 
 
 def _table(runs, metric: str, tie_breaker: str, best: str) -> str:

@@ -173,8 +173,12 @@ def prepare(config: PrepareConfig) -> dict:
     """Run the whole step; returns the report (also written to ``out_dir/report.json``)."""
     started = time.time()
     raw_dir, out_dir = Path(config.raw_dir), Path(config.out_dir)
-    if config.source == "kaggle":
-        found = sources.locate_places(raw_dir, progress=config.progress)
+    # A folder that holds the Places365 layout (e.g. 'Data/Raw Data' after a download, tracked by
+    # DVC) keeps the published split, as --source kaggle does.
+    keep_split = config.source == "kaggle" or sources.find_places_root(Path(config.source)) is not None
+    if keep_split:
+        found = sources.locate_places(raw_dir if config.source == "kaggle" else Path(config.source),
+                                      progress=config.progress, download=config.source == "kaggle")
         root = next(iter(found.values()))[0].parents[1]
         entries = [(split, path) for split in SPLITS for path in found[split]]
     else:
@@ -209,9 +213,9 @@ def prepare(config: PrepareConfig) -> dict:
     kept = [i for i in ok if results[i]["reason"] is None]
     if not kept:
         raise UserError(f"no usable images among {len(entries)} in '{root}' (see the reasons with --no-progress off)")
-    labels = [entries[i][0] for i in kept] if config.source == "kaggle" else _split_folder(len(kept), config)
+    labels = [entries[i][0] for i in kept] if keep_split else _split_folder(len(kept), config)
     for split in SPLITS:
-        if labels.count(split) == 0 and (split == "train" or config.source == "kaggle"):
+        if labels.count(split) == 0 and (split == "train" or keep_split):
             raise UserError(f"the {split} split would be empty; add photos or change the fractions")
 
     rows = []

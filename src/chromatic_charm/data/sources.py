@@ -31,7 +31,10 @@ def list_images(folder: Path) -> list[Path]:
     return files
 
 
-def _find_places_root(raw_dir: Path) -> Path | None:
+def find_places_root(raw_dir: Path) -> Path | None:
+    """The ``val_256`` folder of the Places365 layout under ``raw_dir``, or None."""
+    if not Path(raw_dir).is_dir():
+        return None
     for candidate in [raw_dir / PLACES_ROOT, *sorted(raw_dir.glob(f"**/{PLACES_ROOT}"))]:
         if all((candidate / name).is_dir() for name in PLACES_SPLITS.values()):
             return candidate
@@ -74,13 +77,15 @@ def download_places(raw_dir: Path) -> None:
                         f"network, or download {KAGGLE_URL} by hand into '{raw_dir}'") from None
 
 
-def locate_places(raw_dir: Path, progress: bool = True) -> dict[str, list[Path]]:
+def locate_places(raw_dir: Path, progress: bool = True, download: bool = True) -> dict[str, list[Path]]:
     """The Places365 subset under ``raw_dir``: found, extracted from a zip there, or downloaded."""
     raw_dir = Path(raw_dir)
     raw_dir.mkdir(parents=True, exist_ok=True)
-    root = _find_places_root(raw_dir)
+    root = find_places_root(raw_dir)
     if root is None and _extract_archives(raw_dir, progress):
-        root = _find_places_root(raw_dir)
+        root = find_places_root(raw_dir)
+    if root is None and not download:
+        raise UserError(f"no {PLACES_ROOT}/{{{','.join(PLACES_SPLITS.values())}}} folders under '{raw_dir}'")
     if root is None:
         if not kaggle_credentials_present():
             raise UserError(
@@ -89,7 +94,7 @@ def locate_places(raw_dir: Path, progress: bool = True) -> dict[str, list[Path]]
                 "(or ~/.kaggle/kaggle.json) and run prepare again"
             )
         download_places(raw_dir)
-        root = _find_places_root(raw_dir)
+        root = find_places_root(raw_dir)
         if root is None:
             raise UserError(f"the Kaggle download holds no {PLACES_ROOT}/{{{','.join(PLACES_SPLITS.values())}}} "
                             f"folders under '{raw_dir}'; check the dataset at {KAGGLE_URL}")

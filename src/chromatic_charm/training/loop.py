@@ -333,6 +333,11 @@ def _log_model(run_id: str, generator, config: TrainConfig) -> str | None:
     with torch.no_grad():
         output = generator(torch.from_numpy(example).to(next(generator.parameters()).device)).float().cpu().numpy()
     signature = infer_signature(example, output)
+    import logging
+
+    # MLflow warns about pickle on every save; the choice is deliberate (see below), so quiet it.
+    quiet = logging.getLogger("mlflow.pytorch")
+    level, _ = quiet.level, quiet.setLevel(logging.ERROR)
     with mlflow.start_run(run_id=run_id):
         info = mlflow.pytorch.log_model(
             generator.float().cpu().to(memory_format=torch.contiguous_format),
@@ -343,4 +348,5 @@ def _log_model(run_id: str, generator, config: TrainConfig) -> str | None:
             serialization_format="pickle",
             pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"],
         )
+    quiet.setLevel(level)
     return info.model_uri

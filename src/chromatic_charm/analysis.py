@@ -1,0 +1,172 @@
+"""Tables and figures for the notebooks and the report: the clean data (EDA) and the tracked runs.
+
+Everything here reads what the pipeline wrote (``Data/Clean Data``, ``metrics/``, the MLflow store),
+so a notebook shows the numbers of a real run and never types them. Plotting needs matplotlib and
+the tables pandas (the ``notebook`` extra); both are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import color
+from .config import clean_data_dir
+from .errors import UserError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class CleanData:
+    root: Path
+    manifest: dict
+    report: dict
+    index: object  # pandas.DataFrame of index.csv: split, row, source, width, height, mode, chroma...
+    arrays: dict  # split -> (N, S, S, 3) uint8 memory map
+
+
+def load_clean(root: str | Path | None = None) -> CleanData:
+    """The prepared data as written by ``chromatic-charm prepare``."""
+    import pandas as pd
+
+    root = Path(root) if root else clean_data_dir()
+    needed = [root / name for name in ("manifest.json", "report.json", "index.csv", *(f"{s}.npy" for s in SPLITS))]
+    missing = [p.name for p in needed if not p.is_file()]
+    if missing:
+        raise UserError(f"'{root}' lacks {', '.join(missing)}: run `chromatic-charm prepare` (or `dvc repro prepare`)")
+    return CleanData(root, json.loads((root / "manifest.json").read_text()), json.loads((root / "report.json").read_text()),
+                     pd.read_csv(root / "index.csv"), {s: np.load(root / f"{s}.npy", mmap_mode="r") for s in SPLITS})
+
+
+def _pick(n_total: int, n: int, seed: int = 0) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(n_total, size=min(n, n_total), replace=False))
+
+
+def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: str | None = None):
+    """A matplotlib figure of (N, H, W, 3) uint8 or float images (or (N, H, W) gray)."""
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    rows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray" if np.ndim(images[i]) == 2 else None, vmin=0, vmax=255 if
+                      np.asarray(images[i]).dtype == np.uint8 else 1)
+            if titles is not None:
+                ax.set_title(str(titles[i]), fontsize=7)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def split_samples(data: CleanData, split: str, n: int = 16, seed: int = 0):
+    """(images, source file names) of ``n`` random images of a split."""
+    rows = _pick(len(data.arrays[split]), n, seed)
+    names = data.index[data.index["split"] == split].set_index("row").loc[rows, "source"].tolist()
+    return np.asarray(data.arrays[split][rows]), names
+
+
+def sizes_and_modes(data: CleanData):
+    """(size summary, mode counts) of the original files that were kept, from index.csv."""
+    sizes = data.index[["width", "height"]].describe().loc[["count", "min", "50%", "mean", "max"]]
+    modes = data.index.groupby(["mode"]).size().rename("images").to_frame()
+    return sizes, modes
+
+
+def _sample_rows(data: CleanData, max_images: int, seed: int = 0) -> dict:
+    return {s: _pick(len(data.arrays[s]), max_images, seed) for s in SPLITS if len(data.arrays[s])}
+
+
+def channel_stats(data: CleanData, max_images: int = 2000, seed: int = 0):
+    """Per split and channel (R, G, B in 0-255; L in 0-100; a*, b* in about -110..110): min, max,
+    mean, std over up to ``max_images`` images per split."""
+    import pandas as pd
+
+    rows = []
+    for split, picked in _sample_rows(data, max_images, seed).items():
+        rgb = np.asarray(data.arrays[split][picked])
+        lab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)
+        for name, values in zip(("R", "G", "B", "L*", "a*", "b*"), [*np.moveaxis(rgb, -1, 0), *np.moveaxis(lab, -1, 0)]):
+            v = values.astype(np.float64)
+            rows.append({"split": split, "channel": name, "min": v.min(), "max": v.max(), "mean": v.mean(), "std": v.std()})
+    return pd.DataFrame(rows).set_index(["split", "channel"]).round(2)
+
+
+def ab_histogram(data: CleanData, split: str = "train", bins: int = 88, max_images: int = 2000, seed: int = 0):
+    """2-D histogram of a*b* over the pixels of up to ``max_images`` images: (counts, a_edges, b_edges)."""
+    picked = _pick(len(data.arrays[split]), max_images, seed)
+    edges = np.linspace(-110, 110, bins + 1)
+    counts = np.zeros((bins, bins))
+    for start in range(0, len(picked), 256):
+        rgb = np.asarray(data.arrays[split][picked[start:start + 256]]).astype(np.float32) / 255.0
+        lab = color.rgb_to_lab(rgb)
+        counts += np.histogram2d(lab[..., 1].ravel(), lab[..., 2].ravel(), bins=(edges, edges))[0]
+    return counts, edges, edges
+
+
+def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution (log density)"):
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    mesh = ax.pcolormesh(a_edges, b_edges, counts.T + 1, norm=LogNorm(), cmap="magma")
+    ax.set(xlabel="a* (green - red)", ylabel="b* (blue - yellow)", title=title, aspect="equal")
+    ax.axhline(0, color="w", lw=0.5)
+    ax.axvline(0, color="w", lw=0.5)
+    fig.colorbar(mesh, ax=ax, label="pixels + 1")
+    fig.tight_layout()
+    return fig
+
+
+def colourfulness_per_image(data: CleanData, max_images: int = 5000, seed: int = 0):
+    """Hasler-Suesstrunk colourfulness of each image (up to ``max_images`` per split): DataFrame."""
+    import pandas as pd
+    import torch
+
+    from .metrics import colourfulness
+
+    frames = []
+    for split, picked in _sample_rows(data, max_images, seed).items():
+        values = []
+        for start in range(0, len(picked), 256):
+            rgb = np.asarray(data.arrays[split][picked[start:start + 256]])
+            values.append(colourfulness(torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0).numpy())
+        frames.append(pd.DataFrame({"split": split, "row": picked, "colourfulness": np.concatenate(values)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def rejections(data: CleanData):
+    """What prepare set aside, one row per file: reason, file, detail (and the original of a duplicate)."""
+    import pandas as pd
+
+    rows = [{"reason": reason, **item} for reason, items in data.report.get("rejected", {}).items() for item in items]
+    return pd.DataFrame(rows, columns=["reason", "file", "detail", "duplicate_of", "distance"])
+
+
+def raw_thumbnails(data: CleanData, files: list[str], size: int = 128) -> list[np.ndarray]:
+    """Thumbnails of files of the raw source (for the rejected ones, which are not in the arrays).
+    Raises a UserError when the source folder is not on this machine (data prepared elsewhere)."""
+    from PIL import Image, ImageOps
+
+    root = Path(data.report["root"])
+    if not root.is_absolute():
+        from .config import project_root
+
+        root = project_root() / root
+    if not root.is_dir():
+        raise UserError(f"the raw photos ('{root}') are not on this machine; the list above names the files")
+    out = []
+    for name in files:
+        try:
+            with Image.open(root / name) as im:
+                out.append(np.asarray(ImageOps.exif_transpose(im).convert("RGB").resize((size, size))))
+        except (OSError, ValueError):  # unreadable files are among the rejected: show a gray square
+            out.append(np.full((size, size, 3), 128, np.uint8))
+    return out

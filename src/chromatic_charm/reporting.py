@@ -1,0 +1,155 @@
+"""The tracked runs for the notebooks and the report: the lr_G/lr_D table, loss curves, the pipeline's
+choice and sample colourisations, all read from MLflow and from the files the pipeline wrote.
+
+FID appears only where it was computed; otherwise the table says why (the run's ``test_fid_status``
+tag). Nothing is ever filled in by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import color
+from .config import project_root
+from .errors import UserError
+
+LOSSES = ("loss_D_real", "loss_D_fake", "loss_G_GAN", "loss_G_L1")
+METRICS = ("val_l1", "test_fid", "test_ciede2000", "test_psnr", "test_ssim", "test_colourfulness",
+           "test_colourfulness_real")
+
+
+def _client():
+    from mlflow.tracking import MlflowClient
+
+    from .training import tracking
+
+    tracking.use_target()
+    return MlflowClient()
+
+
+def runs_frame(experiment: str, run_ids=None, split: str = "test"):
+    """One row per finished run of ``experiment`` (or just ``run_ids``): name, lr_G, lr_D, epochs, model
+    size, validation L1 and the evaluation metrics; FID is NaN where it was not computed, with
+    the reason in ``fid_status``. Sorted by FID, else by CIEDE2000."""
+    import pandas as pd
+
+    client = _client()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        raise UserError(f"no MLflow experiment '{experiment}' in {_store()}: train first (or `dvc repro`), or "
+                        "point MLFLOW_TRACKING_URI / DAGSHUB_REPO at the store that has it")
+    runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=5000)
+    if run_ids is not None:
+        wanted = set(run_ids)
+        runs = [r for r in runs if r.info.run_id in wanted]
+        missing = wanted - {r.info.run_id for r in runs}
+        if missing:
+            raise UserError(f"run(s) {', '.join(sorted(missing))} are not in {_store()}: run `dvc repro` here, "
+                            "or point MLFLOW_TRACKING_URI / DAGSHUB_REPO at the store that has them")
+    rows = []
+    for run in runs:
+        p, m, t = run.data.params, run.data.metrics, run.data.tags
+        if "lr_g" not in p:  # a sweep's parent run
+            continue
+        row = {"run": run.info.run_name, "run_id": run.info.run_id, "lr_G": float(p["lr_g"]),
+               "lr_D": float(p["lr_d"]), "epochs": int(p.get("epochs", 0)), "model_size": p.get("model_size"),
+               "image_size": int(p.get("image_size", 0))}
+        for key in METRICS:
+            name = key.replace("test_", f"{split}_")
+            row[key.replace("test_", "")] = m.get(name, math.nan)
+        row["fid_status"] = t.get(f"{split}_fid_status", "not evaluated")
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["fid", "ciede2000", "val_l1"], na_position="last").reset_index(drop=True)
+
+
+def _store() -> str:
+    from .training import tracking
+
+    return tracking.resolve_target().display
+
+
+def loss_history(run_id: str, keys=(*LOSSES, "val_l1")):
+    """Every logged value of ``keys`` for a run: DataFrame indexed by step, one column per key."""
+    import pandas as pd
+
+    client = _client()
+    series = {}
+    for key in keys:
+        history = client.get_metric_history(run_id, key)
+        if history:
+            series[key] = pd.Series({h.step: h.value for h in history}, name=key)
+    if not series:
+        raise UserError(f"run {run_id} has none of {', '.join(keys)}")
+    return pd.DataFrame(series).sort_index()
+
+
+def plot_losses(histories: dict, smooth: int = 20):
+    """Losses of several runs side by side: ``histories`` maps a label to ``loss_history(...)``.
+    Step losses are shown as a rolling mean over ``smooth`` steps; val L1 per epoch as dots."""
+    import matplotlib.pyplot as plt
+
+    keys = [*LOSSES, "val_l1"]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0))
+    for label, frame in histories.items():
+        for ax, key in zip(axes, keys):
+            if key not in frame:
+                continue
+            values = frame[key].dropna()
+            if key == "val_l1":
+                ax.plot(values.index, values.values, "o-", ms=2, label=label)
+            else:
+                ax.plot(values.index, values.rolling(smooth, min_periods=1).mean().values, label=label)
+    for ax, key in zip(axes, keys):
+        ax.set(title=key, xlabel="step")
+        ax.grid(alpha=0.3)
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def pipeline_results(root: str | Path | None = None) -> dict:
+    """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json, metrics/champion.json and
+    the exported model's metadata. Missing pieces raise, saying which stage makes them."""
+    import yaml
+
+    root = Path(root) if root else project_root()
+    params_file = root / "params.yaml"
+    evaluations = sorted((root / "metrics" / "evaluation").glob("*.json"))
+    champion = root / "metrics" / "champion.json"
+    model_meta = root / "models" / "pipeline" / "generator.json"
+    for path, stage in ((params_file, "params.yaml"), (champion, "select"), (model_meta, "export")):
+        if not path.is_file():
+            raise UserError(f"'{path}' is missing: run `dvc repro` (stage {stage}) in {root}")
+    if not evaluations:
+        raise UserError(f"no metrics/evaluation/*.json in {root}: run `dvc repro` (stage evaluate)")
+    return {"params": yaml.safe_load(params_file.read_text()),
+            "evaluations": {p.stem: json.loads(p.read_text()) for p in evaluations},
+            "champion": json.loads(champion.read_text()),
+            "model": json.loads(model_meta.read_text()),
+            "model_path": model_meta.with_suffix(".onnx")}
+
+
+def colourise_examples(model_path: str | Path, images: np.ndarray):
+    """Gray input, colourisation and truth for (N, H, W, 3) uint8 images, through the one inference
+    path (ONNX Runtime, as served): returns a list of 3N images for ``analysis.image_grid``."""
+    from .inference import Colorizer
+
+    colorizer = Colorizer(Path(model_path))
+    out = []
+    for rgb in np.asarray(images):
+        gray = np.asarray(color.lab_to_rgb(_gray_lab(rgb)) * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+        out += [gray, colorizer.colorize_rgb(gray), rgb]
+    return out
+
+
+def _gray_lab(rgb: np.ndarray) -> np.ndarray:
+    lab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)
+    lab[..., 1:] = 0
+    return lab

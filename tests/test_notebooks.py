@@ -1,0 +1,200 @@
+"""The DVC pipeline and the notebooks, run as a user runs them: `dvc repro` on a copy of the repo with
+the shipped sample photos and a tiny configuration, `dvc push`/`dvc pull` to a local remote, then
+every notebook executed by papermill against that pipeline's outputs, and the slide deck built from
+the report. Nothing is mocked: real DVC, real MLflow (local store), real Jupyter kernels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = {"eda": REPO / "EDA" / "EDA.ipynb", "training": REPO / "Entrenamiento" / "training.ipynb",
+             "report": REPO / "Informe Escrito" / "informe.ipynb"}
+SLIDES = REPO / "Informe Escrito" / "informe.slides.html"
+STAGES = ("prepare", "train", "evaluate", "select", "export")
+REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema", "EDA",
+                   "Data wrangling", "Entrenamiento con MLflow", "Selección del mejor modelo", "API",
+                   "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias")
+
+pytestmark = pytest.mark.slow
+
+
+def _env(project: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MLFLOW_", "DAGSHUB_")) and k not in ("CHROMATIC_CHARM_ROOT", "MPLBACKEND")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # chromatic-charm, dvc
+    env["CHROMATIC_CHARM_ROOT"] = str(project)
+    return env
+
+
+def _run(args, project: Path, timeout: int = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=project, env=_env(project), capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _dvc(project: Path, *args) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "-m", "dvc", *args], project)
+
+
+@pytest.fixture(scope="module")
+def pipeline_project(tmp_path_factory) -> Path:
+    """A copy of the repo's pipeline (dvc.yaml, params.yaml, code, samples) after `dvc repro`, with the
+    committed params shrunk to a tiny model on the 34 shipped sample photos."""
+    project = tmp_path_factory.mktemp("pipeline")
+    for name in ("pyproject.toml", "dvc.yaml", "params.yaml", ".gitignore"):
+        shutil.copy(REPO / name, project / name)
+    for name in ("src", "samples", "API"):
+        shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    (project / "Data" / "Clean Data").mkdir(parents=True)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["data"].update(source="samples", size=64, min_size=64)
+    params["train"].update(model_size="tiny", image_size=64, epochs=2, device="cpu")
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["git", "init", "-q"], project)
+    _dvc(project, "init", "-q")
+    _dvc(project, "repro")
+    return project
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
+    project = pipeline_project
+    lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+    sweep = yaml.safe_load((project / "params.yaml").read_text())["sweep"]
+    assert set(lock) == {"prepare", "select", "export"} | {f"{s}@{k}" for s in ("train", "evaluate") for k in sweep}
+    evaluations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "evaluation").glob("*.json")}
+    assert set(evaluations) == set(sweep)
+    for result in evaluations.values():
+        assert 0 < result["metrics"]["test_ciede2000"] < 100
+        assert result["fid_status"].startswith("not computed")  # no Inception weights here
+        assert "test_fid" not in result["metrics"]
+    champion = json.loads((project / "metrics" / "champion.json").read_text())
+    assert champion["run_id"] in {e["run_id"] for e in evaluations.values()}
+    assert champion["fallback_used"] is True and champion["metric"] == "test_ciede2000"
+    best = min(evaluations.values(), key=lambda e: e["metrics"]["test_ciede2000"])
+    assert champion["run_id"] == best["run_id"]
+    meta = json.loads((project / "models" / "pipeline" / "generator.json").read_text())
+    assert meta["run_id"] == champion["run_id"] and meta["image_size"] == 64
+    import onnxruntime as ort
+    import numpy as np
+
+    session = ort.InferenceSession(str(project / "models" / "pipeline" / "generator.onnx"))
+    ab = session.run(["ab"], {"L": np.zeros((2, 1, 64, 64), np.float32)})[0]
+    assert ab.shape == (2, 2, 64, 64) and np.abs(ab).max() <= 1
+    status = _dvc(project, "status")
+    assert "up to date" in status.stdout, status.stdout
+
+
+def test_dvc_push_and_pull_through_a_local_remote(pipeline_project, tmp_path):
+    project = pipeline_project
+    remote = tmp_path / "remote"
+    _dvc(project, "remote", "add", "--local", "-f", "-d", "testremote", str(remote))
+    tracked = [project / "Data" / "Clean Data" / "train.npy", project / "models" / "pipeline" / "generator.onnx"]
+    before = {p: _sha(p) for p in tracked}
+    pushed = _dvc(project, "push")
+    assert "pushed" in pushed.stdout.lower(), pushed.stdout
+    assert any(remote.rglob("*")), "the remote is empty after dvc push"
+    for p in tracked:
+        p.unlink()
+    shutil.rmtree(project / ".dvc" / "cache")
+    _dvc(project, "pull")
+    assert {p: _sha(p) for p in tracked} == before
+    # the remote was added with --local: it lives in .dvc/config.local, which DVC keeps out of git
+    assert "testremote" not in (project / ".dvc" / "config").read_text()
+    assert "testremote" in (project / ".dvc" / "config.local").read_text()
+
+
+def _execute(notebook: Path, out: Path, project: Path, **parameters) -> dict:
+    args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(project), "--no-progress-bar",
+            "--kernel", "python3"]
+    for key, value in parameters.items():
+        args += ["-p", key, str(value)]
+    _run(args, project)
+    return json.loads(out.read_text())
+
+
+def _text(nb: dict) -> str:
+    parts = []
+    for cell in nb["cells"]:
+        parts.append("".join(cell["source"]))
+        for output in cell.get("outputs", []):
+            parts.append("".join(output.get("text", "")))
+            data = output.get("data", {})
+            parts.append("".join(data.get("text/markdown", "")) + "".join(data.get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def _images(nb: dict) -> int:
+    return sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+
+
+def test_every_notebook_executes_on_the_pipeline_outputs_and_the_slides_build(pipeline_project, tmp_path):
+    project = pipeline_project
+    eda = _execute(NOTEBOOKS["eda"], tmp_path / "eda.ipynb", project, max_images=50)
+    text = _text(eda)
+    counts = json.loads((project / "Data" / "Clean Data" / "report.json").read_text())["counts"]
+    assert f"scanned {counts['scanned']} files, kept {counts['kept']}" in text
+    assert "chroma < 10" in text and _images(eda) >= 6
+
+    training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, model_size="tiny", image_size=64,
+                        epochs=1, grid="2e-4:2e-4", download_fid=False, num_examples=2)
+    text = _text(training)
+    assert "champion:" in text and "exported outputs/notebook/generator.onnx" in text
+    assert (project / "outputs" / "notebook" / "generator.onnx").is_file()
+    assert _images(training) >= 2
+
+    report = _execute(NOTEBOOKS["report"], tmp_path / "informe.ipynb", project, num_examples=2, api_requests=2)
+    text = _text(report)
+    for section in REPORT_SECTIONS:
+        assert section in text, section
+    assert "no calculado" in text  # FID: honest where it cannot be computed
+    assert "Campeón" in text and "200" in text and _images(report) >= 5
+
+    slides = tmp_path / "slides"
+    _run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", "--no-input", str(tmp_path / "informe.ipynb"),
+          "--output-dir", str(slides)], project)
+    html = (slides / "informe.slides.html").read_text()
+    assert html.count("<section") >= len(REPORT_SECTIONS) and "Contenido" in html and "Despliegue en la nube" in html
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_committed_notebooks_carry_outputs_from_a_named_real_run(name):
+    nb = json.loads(NOTEBOOKS[name].read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, errors[:1]
+    missing = [i for i, c in enumerate(code) if "parameters" not in c["metadata"].get("tags", []) and not c.get("outputs")]
+    assert not missing, f"code cells without outputs: {missing}"
+    assert "shared/data/photos" in _text(nb)  # the data of the committed run is named
+    assert _images(nb) >= 2
+
+
+def test_the_committed_slides_are_the_report_as_a_deck():
+    html = SLIDES.read_text()
+    assert html.count("<section") >= len(REPORT_SECTIONS)
+    for section in ("Contenido", *REPORT_SECTIONS):
+        assert section in html, section
+
+
+def test_the_pipeline_definition_matches_the_product():
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    assert tuple(stages) == STAGES
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert {"data", "train", "sweep", "evaluate", "select"} <= set(params)
+    assert params["select"]["metric"] == "test_fid"
+    assert all(set(v) == {"lr_g", "lr_d"} for v in params["sweep"].values())
+    config = (REPO / ".dvc" / "config").read_text()
+    assert "secret_access_key" not in config and "access_key_id" not in config  # credentials never committed

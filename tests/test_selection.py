@@ -1,0 +1,76 @@
+"""select's rules on runs written straight into the local MLflow store (no training needed): the
+lowest FID wins; the fallback metric is used, and said, only when no run has an FID; --candidates
+restricts the choice to the pipeline's own runs; a sweep's parent run is never a candidate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chromatic_charm.errors import UserError
+from chromatic_charm.selection import select
+
+
+@pytest.fixture
+def experiment(isolated_project):
+    from mlflow.tracking import MlflowClient
+
+    from chromatic_charm.training import tracking
+
+    tracking.use_target()
+    client = MlflowClient()
+    exp = client.create_experiment("select-tests")
+    ids = {}
+    for name, metrics in {"a": {"test_ciede2000": 10.0, "val_l1": 0.2},
+                          "b": {"test_ciede2000": 12.0, "val_l1": 0.1},
+                          "c": {"test_ciede2000": 11.0, "val_l1": 0.3}}.items():
+        run = client.create_run(exp, run_name=name)
+        for key, value in metrics.items():
+            client.log_metric(run.info.run_id, key, value)
+        client.set_terminated(run.info.run_id)
+        ids[name] = run.info.run_id
+    parent = client.create_run(exp, run_name="sweep-parent", tags={"sweep": "parent"})
+    client.set_terminated(parent.info.run_id)
+    return client, ids
+
+
+def test_without_any_fid_the_fallback_is_used_and_recorded(experiment):
+    _, ids = experiment
+    with pytest.warns(UserWarning, match="no candidate run has 'test_fid'.*Inception"):
+        out = select("select-tests", fallback_metric="test_ciede2000", register=False)
+    assert out["run_id"] == ids["a"] and out["fallback_used"] and out["metric"] == "test_ciede2000"
+    assert out["requested_metric"] == "test_fid" and out["mode"] == "min"
+    assert [name for _, name, _ in out["ranked"]] == ["a", "c", "b"]  # the parent run is not a candidate
+
+
+def test_one_run_with_an_fid_beats_better_ciede2000_and_no_fallback(experiment):
+    client, ids = experiment
+    client.log_metric(ids["b"], "test_fid", 42.0)
+    out = select("select-tests", fallback_metric="test_ciede2000", register=False)
+    assert out["run_id"] == ids["b"] and not out["fallback_used"] and out["value"] == 42.0
+
+
+def test_without_fallback_a_missing_fid_is_an_error_that_says_why(experiment):
+    with pytest.raises(UserError, match="Inception weights"):
+        select("select-tests", register=False)
+
+
+def test_candidates_restrict_the_choice_to_the_named_runs(experiment, tmp_path):
+    _, ids = experiment
+    for name in ("b", "c"):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"run_id": ids[name], "metrics": {}}))
+    with pytest.warns(UserWarning):
+        out = select("select-tests", fallback_metric="test_ciede2000", candidates=[tmp_path], register=False)
+    assert out["run_id"] == ids["c"] and {r for r, _, _ in out["ranked"]} == {ids["b"], ids["c"]}
+
+
+def test_candidates_naming_an_unknown_run_or_no_file_are_errors(experiment, tmp_path):
+    (tmp_path / "x.json").write_text(json.dumps({"run_id": "0" * 32}))
+    with pytest.raises(UserError, match="not finished runs of 'select-tests'"):
+        select("select-tests", fallback_metric="test_ciede2000", candidates=[tmp_path / "x.json"], register=False)
+    with pytest.raises(UserError, match="no evaluation files"):
+        select("select-tests", candidates=[tmp_path / "empty"], register=False)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(UserError, match="not an evaluation file"):
+        select("select-tests", candidates=[tmp_path / "bad.json"], register=False)
