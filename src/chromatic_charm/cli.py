@@ -56,6 +56,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU)")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default: on for a GPU)")
+    g.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
+                   help="under torchrun on GPUs, BatchNorm statistics over all processes (default: on)")
     g = p.add_argument_group("tracking and checkpoints")
     g.add_argument("--experiment", help=f"MLflow experiment (default '{defaults['experiment']}')")
     g.add_argument("--run-name", help="MLflow run name and checkpoint folder name (default: from lrs and time)")

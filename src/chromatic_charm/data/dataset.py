@@ -155,20 +155,24 @@ def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
 def to_model_batch(images: torch.Tensor, *, image_size: int, device: torch.device | str,
                    augment: bool = False, load_size: int | None = None,
                    generator: torch.Generator | None = None,
-                   channels_last: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                   channels_last: bool = False, shard: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 RGB (B, S, S, 3) -> (L, ab) on ``device``: (B, 1, s, s) and (B, 2, s, s) in [-1, 1].
 
     With ``augment``, pix2pix's jitter: resize to ``load_size`` (default 286/256 of ``image_size``),
     take a random ``image_size`` crop and flip half the batch horizontally. Random draws come from
-    ``generator`` (a CPU generator) so a resumed run repeats them exactly.
+    ``generator`` (a CPU generator) so a resumed run repeats them exactly. ``shard`` = (rank, world
+    size): the images are rank's share of a global batch (every world_size-th image, as
+    ``EpochBatchSampler`` deals them); the draws are made for the whole global batch and dealt the
+    same way, so each image gets the crop and flip it would get in a single-process run.
     """
     x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
     if augment:
         load = load_size or round(image_size * 286 / 256)
         x = _resize(x, load)
-        b = x.shape[0]
-        offsets = torch.randint(0, load - image_size + 1, (b, 2), generator=generator).tolist()
-        flips = torch.rand(b, generator=generator) < 0.5
+        rank, world_size = shard
+        b = x.shape[0] * world_size
+        offsets = torch.randint(0, load - image_size + 1, (b, 2), generator=generator)[rank::world_size].tolist()
+        flips = (torch.rand(b, generator=generator) < 0.5)[rank::world_size]
         x = torch.stack([
             x[i, :, oy:oy + image_size, ox:ox + image_size] for i, (oy, ox) in enumerate(offsets)
         ])

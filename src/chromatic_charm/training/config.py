@@ -40,6 +40,7 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     amp: str = "auto"  # auto = bf16 (or fp16) on a GPU, off on the CPU
     channels_last: bool | None = None  # None = on for a GPU
+    sync_bn: bool = True  # under torchrun on GPUs: BatchNorm statistics over the global batch
     # bookkeeping
     experiment: str = DEFAULT_EXPERIMENT
     run_name: str | None = None

@@ -18,9 +18,9 @@ from ..config import checkpoints_dir, clean_data_dir
 from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
 from ..errors import UserError
 from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
-from . import checkpoint, tracking
+from . import checkpoint, distributed, tracking
 from .config import TrainConfig
-from .step import LOSS_NAMES, Networks, train_step
+from .step import LOSS_NAMES, DiscriminatorPair, Networks, train_step
 
 
 @dataclass
@@ -37,13 +37,18 @@ class Interrupted(Exception):
     """Training stopped by SIGTERM or Ctrl-C after saving a checkpoint."""
 
 
+class _NoLogger:
+    """What ranks other than 0 log to under DDP: nothing (rank 0 writes the one MLflow run)."""
+
+    def __init__(self, run_id: str | None):
+        self.run_id = run_id
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("device 'cuda' asked for but no CUDA GPU is available; use --device cpu")
-    return device
+    return distributed.device_for(distributed.World(), name)
 
 
 def _autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
@@ -95,7 +100,7 @@ def sample_grid(generator, split: ArraySplit, config: TrainConfig, device: torch
     return Image.fromarray(array)
 
 
-def _build(config: TrainConfig, device: torch.device):
+def _build(config: TrainConfig, device: torch.device, world: distributed.World = distributed.World()):
     gen_cfg, disc_cfg = model_configs(config.model_size, ngf=config.ngf, num_downs=config.num_downs,
                                       dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
     multiple = 2**gen_cfg.num_downs
@@ -105,6 +110,10 @@ def _build(config: TrainConfig, device: torch.device):
     generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
     init_weights(generator)
     init_weights(discriminator)
+    if world.enabled and device.type == "cuda" and config.sync_bn:
+        # BatchNorm statistics over the global batch, as in a single-process run (GPUs only).
+        generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(generator)
+        discriminator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(discriminator)
     channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     generator.to(device, memory_format=memory_format)
@@ -123,7 +132,17 @@ def _build(config: TrainConfig, device: torch.device):
     return nets, gen_cfg, disc_cfg, channels_last
 
 
-def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_epoch, run_id, val_l1) -> dict:
+def _wrap_ddp(nets: Networks, device: torch.device) -> None:
+    """DDP wrappers for the training calls (after any restore: they broadcast rank 0's weights)."""
+    from torch.nn.parallel import DistributedDataParallel as DDP
+
+    ids = [device.index] if device.type == "cuda" else None
+    nets.train_generator = DDP(nets.generator, device_ids=ids)
+    nets.train_pair = DDP(DiscriminatorPair(nets.discriminator), device_ids=ids)
+
+
+def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_epoch, run_id, val_l1,
+           world_size=1) -> dict:
     state = {
         "format": checkpoint.FORMAT,
         "generator_config": asdict(gen_cfg),
@@ -139,6 +158,7 @@ def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_e
         "batch_in_epoch": batch_in_epoch,
         "run_id": run_id,
         "val_l1": val_l1,
+        "world_size": world_size,
         "rng_torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -158,8 +178,10 @@ def _restore(nets: Networks, state: dict) -> None:
         torch.cuda.set_rng_state_all(state["rng_cuda"])
 
 
-def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Path, n_train: int) -> dict:
+def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Path, n_train: int,
+            world_size: int = 1) -> dict:
     params = {k: v for k, v in asdict(config).items() if k not in ("experiment",)}
+    params.update({"world_size": world_size, "global_batch_size": config.batch_size * world_size})
     params.update({f"G_{k}": v for k, v in asdict(gen_cfg).items()})
     params.update({f"D_{k}": v for k, v in asdict(disc_cfg).items()})
     params.update({
@@ -178,55 +200,94 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     ``resume``: None/False for a new run; True for the newest ``checkpoints/*/last.pt``; or a path
     (a checkpoint file or a run's checkpoint folder). A resumed run keeps its config (``epochs`` and
     ``max_steps`` may be raised) and continues the same MLflow run.
+
+    Started by torchrun (``WORLD_SIZE`` > 1), every process runs this function: see ``distributed``.
+    ``batch_size`` is then per process; rank 0 logs, validates and writes the checkpoints.
     """
+    world = distributed.from_env()
+    main = world.is_main
+    say = print if main else (lambda *args, **kwargs: None)
     state = None
     if resume:
         path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
         state = checkpoint.load(path)
         saved = TrainConfig(**state["train_config"])
         config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps)
-        print(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
+        say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
 
     run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
     config = replace(config, run_name=run_name)
     data_dir = Path(config.data_dir) if config.data_dir else clean_data_dir()
     manifest = read_manifest(data_dir)
     train_split, val_split = ArraySplit(data_dir, "train"), ArraySplit(data_dir, "val")
-    if len(train_split) < config.batch_size:
-        raise UserError(f"only {len(train_split)} training images for batch size {config.batch_size}; "
-                        "lower --batch-size or prepare more data")
+    global_batch = config.batch_size * world.size
+    if len(train_split) < global_batch:
+        raise UserError(f"only {len(train_split)} training images for batch size {config.batch_size}"
+                        + (f" x {world.size} processes" if world.enabled else "")
+                        + "; lower --batch-size or prepare more data")
     if len(val_split) == 0:
         raise UserError(f"the val split in '{data_dir}' is empty; prepare with a larger --val-frac")
     ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else checkpoints_dir() / run_name
     config = replace(config, checkpoint_dir=str(ckpt_dir))
 
-    device = _device(config.device)
+    device = distributed.device_for(world, config.device)
+    created_group = distributed.init(world, device)
+    try:
+        return _train(config, world, device, state, data_dir, manifest, train_split, val_split, ckpt_dir,
+                      progress=progress and main, say=say, parent_run_id=parent_run_id, command=command)
+    finally:
+        distributed.shutdown(created_group)
+
+
+def _train(config, world, device, state, data_dir, manifest, train_split, val_split, ckpt_dir, *,
+           progress, say, parent_run_id, command) -> TrainResult:
+    main = world.is_main
+    run_name = config.run_name
     seed_everything(config.seed)
-    nets, gen_cfg, disc_cfg, channels_last = _build(config, device)
+    nets, gen_cfg, disc_cfg, channels_last = _build(config, device, world)
     step, epoch, batch_in_epoch, val_l1 = 0, 0, 0, None
     if state is not None:
         _restore(nets, state)
         step, epoch, batch_in_epoch, val_l1 = state["step"], state["epoch"], state["batch_in_epoch"], state["val_l1"]
+        saved_world = state.get("world_size", 1)
+        if saved_world != world.size and batch_in_epoch:
+            # Positions are counted in global batches: keep the images already seen this epoch.
+            batch_in_epoch = batch_in_epoch * saved_world // world.size
+            say(f"checkpoint written by {saved_world} process(es), resumed by {world.size}: "
+                f"continuing the epoch at global batch {batch_in_epoch}")
+    if world.rank > 0:  # dropout masks of their own (rank 0 keeps the single-process stream)
+        torch.manual_seed(config.seed * 1_000_003 + world.rank * 7_919 + step)
+    if world.enabled:
+        _wrap_ddp(nets, device)
 
-    target, experiment_id = tracking.connect(config.experiment)
-    commit, dirty = tracking.git_commit()
-    logger = tracking.RunLogger.start(
-        experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
-        tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
-              **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
-              **({"command": command} if command else {})},
-    )
-    if state is None:
-        logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split)),
-                           "git_commit": commit})
-    print(f"MLflow run {logger.run_id} at {target.display} (experiment '{config.experiment}')")
+    if main:
+        target, experiment_id = tracking.connect(config.experiment)
+        commit, dirty = tracking.git_commit()
+        logger = tracking.RunLogger.start(
+            experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
+            tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
+                  **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
+                  **({"command": command} if command else {})},
+        )
+        if state is None:
+            logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split), world.size),
+                               "git_commit": commit})
+        say(f"MLflow run {logger.run_id} at {target.display} (experiment '{config.experiment}')"
+            + (f"; {world.size} processes, {config.batch_size} images each per step" if world.enabled else ""))
+        run_id = distributed.broadcast(world, logger.run_id)
+    else:
+        logger = _NoLogger(distributed.broadcast(world, None))
+        run_id = logger.run_id
 
     def save(ep: int, batch: int) -> Path:
-        return checkpoint.save_atomic(
-            _state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
-                   run_id=logger.run_id, val_l1=val_l1),
-            ckpt_dir / checkpoint.LAST,
-        )
+        path = ckpt_dir / checkpoint.LAST
+        if main:
+            checkpoint.save_atomic(
+                _state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
+                       run_id=run_id, val_l1=val_l1, world_size=world.size),
+                path,
+            )
+        return path
 
     stop = {"signal": None}
     previous = signal.getsignal(signal.SIGTERM)
@@ -240,8 +301,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     except ValueError:  # not the main thread (e.g. some notebook runners): rely on checkpoints
         in_main_thread = False
 
-    sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed)
+    sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed,
+                                rank=world.rank, world_size=world.size)
     loader = make_loader(train_split, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
+    images_seen = 0
     status = "FAILED"
     try:
         while epoch < config.epochs and not _reached(step, config):
@@ -250,45 +313,53 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
             bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
                        desc=f"epoch {epoch + 1}/{config.epochs}" + (" (L1 warm-up)" if l1_only else ""))
             window: list[dict] = []
+            stopping = False
             for images in bar:
                 lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
                                                load_size=config.load_size, channels_last=channels_last,
-                                               generator=_step_generator(config.seed, step))
+                                               generator=_step_generator(config.seed, step),
+                                               shard=(world.rank, world.size))
                 losses = train_step(nets, lightness, ab, l1_only=l1_only)
                 step += 1
                 batch_in_epoch += 1
+                images_seen += len(images)
                 window.append(losses)
                 if step % config.log_every == 0:
-                    _log_window(logger, window, step, bar)
+                    _log_window(logger, window, step, bar, world)
                     window = []
                 if step % config.checkpoint_every == 0:
                     save(epoch, batch_in_epoch)
-                if stop["signal"] is not None or _reached(step, config):
+                stopping = distributed.any_rank(world, stop["signal"] is not None, device)
+                if stopping or _reached(step, config):
                     break
-            _log_window(logger, window, step, bar)
+            _log_window(logger, window, step, bar, world)
             bar.close()
-            if stop["signal"] is not None:
+            if stopping:
                 save(epoch, batch_in_epoch)
-                raise Interrupted(f"stopped by signal {stop['signal']} at step {step}; checkpoint saved in "
-                                  f"{ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
+                raise Interrupted(f"stopped by signal {stop['signal'] or int(signal.SIGTERM)} at step {step}; checkpoint "
+                                  f"saved in {ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
             if batch_in_epoch >= sampler.batches_per_epoch:
                 epoch, batch_in_epoch = epoch + 1, 0
-                val_l1 = validate(nets.generator, val_split, config, device)
-                logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
-                logger.flush()
-                logger.log_image(sample_grid(nets.generator, val_split, config, device),
-                                 f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
-                print(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
+                if main:
+                    val_l1 = validate(nets.generator, val_split, config, device)
+                    logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
+                    logger.flush()
+                    logger.log_image(sample_grid(nets.generator, val_split, config, device),
+                                     f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
+                    say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
             save(epoch, batch_in_epoch)
-        if val_l1 is None or batch_in_epoch:  # stopped mid-epoch by max_steps: still validate
+        if main and (val_l1 is None or batch_in_epoch):  # stopped mid-epoch by max_steps: still validate
             val_l1 = validate(nets.generator, val_split, config, device)
             logger.log_metrics({"val_l1": val_l1}, step=step)
             logger.log_image(sample_grid(nets.generator, val_split, config, device),
                              f"samples/final_step_{step:06d}.png")
         last = save(epoch, batch_in_epoch)
-        model_uri = _log_model(logger.run_id, nets.generator, config)
+        if world.enabled:
+            total = distributed.sum_over_ranks(world, images_seen, device)
+            print(f"rank {world.rank}/{world.size}: {step} steps, {images_seen} of {total} images")
+        model_uri = _log_model(run_id, nets.generator, config) if main else None
         status = "FINISHED"
-        return TrainResult(logger.run_id, step, epoch, val_l1, last, model_uri)
+        return TrainResult(run_id, step, epoch, val_l1, last, model_uri)
     except KeyboardInterrupt:
         save(epoch, batch_in_epoch)
         status = "KILLED"
@@ -310,11 +381,13 @@ def _reached(step: int, config: TrainConfig) -> bool:
     return config.max_steps is not None and step >= config.max_steps
 
 
-def _log_window(logger: tracking.RunLogger, window: list[dict], step: int, bar) -> None:
-    """Log every step of the window with its own step number, in one upload."""
+def _log_window(logger, window: list[dict], step: int, bar, world: distributed.World = distributed.World()) -> None:
+    """Log every step of the window with its own step number, in one upload (under DDP: the mean
+    over the ranks; every rank calls this at the same steps)."""
     if not window:
         return
-    values = torch.stack([torch.stack([w[k] for k in LOSS_NAMES]) for w in window]).float().cpu().numpy()
+    values = torch.stack([torch.stack([w[k] for k in LOSS_NAMES]) for w in window]).float()
+    values = distributed.mean_over_ranks(world, values).cpu().numpy()
     first = step - len(window) + 1
     for i, row in enumerate(values):
         logger.log_metrics(dict(zip(LOSS_NAMES, row.tolist())), step=first + i)

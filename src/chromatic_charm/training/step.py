@@ -24,11 +24,31 @@ class Networks:
     lambda_l1: float
     scaler: torch.amp.GradScaler | None = None  # fp16 only
     autocast_dtype: torch.dtype | None = None  # None: full precision
+    # What the step calls to train: the networks themselves, or their DistributedDataParallel
+    # wrappers (which average gradients over the ranks). None: the plain modules above.
+    train_generator: nn.Module | None = None
+    train_pair: nn.Module | None = None
 
     def autocast(self, device_type: str):
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type, dtype=self.autocast_dtype)
+
+
+class DiscriminatorPair(nn.Module):
+    """D on the generated and on the real pair, in one forward call.
+
+    DistributedDataParallel expects one forward per backward; the discriminator's step needs two
+    (fake, then real: separate batches, so BatchNorm sees each on its own, as in the paper).
+    Wrapping both in one module keeps that, and the arithmetic, identical to two plain calls.
+    """
+
+    def __init__(self, discriminator: nn.Module):
+        super().__init__()
+        self.discriminator = discriminator
+
+    def forward(self, lightness: torch.Tensor, fake_ab: torch.Tensor, real_ab: torch.Tensor):
+        return self.discriminator(lightness, fake_ab), self.discriminator(lightness, real_ab)
 
 
 def _backward_step(nets: Networks, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
@@ -47,7 +67,9 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
     With ``l1_only`` (warm-up) the discriminator is left alone and G minimises L1 only.
     """
     device_type = lightness.device.type
-    g, d = nets.generator, nets.discriminator
+    d = nets.discriminator
+    g = nets.train_generator if nets.train_generator is not None else nets.generator
+    pair = nets.train_pair if nets.train_pair is not None else DiscriminatorPair(d)
     with nets.autocast(device_type):
         fake = g(lightness)
 
@@ -58,11 +80,13 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
         nets.opt_d.zero_grad(set_to_none=True)
         with nets.autocast(device_type):
             # Conditional GAN: D always sees the grayscale input beside the colours it judges.
-            loss_d_fake = nets.gan_loss(d(lightness, fake.detach()), real=False)
-            loss_d_real = nets.gan_loss(d(lightness, ab), real=True)
+            pred_fake, pred_real = pair(lightness, fake.detach(), ab)
+            loss_d_fake = nets.gan_loss(pred_fake, real=False)
+            loss_d_real = nets.gan_loss(pred_real, real=True)
         _backward_step(nets, 0.5 * (loss_d_fake + loss_d_real), nets.opt_d)
 
-    d.requires_grad_(False)  # G's step must not accumulate gradients in D
+    # G's step must not accumulate gradients in D; it calls the plain D (no gradient exchange).
+    d.requires_grad_(False)
     nets.opt_g.zero_grad(set_to_none=True)
     with nets.autocast(device_type):
         loss_g_gan = zero if l1_only else nets.gan_loss(d(lightness, fake), real=True)
