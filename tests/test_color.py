@@ -71,3 +71,19 @@ def test_chroma_stats_separates_gray_sepia_and_colour():
     assert g["chroma_mean"] < 0.5 and g["chroma_spread"] < 0.5
     assert s["chroma_mean"] > 5 and s["chroma_spread"] < s["chroma_mean"]
     assert c["chroma_spread"] > 20
+
+
+def test_8bit_fast_paths_agree_with_the_general_formulas():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
+    rgb[0, :3] = [[0, 0, 0], [255, 255, 255], [1, 1, 1]]  # the ends and the linear segment near black
+    lab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)
+    assert np.abs(color.srgb8_to_lightness(rgb) - lab[..., 0]).max() < 1e-3
+    ab = lab[..., 1:] + rng.normal(0, 25, lab[..., 1:].shape).astype(np.float32)  # out of gamut too
+    exact = np.round(255 * color.lab_to_rgb(np.concatenate([lab[..., :1], ab], axis=-1))).astype(int)
+    fast = color.lab_to_srgb8(lab[..., 0], ab).astype(int)
+    assert np.abs(fast - exact).max() <= 1 and (fast != exact).mean() < 0.01
+    round_trip = color.lab_to_srgb8(lab[..., 0], lab[..., 1:]).astype(int)
+    assert np.abs(round_trip - rgb).max() <= 1
+    with pytest.raises(ValueError, match="expected uint8"):
+        color.srgb8_to_lightness(rgb.astype(np.float32))

@@ -134,3 +134,27 @@ def test_threaded_loader_yields_the_same_batches_in_the_same_order(clean_data):
         batches[workers] = list(make_loader(split, sampler, num_workers=workers))
     assert len(batches[0]) == 6 and all(b.shape == (8, 32, 32, 3) and b.dtype == torch.uint8 for b in batches[0])
     assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[2]))
+
+
+def test_fused_adam_takes_the_same_steps_as_the_plain_one(tiny_config, clean_data):
+    images = ArraySplit(clean_data, "train")[list(range(8))]
+    lightness, ab = to_model_batch(images, image_size=32, device="cpu")
+    weights = {}
+    for fused in (False, True):
+        seed_everything(0)
+        nets, *_ = _build(replace(tiny_config, fused_adam=fused, dropout=0.0), torch.device("cpu"))
+        assert nets.opt_g.defaults["fused"] is (True if fused else None)
+        for _ in range(3):
+            train_step(nets, lightness, ab)
+        weights[fused] = nets.generator.state_dict()
+    for name, tensor in weights[False].items():
+        assert torch.allclose(tensor.float(), weights[True][name].float(), atol=1e-5, rtol=1e-4), name
+
+
+@pytest.mark.slow
+def test_compiled_training_runs_and_saves_plain_weights(tiny_config):
+    result = train(replace(tiny_config, compile=True, max_steps=3), progress=False)
+    state = checkpoint.load(result.checkpoint)
+    assert state["step"] == 3 and not any("_orig_mod" in k for k in state["generator"])
+    generator = checkpoint.load_generator(result.checkpoint)
+    assert torch.isfinite(generator(torch.zeros(1, 1, 32, 32))).all()

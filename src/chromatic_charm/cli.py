@@ -58,6 +58,10 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help="channels_last memory format (default: on for a GPU)")
     g.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
                    help="under torchrun on GPUs, BatchNorm statistics over all processes (default: on)")
+    g.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None,
+                   help="Adam's update as one fused kernel (default: on)")
+    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the networks (default: off; for GPUs, slower on CPUs)")
     g = p.add_argument_group("tracking and checkpoints")
     g.add_argument("--experiment", help=f"MLflow experiment (default '{defaults['experiment']}')")
     g.add_argument("--run-name", help="MLflow run name and checkpoint folder name (default: from lrs and time)")

@@ -125,6 +125,26 @@ def inspect_file(args: tuple[str, int, int, float, float]) -> dict:
     return out
 
 
+_STAGING: dict[str, np.ndarray] = {}  # per worker process: the staging array, opened once
+
+
+def _inspect_into_staging(job: tuple[int, str, tuple]) -> dict:
+    """``inspect_file``, writing the pixels straight into row ``index`` of the staging array.
+
+    Only the small result travels back to the main process, not 192 KB of pixels per photo: the
+    main process was the bottleneck at the size of Places365 (benchmarks/prepare_benchmark.py).
+    """
+    index, staging_path, args = job
+    result = inspect_file(args)
+    pixels = result.pop("pixels", None)
+    if pixels is not None:
+        staging = _STAGING.get(staging_path)
+        if staging is None:
+            staging = _STAGING[staging_path] = np.load(staging_path, mmap_mode="r+")
+        staging[index] = pixels
+    return result
+
+
 # ---------------------------------------------------------------- the whole set
 
 def find_duplicates(sha: list[str], phash: np.ndarray, distance: int) -> dict[int, tuple[int, int]]:
@@ -191,16 +211,12 @@ def prepare(config: PrepareConfig) -> dict:
     staging_path = out_dir / ".staging.npy"
     staging = np.lib.format.open_memmap(staging_path, mode="w+", dtype=np.uint8,
                                         shape=(len(jobs), config.size, config.size, 3))
-    results = []
+    staging.flush()
     workers = config.workers or os.cpu_count() or 1
     with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
-        stream = pool.imap(inspect_file, jobs, chunksize=16)
-        for i, result in enumerate(tqdm(stream, total=len(jobs), desc="checking photos", unit="img",
-                                        disable=not config.progress)):
-            pixels = result.pop("pixels", None)
-            if pixels is not None:
-                staging[i] = pixels
-            results.append(result)
+        stream = pool.imap(_inspect_into_staging, [(i, str(staging_path), job) for i, job in enumerate(jobs)],
+                           chunksize=16)
+        results = list(tqdm(stream, total=len(jobs), desc="checking photos", unit="img", disable=not config.progress))
 
     rel = [str(Path(p).relative_to(root)) for _, p in entries]
     ok = [i for i, r in enumerate(results) if r["reason"] is None]
@@ -223,8 +239,9 @@ def prepare(config: PrepareConfig) -> dict:
         members = [i for i, label in zip(kept, labels) if label == split]
         tmp = out_dir / f".{split}.npy.tmp"
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), config.size, config.size, 3))
+        for start in range(0, len(members), 256):  # blocks of rows: one gather per block, not per row
+            array[start:start + 256] = staging[members[start:start + 256]]
         for row, i in enumerate(members):
-            array[row] = staging[i]
             r = results[i]
             rows.append([split, row, rel[i], r["width"], r["height"], r["mode"], f"{r['chroma_mean']:.3f}",
                          f"{r['chroma_spread']:.3f}", f"{r['phash']:016x}"])

@@ -41,6 +41,8 @@ class TrainConfig:
     amp: str = "auto"  # auto = bf16 (or fp16) on a GPU, off on the CPU
     channels_last: bool | None = None  # None = on for a GPU
     sync_bn: bool = True  # under torchrun on GPUs: BatchNorm statistics over the global batch
+    fused_adam: bool = True  # Adam's update as one fused kernel (CPU and GPU): 1.3-1.4x per step at batch 1
+    compile: bool = False  # torch.compile the networks (GPU; measured slower on the CPU: see BENCHMARKS.md)
     # bookkeeping
     experiment: str = DEFAULT_EXPERIMENT
     run_name: str | None = None
