@@ -53,7 +53,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, help=f"(default {defaults['seed']})")
     g = p.add_argument_group("hardware")
     g.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
-    g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU)")
+    g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU; "
+                        "bf16 also speeds up CPUs with native bf16, see BENCHMARKS.md)")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels_last memory format (default: on for a GPU)")
     g.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
