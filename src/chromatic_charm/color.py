@@ -82,12 +82,33 @@ def _float(x: Any) -> Any:
     return x if x.dtype in (np.float32, np.float64) else x.astype(np.float32)
 
 
+def _decode_srgb(rgb: Any, ops: _Ops) -> Any:
+    """sRGB in [0, 1] -> linear light (the sRGB transfer curve, inverted)."""
+    return ops.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+
+
+def _encode_srgb(linear: Any, ops: _Ops) -> Any:
+    """Linear light >= 0 -> sRGB (not clipped)."""
+    return ops.where(linear > 0.0031308, 1.055 * ops.maximum(linear, 1e-12) ** (1 / 2.4) - 0.055, 12.92 * linear)
+
+
+def _lab_to_xyz(lightness: Any, a: Any, b: Any, ops: _Ops) -> list:
+    fy = (lightness + 16.0) / 116.0
+    fx = fy + a / 500.0
+    fz = ops.maximum(fy - b / 200.0, 0.0)
+    xyz = []
+    for f, white in zip((fx, fy, fz), _WHITE_D65):
+        cube = f**3
+        xyz.append(white * ops.where(cube > _EPS, cube, (f - 16.0 / 116.0) / _KAPPA))
+    return xyz
+
+
 def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
     """sRGB in [0, 1] -> Lab (L in [0, 100]); same shape, layout and array type as the input."""
     rgb = _float(rgb)
     ops = _Ops(rgb)
     rgb = ops.clip(rgb, 0.0, 1.0)
-    linear = ops.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    linear = _decode_srgb(rgb, ops)
     x, y, z = _mix(_XYZ_FROM_RGB, *_split(linear, axis))
     f = []
     for value, white in zip((x, y, z), _WHITE_D65):
@@ -102,20 +123,8 @@ def lab_to_rgb(lab: Any, axis: int = -1) -> Any:
     """Lab -> sRGB clipped to [0, 1]; same shape, layout and array type as the input."""
     lab = _float(lab)
     ops = _Ops(lab)
-    lightness, a, b = _split(lab, axis)
-    fy = (lightness + 16.0) / 116.0
-    fx = fy + a / 500.0
-    fz = ops.maximum(fy - b / 200.0, 0.0)
-    xyz = []
-    for f, white in zip((fx, fy, fz), _WHITE_D65):
-        cube = f**3
-        xyz.append(white * ops.where(cube > _EPS, cube, (f - 16.0 / 116.0) / _KAPPA))
-    linear = _mix(_RGB_FROM_XYZ, *xyz)
-    out = []
-    for c in linear:
-        c = ops.maximum(c, 0.0)
-        out.append(ops.where(c > 0.0031308, 1.055 * ops.maximum(c, 1e-12) ** (1 / 2.4) - 0.055, 12.92 * c))
-    return ops.clip(ops.stack(out, axis), 0.0, 1.0)
+    linear = _mix(_RGB_FROM_XYZ, *_lab_to_xyz(*_split(lab, axis), ops))
+    return ops.clip(ops.stack([_encode_srgb(ops.maximum(c, 0.0), ops) for c in linear], axis), 0.0, 1.0)
 
 
 def normalize_l(lightness: Any) -> Any:
@@ -174,15 +183,13 @@ def chroma_stats(rgb: Any) -> dict[str, float]:
 # on the way in). About 5x faster than the general functions on a 12 MP photo
 # (benchmarks/api_benchmark.py); they agree with them to within one 8-bit level (tested).
 
-_LINEAR_FROM_SRGB8 = np.where(np.arange(256) / 255.0 > 0.04045, ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
-                              np.arange(256) / 255.0 / 12.92)
+_NP = _Ops(np.zeros(1))
 # Y of each channel's 8-bit value: Y = lut_r[r] + lut_g[g] + lut_b[b]
-_Y_FROM_SRGB8 = [(_XYZ_FROM_RGB[1][c] / _WHITE_D65[1] * _LINEAR_FROM_SRGB8).astype(np.float32) for c in range(3)]
+_Y_FROM_SRGB8 = [(_XYZ_FROM_RGB[1][c] / _WHITE_D65[1] * _decode_srgb(np.arange(256) / 255.0, _NP)).astype(np.float32)
+                 for c in range(3)]
 _ENCODE_STEPS = 65535
-_SRGB8_FROM_LINEAR = np.round(255.0 * np.clip(np.where(
-    np.linspace(0, 1, _ENCODE_STEPS + 1) > 0.0031308,
-    1.055 * np.maximum(np.linspace(0, 1, _ENCODE_STEPS + 1), 1e-12) ** (1 / 2.4) - 0.055,
-    12.92 * np.linspace(0, 1, _ENCODE_STEPS + 1)), 0.0, 1.0)).astype(np.uint8)
+_SRGB8_FROM_LINEAR = np.round(255.0 * np.clip(_encode_srgb(np.linspace(0.0, 1.0, _ENCODE_STEPS + 1), _NP), 0.0, 1.0)
+                              ).astype(np.uint8)
 
 
 def srgb8_to_lightness(rgb: np.ndarray) -> np.ndarray:
@@ -200,9 +207,11 @@ def lab_to_srgb8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """L* (H, W) and a*b* (H, W, 2), in Lab units -> uint8 sRGB (H, W, 3), as
     ``round(255 * lab_to_rgb(stack([L, a, b])))`` to within one level."""
     lightness = np.asarray(lightness, np.float32)
+    ab = np.asarray(ab, np.float32)
+    # _lab_to_xyz's formulas, with f * f * f for f**3 (NumPy's float32 pow is 4x slower at 12 MP).
     fy = (lightness + np.float32(16.0)) / np.float32(116.0)
-    fx = fy + ab[..., 0].astype(np.float32, copy=False) / np.float32(500.0)
-    fz = np.maximum(fy - ab[..., 1].astype(np.float32, copy=False) / np.float32(200.0), np.float32(0.0))
+    fx = fy + ab[..., 0] / np.float32(500.0)
+    fz = np.maximum(fy - ab[..., 1] / np.float32(200.0), np.float32(0.0))
     xyz = []
     for f, white in zip((fx, fy, fz), _WHITE_D65):
         cube = f * f * f

@@ -10,8 +10,8 @@ What DDP changes, and where:
   optimiser step on N x B images;
 - rank 0 alone talks to MLflow, validates, writes checkpoints and logs the model; the logged losses
   are averaged over the ranks;
-- a stop (SIGTERM, Ctrl-C) is agreed on by all ranks before the next step, so none is left waiting
-  for a gradient exchange with a process that has gone.
+- a stop (SIGTERM) is agreed on by all ranks at the next metric upload (every ``log_every``
+  steps), so none is left waiting for a gradient exchange with a process that has gone.
 """
 
 from __future__ import annotations
@@ -125,8 +125,3 @@ def broadcast(world: World, value):
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def barrier(world: World) -> None:
-    if world.enabled:
-        dist.barrier()

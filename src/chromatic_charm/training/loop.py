@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
 from . import checkpoint, distributed, tracking
 from .config import TrainConfig
-from .step import LOSS_NAMES, DiscriminatorPair, Networks, train_step
+from .step import LOSS_NAMES, Networks, train_step
 
 
 @dataclass
@@ -141,9 +141,7 @@ def _adam(module: torch.nn.Module, lr: float, config: TrainConfig) -> torch.opti
 
 def _compile(nets: Networks) -> None:
     """torch.compile what the step calls (the DDP wrappers when there are some)."""
-    generator = nets.train_generator if nets.train_generator is not None else nets.generator
-    pair = nets.train_pair if nets.train_pair is not None else DiscriminatorPair(nets.discriminator)
-    nets.train_generator, nets.train_pair = torch.compile(generator), torch.compile(pair)
+    nets.train_generator, nets.train_pair = torch.compile(nets.train_generator), torch.compile(nets.train_pair)
 
 
 def _wrap_ddp(nets: Networks, device: torch.device) -> None:
@@ -152,7 +150,7 @@ def _wrap_ddp(nets: Networks, device: torch.device) -> None:
 
     ids = [device.index] if device.type == "cuda" else None
     nets.train_generator = DDP(nets.generator, device_ids=ids)
-    nets.train_pair = DDP(DiscriminatorPair(nets.discriminator), device_ids=ids)
+    nets.train_pair = DDP(nets.train_pair, device_ids=ids)
 
 
 def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_epoch, run_id, val_l1,
@@ -345,7 +343,10 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
                     window = []
                 if step % config.checkpoint_every == 0:
                     save(epoch, batch_in_epoch)
-                stopping = distributed.any_rank(world, stop["signal"] is not None, device)
+                # Under DDP the ranks agree on a stop at each metric upload (log_every steps),
+                # where the losses are gathered anyway: a check every step would add a host sync.
+                if not world.enabled or step % config.log_every == 0:
+                    stopping = distributed.any_rank(world, stop["signal"] is not None, device)
                 if stopping or _reached(step, config):
                     break
             _log_window(logger, window, step, bar, world)

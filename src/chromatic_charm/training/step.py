@@ -24,10 +24,17 @@ class Networks:
     lambda_l1: float
     scaler: torch.amp.GradScaler | None = None  # fp16 only
     autocast_dtype: torch.dtype | None = None  # None: full precision
-    # What the step calls to train: the networks themselves, or their DistributedDataParallel
-    # wrappers (which average gradients over the ranks). None: the plain modules above.
+    # What the step calls to train: by default the generator and D on (fake, real) pairs; under
+    # DDP their DistributedDataParallel wrappers (which average gradients over the ranks), and
+    # with --compile their compiled versions.
     train_generator: nn.Module | None = None
     train_pair: nn.Module | None = None
+
+    def __post_init__(self):
+        if self.train_generator is None:
+            self.train_generator = self.generator
+        if self.train_pair is None:
+            self.train_pair = DiscriminatorPair(self.discriminator)
 
     def autocast(self, device_type: str):
         if self.autocast_dtype is None:
@@ -68,10 +75,8 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
     """
     device_type = lightness.device.type
     d = nets.discriminator
-    g = nets.train_generator if nets.train_generator is not None else nets.generator
-    pair = nets.train_pair if nets.train_pair is not None else DiscriminatorPair(d)
     with nets.autocast(device_type):
-        fake = g(lightness)
+        fake = nets.train_generator(lightness)
 
     zero = torch.zeros((), device=lightness.device)
     loss_d_real = loss_d_fake = zero
@@ -80,7 +85,7 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
         nets.opt_d.zero_grad(set_to_none=True)
         with nets.autocast(device_type):
             # Conditional GAN: D always sees the grayscale input beside the colours it judges.
-            pred_fake, pred_real = pair(lightness, fake.detach(), ab)
+            pred_fake, pred_real = nets.train_pair(lightness, fake.detach(), ab)
             loss_d_fake = nets.gan_loss(pred_fake, real=False)
             loss_d_real = nets.gan_loss(pred_real, real=True)
         _backward_step(nets, 0.5 * (loss_d_fake + loss_d_real), nets.opt_d)
