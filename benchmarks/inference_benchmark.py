@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import tempfile
@@ -46,6 +45,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 from PIL import Image
+
+from _machine import describe
 
 from chromatic_charm import color
 from chromatic_charm.images import to_rgb
@@ -61,32 +62,11 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 # --- machine -------------------------------------------------------------------------------------
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine_info() -> dict:
     import onnx
 
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "onnxruntime": ort.__version__,
-        "onnx": onnx.__version__,
-        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "loadavg_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
+    return describe(torch=torch.__version__, torch_threads=torch.get_num_threads(), onnxruntime=ort.__version__,
+                    onnx=onnx.__version__)
 
 
 # --- eager PyTorch -------------------------------------------------------------------------------
@@ -432,13 +412,13 @@ def main() -> None:
         decisions[name] = {"speedup_b1": speedup, "rounds_at_speedup": f"{wins}/{len(ratios)}", **q, "keep": keep}
     fp32_vs_truth = float(np.mean([ciede2000(lab(rgb), lab(r[2])).mean() for rgb, r in zip(photos, reference)])) \
         if photos else None
-    machine["loadavg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
     print(f"# Generator inference, {size}x{size}, generator {metadata.get('generator_config')}")
     print(f"machine: {machine['platform']}; {machine['cpu']}; {machine['cores']} cores "
-          f"({machine['cores_usable']} usable); torch {machine['torch']} ({machine['torch_threads']} threads), "
+          f"({machine['usable_cores']} usable); torch {machine['torch']} ({machine['torch_threads']} threads), "
           f"onnxruntime {machine['onnxruntime']}, onnx {machine['onnx']}; {machine['date']}; "
-          f"load avg {machine['loadavg_start'][0]:.2f} -> {machine['loadavg_end'][0]:.2f}")
+          f"load avg {machine['load_average_at_start'][0]:.2f} -> {machine['load_average_at_end'][0]:.2f}")
     print(f"eager weights: {weights}; max |torch - ORT| on real inputs = {parity:.2e}")
     print(f"timing: median of {args.repeats} interleaved rounds x {args.iters} calls, {args.warmup} warm-up calls\n")
     print("| variant | batch | ms/call | images/s | vs eager torch | vs served ORT |")

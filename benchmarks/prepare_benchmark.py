@@ -27,7 +27,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import re
 import resource
 import shlex
@@ -43,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import PIL
 from PIL import Image
+
+from _machine import describe
 
 from chromatic_charm.config import PLACES_EXPECTED, PLACES_ROOT, PLACES_SPLITS, SPLITS
 
@@ -332,10 +333,6 @@ def diagnostics(source: Path, n: int, sample: int) -> dict:
 # ---------------------------------------------------------------- report
 
 def machine() -> dict:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").is_file() else ""
-    mem = re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M)
     import scipy
 
     import chromatic_charm
@@ -345,13 +342,8 @@ def machine() -> dict:
                                 cwd=Path(__file__).parent).stdout.strip()
     except OSError:
         commit = ""
-    return {"platform": platform.platform(), "cpu": model.group(1).strip() if model else platform.processor(),
-            "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
-            "ram_gb": round(int(mem.group(1)) / 1024**2, 1) if mem else None,
-            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "python": platform.python_version(), "numpy": np.__version__, "pillow": PIL.__version__,
-            "scipy": scipy.__version__, "chromatic_charm": chromatic_charm.__version__, "git": commit,
-            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return describe(numpy=np.__version__, pillow=PIL.__version__, scipy=scipy.__version__,
+                    chromatic_charm=chromatic_charm.__version__, git=commit)
 
 
 def markdown(results: dict) -> str:
