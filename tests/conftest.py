@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlflow_servers import Proxy, mlflow27_python, start_server, stop_server
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos"
 
@@ -24,7 +26,8 @@ def isolated_project(tmp_path, monkeypatch):
     root = tmp_path / "project"
     root.mkdir()
     monkeypatch.setenv("CHROMATIC_CHARM_ROOT", str(root))
-    for name in ("MLFLOW_TRACKING_URI", "DAGSHUB_REPO", "DAGSHUB_TOKEN", "DAGSHUB_USER_TOKEN",
+    for name in ("MLFLOW_TRACKING_URI", "DAGSHUB_REPO", "DAGSHUB_TOKEN", "DAGSHUB_USER_TOKEN", "DAGSHUB_USERNAME",
+                 "DAGSHUB_USER",
                  "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     return root
@@ -82,40 +85,32 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    """A real `mlflow server` on 127.0.0.1 with its own sqlite store and artifact folder."""
-    base = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    log = open(base / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}",
-         "--artifacts-destination", str(base / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=base,
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    import requests
-
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mlflow server exited: {(base / 'server.log').read_text()[-2000:]}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).ok:
-                break
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("mlflow server did not start in 120 s")
+    """A real `mlflow server` (this venv's MLflow 3) on 127.0.0.1 with its own sqlite store and artifacts."""
+    url, proc = start_server(sys.executable, tmp_path_factory.mktemp("mlflow-server"), free_port())
     yield url
-    proc.terminate()
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def mlflow27_server(tmp_path_factory):
+    """A real MLflow 2.7.1 server, the version DagsHub hosts (its own venv, made once under .cache/)."""
     try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        python = mlflow27_python()
+    except (RuntimeError, OSError) as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"MLflow 2.7.1 could not be installed from PyPI here: {exc}")
+    url, proc = start_server(python, tmp_path_factory.mktemp("mlflow27-server"), free_port())
+    yield url
+    stop_server(proc)
+
+
+@pytest.fixture(scope="session")
+def dagshub_like_server(mlflow27_server):
+    """MLflow 2.7.1 behind a proxy that answers 404 to the model registry, as DagsHub does."""
+    proxy = Proxy(mlflow27_server, registry=False)
+    yield proxy.url
+    proxy.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from chromatic_charm.selection import select
 def experiment(isolated_project):
     from mlflow.tracking import MlflowClient
 
-    from chromatic_charm.training import tracking
+    from chromatic_charm import tracking
 
     tracking.use_target()
     client = MlflowClient()

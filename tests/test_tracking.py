@@ -14,7 +14,7 @@ import torch
 from mlflow.tracking import MlflowClient
 
 from chromatic_charm.errors import UserError
-from chromatic_charm.training import tracking
+from chromatic_charm import tracking
 from chromatic_charm.training.loop import train
 
 from conftest import free_port
@@ -61,33 +61,46 @@ def test_tracking_uri_from_the_environment_wins(monkeypatch):
     assert target.kind == "env" and target.display == "http://example.test:5000"
 
 
-def test_dagshub_target_and_credentials(monkeypatch):
+@pytest.mark.parametrize("user_variable", ["DAGSHUB_USERNAME", "DAGSHUB_USER"])
+def test_dagshub_target_and_credentials(monkeypatch, user_variable):
     # DagsHub cannot be reached here: this checks the address and the credentials handed to MLflow.
     monkeypatch.setenv("DAGSHUB_REPO", "team/proj")
     monkeypatch.setenv("DAGSHUB_TOKEN", "s3cr3t-token")
+    monkeypatch.setenv(user_variable, "alice")  # a collaborator of the organisation 'team'
     target = tracking.resolve_target()
     assert (target.kind, target.uri) == ("dagshub", "https://dagshub.com/team/proj.mlflow")
-    assert os.environ["MLFLOW_TRACKING_USERNAME"] == "team"
+    assert os.environ["MLFLOW_TRACKING_USERNAME"] == "alice"  # the token's user, not the repo's owner
     assert os.environ["MLFLOW_TRACKING_PASSWORD"] == "s3cr3t-token"
     assert "s3cr3t" not in target.display
+
+
+def test_dagshub_token_under_the_client_library_name(monkeypatch):
+    monkeypatch.setenv("DAGSHUB_REPO", "team/proj")
+    monkeypatch.setenv("DAGSHUB_USER_TOKEN", "tok")  # what DagsHub's own client reads
+    monkeypatch.setenv("DAGSHUB_USERNAME", "bob")
+    assert tracking.resolve_target().kind == "dagshub"
+    assert (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"]) == ("bob", "tok")
 
 
 @pytest.mark.parametrize("env,message", [
     ({"DAGSHUB_REPO": "team/proj"}, "no token"),
     ({"DAGSHUB_REPO": "just-a-name", "DAGSHUB_TOKEN": "t"}, "owner/name"),
+    # no user name: never silently the owner, whose name a collaborator's token would not match
+    ({"DAGSHUB_REPO": "team/proj", "DAGSHUB_TOKEN": "t"}, "set DAGSHUB_USERNAME to the user the token belongs to"),
 ])
 def test_dagshub_misconfiguration_is_explained(monkeypatch, env, message):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     with pytest.raises(UserError, match=message):
         tracking.resolve_target()
+    assert os.environ.get("MLFLOW_TRACKING_USERNAME") != "team"
 
 
 class _FakeDagsHub(BaseHTTPRequestHandler):
-    """Stands in for DagsHub's MLflow (unreachable here): accepts one token, refuses others."""
+    """Stands in for DagsHub's MLflow (unreachable here): accepts one user's token, refuses others."""
 
     def do_GET(self):  # noqa: N802
-        expected = "Basic " + base64.b64encode(b"team:good-token").decode()
+        expected = "Basic " + base64.b64encode(b"alice:good-token").decode()
         ok = self.headers.get("Authorization") == expected
         self.send_response(200 if ok else 401)
         self.send_header("Content-Type", "application/json")
@@ -98,20 +111,38 @@ class _FakeDagsHub(BaseHTTPRequestHandler):
         pass
 
 
-def test_rejected_credentials_are_reported_without_the_token(monkeypatch):
+@pytest.fixture
+def fake_dagshub():
     server = HTTPServer(("127.0.0.1", 0), _FakeDagsHub)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}"
-        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "team")
-        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "bad-token")
-        with pytest.raises(UserError, match="refused the credentials") as err:
-            tracking.probe(tracking.TrackingTarget(url, "env"))
-        assert "bad-token" not in str(err.value)
-        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "good-token")
-        tracking.probe(tracking.TrackingTarget(url, "env"))  # accepted: no error
-    finally:
-        server.shutdown()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_rejected_credentials_are_reported_without_the_token(monkeypatch, fake_dagshub):
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "bad-token")
+    with pytest.raises(UserError, match="refused the credentials.*MLFLOW_TRACKING_PASSWORD") as err:
+        tracking.probe(tracking.TrackingTarget(fake_dagshub, "env"))
+    assert "bad-token" not in str(err.value)
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "good-token")
+    tracking.probe(tracking.TrackingTarget(fake_dagshub, "env"))  # accepted: no error
+
+
+def test_a_401_from_dagshub_names_the_variable_to_fix(monkeypatch, fake_dagshub):
+    # the right token under the wrong user name (e.g. the organisation's): the message says which
+    # variable holds the user name and what it must be
+    monkeypatch.setenv("DAGSHUB_REPO", "team/proj")
+    monkeypatch.setenv("DAGSHUB_TOKEN", "good-token")
+    monkeypatch.setenv("DAGSHUB_USER", "team")
+    target = tracking.resolve_target()
+    with pytest.raises(UserError, match=r"check DAGSHUB_USER \(now 'team': it must be the DagsHub user the token "
+                                        r"belongs to\)") as err:
+        tracking.probe(tracking.TrackingTarget(fake_dagshub, target.kind))
+    assert "good-token" not in str(err.value)
+    monkeypatch.setenv("DAGSHUB_USERNAME", "alice")  # DagsHub's own name wins over the alias
+    tracking.resolve_target()
+    tracking.probe(tracking.TrackingTarget(fake_dagshub, "dagshub"))
 
 
 def test_unreachable_server_fails_fast_with_one_clear_line(clean_data, isolated_project):

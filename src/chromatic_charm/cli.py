@@ -104,6 +104,8 @@ def _prepare_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .config import DEFAULT_MODEL_NAME
+
     parser = _Parser(prog="chromatic-charm", description="Colourise black-and-white photos (pix2pix in CIE Lab).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -116,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train the U-Net generator and PatchGAN discriminator on prepared data; one MLflow run."))
     ev = sub.add_parser("evaluate", help="score a run or checkpoint: FID, colourfulness, CIEDE2000, PSNR, SSIM",
                         description="Evaluate a generator on a split and log the metrics to its MLflow run.")
-    ev.add_argument("source", help="an MLflow run id (or runs:/ID) or a checkpoint file/folder")
+    ev.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or "
+                                   "models:/NAME@champion")
     _evaluate_arguments(ev)
     ev.add_argument("--batch-size", type=int, default=16)
     ev.add_argument("--max-images", type=int, help="evaluate on the first N images only")
@@ -141,14 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
                                               "(e.g. test_ciede2000 offline, where FID cannot be computed)")
     se.add_argument("--candidates", nargs="+", metavar="PATH",
                     help="only the runs named by these evaluation files or folders (`evaluate --metrics-out`)")
-    se.add_argument("--model-name", default="chromatic-charm-generator", help="registered model name")
-    se.add_argument("--out", help="also write the choice (run, metric, value, ranking) to this JSON file")
+    se.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help=f"registered model name (default {DEFAULT_MODEL_NAME})")
+    se.add_argument("--out", help="where to write the choice (run, metric, value, ranking, champion URI) as JSON "
+                                  "(default metrics/champion.json)")
     ex = sub.add_parser("export", help="write a generator to ONNX with metadata and a parity check",
                         description="Export the champion (default), a run or a checkpoint to ONNX (dynamic batch).")
-    ex.add_argument("source", nargs="?", help="run id, checkpoint, or models:/NAME@champion (default: the champion)")
+    ex.add_argument("source", nargs="?", help="checkpoint, run id, runs:/ID, models:/m-ID or models:/NAME@champion "
+                                              "(default: the champion)")
     ex.add_argument("-o", "--out", default="models/generator.onnx", help="output .onnx (default models/generator.onnx)")
     ex.add_argument("--data", help="clean data folder for the real-image parity check (default 'Data/Clean Data')")
-    ex.add_argument("--model-name", default="chromatic-charm-generator", help="registered model (for the champion)")
+    ex.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name (for the champion)")
     co = sub.add_parser("colorize", help="colourise photos or whole folders with an ONNX model",
                         description="Colourise files and folders; outputs keep the input size and file name.")
     co.add_argument("inputs", nargs="+", help="image files or folders")
@@ -239,12 +244,18 @@ def _run_select(args) -> None:
 
     out = select(args.experiment, metric=args.metric, mode=args.direction, model_name=args.model_name,
                  fallback_metric=args.fallback_metric, candidates=args.candidates)
+    from .config import project_root
+
     print(out["table"])
     if out["fallback_used"]:
         print(f"note: {out['fallback_reason']}; selected by {out['metric']} ({out['mode']}) instead")
-    print(f"champion: run {out['run_id']} -> models:/{out['model']}@champion (version {out['version']})")
-    if args.out:
-        _write_json(args.out, {k: v for k, v in out.items() if k != "table"})
+    if out["note"]:
+        print(f"note: {out['note']}")
+    where = f"version {out['version']}" if out["registry"] else "tagged, no registry"
+    print(f"champion: run {out['run_id']} -> {out['champion_uri']} ({where})")
+    path = args.out or project_root() / "metrics" / "champion.json"
+    _write_json(path, {k: v for k, v in out.items() if k != "table"})
+    print(f"choice: {path}")
 
 
 def _write_json(path: str, data: dict) -> None:
@@ -318,7 +329,7 @@ def _run_serve(args) -> None:
 
 def _print_result(result) -> None:
     val = "n/a" if result.val_l1 is None else f"{result.val_l1:.4f}"
-    from .training.tracking import resolve_target
+    from .tracking import resolve_target
 
     target = resolve_target()
     browse = (f"mlflow ui --backend-store-uri {target.uri}" if target.kind == "local" else target.display)

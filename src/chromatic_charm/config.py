@@ -58,6 +58,10 @@ SPLITS = ("train", "val", "test")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 DEFAULT_EXPERIMENT = "chromatic-charm"
+# The registered model that `select` makes the champion of, and its alias; where a server has no model
+# registry (DagsHub), the champion is a tag on its run and experiment instead (chromatic_charm.tracking).
+DEFAULT_MODEL_NAME = "chromatic-charm-generator"
+CHAMPION_ALIAS = "champion"
 
 # Named network sizes (built in chromatic_charm.models) and GAN losses, listed here so the CLI and
 # the training config can validate them without importing torch.

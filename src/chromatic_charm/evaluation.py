@@ -11,7 +11,6 @@ and every other metric is still recorded; no other number is ever logged under F
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,6 @@ from .data.dataset import ArraySplit, read_manifest, to_model_batch
 from .errors import UserError
 from .metrics import FID, MIN_UNBIASED_SAMPLES, ciede2000, colourfulness, find_fid_weights, psnr_ssim
 
-RUN_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
 @dataclass
 class GeneratorSource:
     generator: torch.nn.Module
@@ -36,8 +32,10 @@ class GeneratorSource:
 
 
 def resolve_generator(source: str, device: str | torch.device = "cpu") -> GeneratorSource:
-    """A checkpoint file or folder, ``runs:/<id>``, a bare MLflow run id, or a registered
-    ``models:/<name>@<alias>`` (or ``models:/<name>/<version>``) -> the generator."""
+    """A checkpoint file or folder, or any model reference of ``tracking.parse`` (a run id,
+    ``runs:/<id>``, ``models:/m-<id>``, ``models:/<name>@<alias>``, ``models:/<name>/<version>``;
+    ``models:/<name>@champion`` also where the server has no registry) -> the generator."""
+    from . import tracking
     from .training import checkpoint
 
     path = Path(source)
@@ -46,39 +44,25 @@ def resolve_generator(source: str, device: str | torch.device = "cpu") -> Genera
         state = checkpoint.load(file)
         generator = checkpoint.load_generator(file, device)
         return GeneratorSource(generator, state["train_config"]["image_size"], state.get("run_id"), file.parent.name)
+    try:
+        tracking.parse(source)
+    except UserError:
+        raise UserError(f"'{source}' is neither a checkpoint path nor a model reference (a run id, runs:/<id>, "
+                        "models:/m-<id>, models:/<name>@<alias>)") from None
+    run_id = tracking.run_of(source)
     import mlflow
 
-    from .training import tracking
-
-    if source.startswith("models:/"):
-        tracking.use_target()
-        name, _, ref = source.removeprefix("models:/").partition("@")
-        client = mlflow.tracking.MlflowClient()
-        try:
-            if ref:
-                version = client.get_model_version_by_alias(name, ref)
-            else:
-                name, _, number = name.partition("/")
-                version = client.get_model_version(name, number)
-        except Exception as exc:
-            raise UserError(f"no registered model at {source} ({str(exc).splitlines()[0]}); "
-                            "run `chromatic-charm select` first or pass a run id or checkpoint") from None
-        source = version.run_id
-    run_id = source.removeprefix("runs:/").split("/")[0]
-    if not RUN_ID.match(run_id):
-        raise UserError(f"'{source}' is neither a checkpoint path, an MLflow run id nor a models:/ URI")
-    tracking.use_target()
     try:
         run = mlflow.get_run(run_id)
-        generator = mlflow.pytorch.load_model(f"runs:/{run_id}/generator", map_location=device)
+        generator = tracking.load_generator(run_id, device)
     except Exception as exc:
-        raise UserError(f"cannot load the generator of run {run_id}: {str(exc).splitlines()[0]}") from None
+        raise UserError(f"cannot load the generator of run {run_id}: {tracking.first_line(exc)}") from None
     return GeneratorSource(generator.to(device).eval(), int(run.data.params.get("image_size", 256)), run_id, run_id[:8])
 
 
-def _fid_or_reason(feature, weights) -> tuple[FID | None, str]:
+def _fid_or_reason(feature, weights, device) -> tuple[FID | None, str]:
     try:
-        return FID(feature=feature, weights_path=weights), ""
+        return FID(feature=feature, weights_path=weights, device=device), ""
     except UserError as exc:
         return None, str(exc)
 
@@ -107,11 +91,11 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     baseline_path = (project_root() / "outputs" / "baselines" /
                      f"{manifest.get('data_version', 'unknown')}_{split}_{src.image_size}_{n}_{fid_name}.json")
     need_baselines = not baseline_path.is_file()
-    fid, reason = _fid_or_reason(fid_feature, fid_weights)
+    fid, reason = _fid_or_reason(fid_feature, fid_weights, device)
     fid_gray = fid_halves = None
     if fid is not None and need_baselines:
-        fid_gray, _ = _fid_or_reason(fid_feature, fid_weights)
-        fid_halves, _ = _fid_or_reason(fid_feature, fid_weights)
+        fid_gray, _ = _fid_or_reason(fid_feature, fid_weights, device)
+        fid_halves, _ = _fid_or_reason(fid_feature, fid_weights, device)
 
     sums = {"colourfulness": 0.0, "colourfulness_real": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
     for start in tqdm(range(0, n, batch_size), desc=f"evaluating on {split}", disable=not progress):
@@ -199,7 +183,7 @@ def _log(run_id: str, metrics: dict, split: str, status: str, report: Path) -> N
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
-    from .training import tracking
+    from . import tracking
 
     target = tracking.use_target()
     client = MlflowClient()
@@ -208,5 +192,5 @@ def _log(run_id: str, metrics: dict, split: str, status: str, report: Path) -> N
         client.set_tag(run_id, f"{split}_fid_status", status)
         client.log_artifact(run_id, str(report), "evaluation")
     except Exception as exc:
-        raise UserError(f"could not log to run {run_id} at {target.display} ({str(exc).splitlines()[0]}); "
+        raise UserError(f"could not log to run {run_id} at {target.display} ({tracking.first_line(exc)}); "
                         f"the results are in {report}; use --no-log to skip logging") from None

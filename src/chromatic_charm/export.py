@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import color
+from . import color, tracking
 from .errors import UserError
 
 PARITY_TOLERANCE = 1e-4
-ONNX_ARTIFACT_DIR = "onnx"  # where export logs the ONNX model and its metadata in the run
 
 
 def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> np.ndarray | None:
@@ -108,13 +107,10 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     metadata.update(_run_details(src.run_id))
     log_to_run = bool(src.run_id and "run_name" in metadata)  # the run's server answered
     if log_to_run:
-        metadata["artifact"] = f"runs:/{src.run_id}/{ONNX_ARTIFACT_DIR}/{out_path.name}"
+        metadata["artifact"] = f"runs:/{src.run_id}/{tracking.ONNX_PATH}/{out_path.name}"
     out_path.with_suffix(".json").write_text(json.dumps(metadata, indent=1, default=str))
-    if log_to_run:  # keep the ONNX beside the run, so serving can fetch models:/...@champion
-        from mlflow.tracking import MlflowClient
-
-        for path in (out_path, out_path.with_suffix(".json")):
-            MlflowClient().log_artifact(src.run_id, str(path), ONNX_ARTIFACT_DIR)
+    if log_to_run:  # keep the ONNX beside the run, so serving can fetch runs:/<id> or models:/...@champion
+        tracking.log_onnx(src.run_id, [out_path, out_path.with_suffix(".json")])
     return metadata
 
 
@@ -125,12 +121,10 @@ def _run_details(run_id: str | None) -> dict:
     try:
         import mlflow
 
-        from .training import tracking
-
         tracking.use_target()
         run = mlflow.get_run(run_id)
     except Exception as exc:  # export still works from a checkpoint without the server
-        return {"run_details": f"unavailable: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"}
+        return {"run_details": f"unavailable: {tracking.first_line(exc)}"}
     params = run.data.params
     return {
         "run_name": run.info.run_name,

@@ -129,35 +129,14 @@ def encode(image: Image.Image, fmt: str = "png") -> tuple[bytes, str]:
 
 
 def default_model_path() -> Path:
-    """$CHROMATIC_CHARM_MODEL (a path, or a registered ``models:/<name>@<alias>`` whose run holds the
-    exported ONNX), else the model shipped with the package."""
+    """$CHROMATIC_CHARM_MODEL (a path, or a model reference whose run holds the exported ONNX:
+    ``runs:/<run id>``, ``models:/<name>@champion``, ``models:/<name>/<version>``, ``models:/m-<id>``),
+    else the model shipped with the package."""
     env = os.environ.get("CHROMATIC_CHARM_MODEL", "").strip()
-    if env.startswith("models:/"):
-        return fetch_registered(env)
+    if env.startswith(("models:/", "runs:/")):
+        from . import tracking  # mlflow-skinny only, no torch
+
+        return tracking.fetch_onnx(env)
     if env:
         return Path(env)
     return Path(__file__).resolve().parent / "assets" / "generator.onnx"
-
-
-def fetch_registered(uri: str) -> Path:
-    """Download the ONNX export of a registered model version's run (needs only mlflow-skinny)."""
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    from .training import tracking
-
-    tracking.use_target()
-    name, _, alias = uri.removeprefix("models:/").partition("@")
-    try:
-        client = MlflowClient()
-        version = client.get_model_version_by_alias(name, alias) if alias else None
-        if version is None:
-            raise ValueError("give the alias, e.g. models:/chromatic-charm-generator@champion")
-        folder = mlflow.artifacts.download_artifacts(run_id=version.run_id, artifact_path="onnx")
-    except Exception as exc:
-        raise UserError(f"cannot fetch {uri} ({str(exc).splitlines()[0]}); run `chromatic-charm export` "
-                        "for that run first, or set CHROMATIC_CHARM_MODEL to an .onnx file") from None
-    models = sorted(Path(folder).glob("*.onnx"))
-    if not models:
-        raise UserError(f"the run behind {uri} has no ONNX export; run `chromatic-charm export` first")
-    return models[0]

@@ -25,7 +25,7 @@ METRICS = ("val_l1", "test_fid", "test_ciede2000", "test_psnr", "test_ssim", "te
 def _client():
     from mlflow.tracking import MlflowClient
 
-    from .training import tracking
+    from . import tracking
 
     tracking.use_target()
     return MlflowClient()
@@ -70,7 +70,7 @@ def runs_frame(experiment: str, run_ids=None, split: str = "test"):
 
 
 def _store() -> str:
-    from .training import tracking
+    from . import tracking
 
     return tracking.resolve_target().display
 

@@ -14,10 +14,9 @@ import math
 import warnings
 from pathlib import Path
 
+from .config import DEFAULT_MODEL_NAME
 from .errors import UserError
 
-DEFAULT_MODEL_NAME = "chromatic-charm-generator"
-ALIAS = "champion"
 HIGHER_IS_BETTER = ("psnr", "ssim", "colourfulness")
 
 
@@ -45,12 +44,15 @@ def candidate_run_ids(paths) -> set[str]:
 def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None, tie_breaker: str = "val_l1",
            model_name: str = DEFAULT_MODEL_NAME, register: bool = True, fallback_metric: str | None = None,
            candidates=None) -> dict:
-    """Returns {"run_id", "version", "table", "ranked": [...], "metric", "fallback_used", ...};
-    raises UserError when nothing qualifies."""
-    import mlflow
+    """Returns {"run_id", "version", "table", "ranked": [...], "metric", "fallback_used", "registry",
+    "champion_uri", "note", ...}; raises UserError when nothing qualifies.
+
+    With ``register``, the best run becomes the champion: a registered version with the alias
+    ``champion`` where the server has a model registry, else tags on the run and its experiment
+    (``note`` says so); ``models:/<model_name>@champion`` finds it either way."""
     from mlflow.tracking import MlflowClient
 
-    from .training import tracking
+    from . import tracking
 
     tracking.use_target()
     client = MlflowClient()
@@ -95,27 +97,16 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     ranked = sorted(candidates, key=lambda r: (sign * r.data.metrics[metric],
                                                r.data.metrics.get(tie_breaker, math.inf)))
     best = ranked[0]
-    version = None
+    champion = {"registry": None, "version": None, "uri": None, "note": None}
     if register:
-        info = mlflow.register_model(_generator_uri(client, best), model_name)
-        version = info.version
-        client.set_registered_model_alias(model_name, ALIAS, version)
-        client.set_model_version_tag(model_name, version, "selected_by", f"{mode} {metric}")
-    return {"run_id": best.info.run_id, "run_name": best.info.run_name, "version": version, "model": model_name,
+        champion = tracking.make_champion(best.info.run_id, found.experiment_id, model_name, f"{mode} {metric}")
+    return {"run_id": best.info.run_id, "run_name": best.info.run_name, "version": champion["version"],
+            "registry": champion["registry"], "champion_uri": champion["uri"], "note": champion["note"],
+            "model": model_name,
             "metric": metric, "mode": mode, "value": best.data.metrics[metric], "requested_metric": requested,
             "fallback_used": fallback_reason is not None, "fallback_reason": fallback_reason,
             "ranked": [(r.info.run_id, r.info.run_name, r.data.metrics[metric]) for r in ranked],
             "table": _table(ranked, metric, tie_breaker, best.info.run_id)}
-
-
-def _generator_uri(client, run) -> str:
-    """MLflow 3 keeps a run's model as a logged model (models:/m-...); older stores under runs:/."""
-    try:
-        found = client.search_logged_models([run.info.experiment_id],
-                                             filter_string=f"source_run_id = '{run.info.run_id}' AND name = 'generator'")
-    except Exception:  # a server without logged models (MLflow 2)
-        found = []
-    return f"models:/{found[0].model_id}" if found else f"runs:/{run.info.run_id}/generator"
 
 
 def _has(run, metric: str) -> bool:

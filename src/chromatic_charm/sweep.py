@@ -29,7 +29,7 @@ def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", fid_weight
     from mlflow.tracking import MlflowClient
 
     from .evaluation import evaluate
-    from .training import tracking
+    from . import tracking
     from .training.loop import train
 
     _, experiment_id = tracking.connect(config.experiment)

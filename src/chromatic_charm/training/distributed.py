@@ -101,6 +101,12 @@ def any_rank(world: World, flag: bool, device: torch.device) -> bool:
     return bool(value.item())
 
 
+def barrier(world: World) -> None:
+    """Every rank waits here for all others (after rank 0 wrote a checkpoint, before a stop)."""
+    if world.enabled:
+        dist.barrier()
+
+
 def mean_over_ranks(world: World, tensor: torch.Tensor) -> torch.Tensor:
     """The element-wise mean of ``tensor`` over all ranks (every rank must call this)."""
     if not world.enabled:

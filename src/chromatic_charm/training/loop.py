@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import signal
+import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -18,7 +21,8 @@ from ..config import checkpoints_dir, clean_data_dir
 from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
 from ..errors import UserError
 from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
-from . import checkpoint, distributed, tracking
+from .. import tracking
+from . import checkpoint, distributed
 from .config import TrainConfig
 from .step import LOSS_NAMES, Networks, train_step
 
@@ -31,6 +35,13 @@ class TrainResult:
     val_l1: float | None
     checkpoint: Path
     model_uri: str | None
+
+
+# Where a run executes, not what it is: on resume these come from the current command.
+MACHINE_FIELDS = ("data_dir", "checkpoint_dir", "device", "amp", "compile", "num_workers", "channels_last",
+                  "sync_bn", "fused_adam")
+MODEL_UPLOAD_WAIT_S = 60.0  # for queued metrics and images to go up before the model
+MODEL_UPLOAD_TIMEOUT_S = 1800.0  # the full generator is 218 MB: minutes on a slow uplink
 
 
 class Interrupted(Exception):
@@ -52,10 +63,13 @@ def _device(name: str) -> torch.device:
 
 
 def _autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """auto: bf16 on GPUs of compute capability 8.0 and up (A100, L4, H100), fp16 with loss scaling
+    below (T4, V100). Not ``torch.cuda.is_bf16_supported()``: it counts emulation, and cuDNN has no
+    bf16 convolutions below 8.0, so a T4 would run bf16 slowly. Off on the CPU."""
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return None
     if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.get_device_capability(device) >= (8, 0) else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
@@ -154,7 +168,7 @@ def _wrap_ddp(nets: Networks, device: torch.device) -> None:
 
 
 def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_epoch, run_id, val_l1,
-           world_size=1) -> dict:
+           device: torch.device, world_size=1, data_version=None) -> dict:
     state = {
         "format": checkpoint.FORMAT,
         "generator_config": asdict(gen_cfg),
@@ -171,14 +185,15 @@ def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_e
         "run_id": run_id,
         "val_l1": val_l1,
         "world_size": world_size,
+        "data_version": data_version,
         "rng_torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["rng_cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":  # this process's GPU only: the run may resume on a machine with fewer
+        state["rng_cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _restore(nets: Networks, state: dict) -> None:
+def _restore(nets: Networks, state: dict, device: torch.device) -> None:
     nets.generator.load_state_dict(state["generator"])
     nets.discriminator.load_state_dict(state["discriminator"])
     nets.opt_g.load_state_dict(state["opt_g"])
@@ -186,8 +201,24 @@ def _restore(nets: Networks, state: dict) -> None:
     if nets.scaler is not None and state.get("scaler"):
         nets.scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["rng_torch"])
-    if torch.cuda.is_available() and state.get("rng_cuda"):
-        torch.cuda.set_rng_state_all(state["rng_cuda"])
+    restore_cuda_rng(state.get("rng_cuda"), device)
+
+
+def restore_cuda_rng(saved, device: torch.device) -> bool:
+    """Set this device's CUDA RNG from a checkpoint; True when it was set.
+
+    ``saved``: one state (this format), or a list of one per GPU (checkpoints written by
+    ``get_rng_state_all`` before): the entry of this device's index is used when there is one, so
+    an 8-GPU checkpoint resumes on one GPU, or on the CPU, where there is nothing to restore."""
+    if device.type != "cuda" or saved is None:
+        return False
+    if isinstance(saved, (list, tuple)):
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index >= len(saved):
+            return False
+        saved = saved[index]
+    torch.cuda.set_rng_state(saved, device)
+    return True
 
 
 def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Path, n_train: int,
@@ -211,7 +242,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
 
     ``resume``: None/False for a new run; True for the newest ``checkpoints/*/last.pt``; or a path
     (a checkpoint file or a run's checkpoint folder). A resumed run keeps its config (``epochs`` and
-    ``max_steps`` may be raised) and continues the same MLflow run.
+    ``max_steps`` may be raised) and continues the same MLflow run; where it runs (``MACHINE_FIELDS``:
+    data and checkpoint folders, device, precision, compile, loader threads) comes from ``config``,
+    so a run started on Colab continues on a workstation. Its checkpoints stay in the folder it was
+    resumed from unless ``config.checkpoint_dir`` says otherwise.
 
     Started by torchrun (``WORLD_SIZE`` > 1), every process runs this function: see ``distributed``.
     ``batch_size`` is then per process; rank 0 logs, validates and writes the checkpoints.
@@ -223,8 +257,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     if resume:
         path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
         state = checkpoint.load(path)
-        saved = TrainConfig(**state["train_config"])
-        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps)
+        saved = TrainConfig(**{k: v for k, v in state["train_config"].items() if k in TrainConfig.field_names()})
+        here = {name: getattr(config, name) for name in MACHINE_FIELDS}
+        here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
+        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
 
     run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
@@ -239,6 +275,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
                         + "; lower --batch-size or prepare more data")
     if len(val_split) == 0:
         raise UserError(f"the val split in '{data_dir}' is empty; prepare with a larger --val-frac")
+    if state is not None and state.get("data_version") not in (None, manifest.get("data_version")):
+        warnings.warn(f"the run was trained on data version {state['data_version']}, '{data_dir}' is "
+                      f"{manifest.get('data_version')}; pass --data with the run's data to continue it as it was",
+                      stacklevel=2)
     ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else checkpoints_dir() / run_name
     config = replace(config, checkpoint_dir=str(ckpt_dir))
 
@@ -256,10 +296,12 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
     main = world.is_main
     run_name = config.run_name
     seed_everything(config.seed)
+    if device.type == "cuda":  # the training shapes never change: let cuDNN time its algorithms once
+        torch.backends.cudnn.benchmark = True
     nets, gen_cfg, disc_cfg, channels_last = _build(config, device, world)
     step, epoch, batch_in_epoch, val_l1 = 0, 0, 0, None
     if state is not None:
-        _restore(nets, state)
+        _restore(nets, state, device)
         step, epoch, batch_in_epoch, val_l1 = state["step"], state["epoch"], state["batch_in_epoch"], state["val_l1"]
         saved_world = state.get("world_size", 1)
         if saved_world != world.size and batch_in_epoch:
@@ -282,6 +324,7 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
             tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
                   **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
                   **({"command": command} if command else {})},
+            local_dir=ckpt_dir, display=target.display,
         )
         if state is None:
             logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split), world.size),
@@ -298,7 +341,8 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
         if main:
             checkpoint.save_atomic(
                 _state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
-                       run_id=run_id, val_l1=val_l1, world_size=world.size),
+                       run_id=run_id, val_l1=val_l1, device=device, world_size=world.size,
+                       data_version=manifest.get("data_version")),
                 path,
             )
         return path
@@ -353,6 +397,7 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
             bar.close()
             if stopping:
                 save(epoch, batch_in_epoch)
+                distributed.barrier(world)  # no rank exits before rank 0's checkpoint is on disk
                 raise Interrupted(f"stopped by signal {stop['signal'] or int(signal.SIGTERM)} at step {step}; checkpoint "
                                   f"saved in {ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
             if batch_in_epoch >= sampler.batches_per_epoch:
@@ -360,7 +405,6 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
                 if main:
                     val_l1 = validate(nets.generator, val_split, config, device)
                     logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
-                    logger.flush()
                     logger.log_image(sample_grid(nets.generator, val_split, config, device),
                                      f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
                     say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
@@ -371,10 +415,11 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
             logger.log_image(sample_grid(nets.generator, val_split, config, device),
                              f"samples/final_step_{step:06d}.png")
         last = save(epoch, batch_in_epoch)
+        distributed.barrier(world)
         if world.enabled:
             total = distributed.sum_over_ranks(world, images_seen, device)
             print(f"rank {world.rank}/{world.size}: {step} steps, {images_seen} of {total} images")
-        model_uri = _log_model(run_id, nets.generator, config) if main else None
+        model_uri = _log_model(logger, nets.generator, config, last) if main else None
         status = "FINISHED"
         return TrainResult(run_id, step, epoch, val_l1, last, model_uri)
     except KeyboardInterrupt:
@@ -389,9 +434,9 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
         try:
-            logger.end(status)
+            logger.close(status)
         except Exception as exc:  # the run's status is cosmetic next to the error being raised
-            print(f"warning: could not close the MLflow run: {exc}")
+            print(f"warning: could not close the MLflow run: {tracking.first_line(exc)}")
 
 
 def _reached(step: int, config: TrainConfig) -> bool:
@@ -408,35 +453,28 @@ def _log_window(logger, window: list[dict], step: int, bar, world: distributed.W
     first = step - len(window) + 1
     for i, row in enumerate(values):
         logger.log_metrics(dict(zip(LOSS_NAMES, row.tolist())), step=first + i)
-    logger.flush()
     bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in zip(LOSS_NAMES, values[-1])})
 
 
-def _log_model(run_id: str, generator, config: TrainConfig) -> str | None:
-    """Log the final generator as an MLflow PyTorch model with a signature (L in, ab out)."""
-    import mlflow
-    from mlflow.models import infer_signature
-
+def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path) -> str | None:
+    """Log the final generator with a signature (L in, ab out); returns its URI, or None when the
+    server cannot take it (said in one line: the checkpoint holds the same generator)."""
+    fallback = f"the generator is in {checkpoint_path}, which evaluate and export take as well"
+    if not logger.drain(MODEL_UPLOAD_WAIT_S) or not logger.healthy:
+        print(f"warning: MLflow does not answer, so the generator was not uploaded; {fallback}", file=sys.stderr)
+        return None
     generator = generator.eval()
     size = config.image_size
     example = np.zeros((1, 1, size, size), dtype=np.float32)
     with torch.no_grad():
         output = generator(torch.from_numpy(example).to(next(generator.parameters()).device)).float().cpu().numpy()
-    signature = infer_signature(example, output)
-    import logging
-
-    # MLflow warns about pickle on every save; the choice is deliberate (see below), so quiet it.
-    quiet = logging.getLogger("mlflow.pytorch")
-    level, _ = quiet.level, quiet.setLevel(logging.ERROR)
-    with mlflow.start_run(run_id=run_id):
-        info = mlflow.pytorch.log_model(
-            generator.float().cpu().to(memory_format=torch.contiguous_format),
-            name="generator",
-            signature=signature,
-            # A pickled module keeps the dynamic batch and image size; pt2 (the MLflow 3 default)
-            # would freeze the example's shape.
-            serialization_format="pickle",
-            pip_requirements=[f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"],
-        )
-    quiet.setLevel(level)
-    return info.model_uri
+    cpu_copy = copy.deepcopy(generator).float().cpu().to(memory_format=torch.contiguous_format)
+    done, value = tracking.run_bounded(
+        lambda: tracking.log_generator(logger.run_id, cpu_copy, example, output,
+                                       [f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"]),
+        MODEL_UPLOAD_TIMEOUT_S)
+    if not done:
+        reason = tracking.first_line(value) if value is not None else f"no answer within {MODEL_UPLOAD_TIMEOUT_S:.0f} s"
+        print(f"warning: the generator could not be uploaded to MLflow ({reason}); {fallback}", file=sys.stderr)
+        return None
+    return value

@@ -1,25 +1,29 @@
-"""Every MLflow and DagsHub call of the project.
+"""Where runs go, the credentials, and what the server can do.
 
 Where runs go, in order:
 1. ``MLFLOW_TRACKING_URI`` when set (any MLflow server, or a local ``sqlite:///`` file);
 2. DagsHub's hosted MLflow when ``DAGSHUB_REPO`` (owner/name) and a token (``DAGSHUB_TOKEN`` or
    ``DAGSHUB_USER_TOKEN``) are set: ``https://dagshub.com/<owner>/<name>.mlflow``, authenticated as
-   ``DAGSHUB_USERNAME`` (default: the repo owner) with the token as password;
+   ``DAGSHUB_USERNAME`` (or ``DAGSHUB_USER``), the user the token belongs to, with the token as
+   password. The repo's owner is never assumed: an organisation's repo or a collaborator's token
+   would then be refused;
 3. otherwise the embedded store ``sqlite:///<repo>/mlflow.db`` with artifacts in ``<repo>/mlartifacts``.
 
-A remote server is probed before training starts, so an unreachable one fails within seconds with
+A remote server is probed before any work starts, so an unreachable one fails within seconds with
 a clear message instead of minutes of retries. Secrets only ever travel in environment variables
 and are never printed.
+
+Servers differ: MLflow 3 servers keep models as "logged models" (``/api/2.0/mlflow/logged-models``);
+MLflow 2 servers (DagsHub's is 2.7) do not, and DagsHub has no model registry. ``features`` asks the
+server once which of the two it has, and the rest of the package takes the path that works there.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
-import time
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import project_root
@@ -27,6 +31,8 @@ from ..errors import UserError
 
 DAGSHUB_HOST = "https://dagshub.com"
 PROBE_TIMEOUT_S = 5.0
+USERNAME_VARIABLES = ("DAGSHUB_USERNAME", "DAGSHUB_USER")  # the first is DagsHub's own name
+TOKEN_VARIABLES = ("DAGSHUB_TOKEN", "DAGSHUB_USER_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -48,29 +54,43 @@ class TrackingTarget:
         return self.uri
 
 
+def _first_set(names) -> tuple[str | None, str | None]:
+    for name in names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return name, value
+    return None, None
+
+
 def resolve_target() -> TrackingTarget:
     """Decide where runs go (see the module docstring); sets DagsHub credentials for MLflow."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
     if uri:
         return TrackingTarget(uri, "env")
     repo = os.environ.get("DAGSHUB_REPO", "").strip()
-    token = os.environ.get("DAGSHUB_TOKEN") or os.environ.get("DAGSHUB_USER_TOKEN")
     if repo:
         if repo.count("/") != 1 or not all(repo.split("/")):
             raise UserError(f"DAGSHUB_REPO must be 'owner/name', got {repo!r}")
+        _, token = _first_set(TOKEN_VARIABLES)
         if not token:
             raise UserError(
                 "DAGSHUB_REPO is set but no token: set DAGSHUB_TOKEN (DagsHub > Settings > Tokens), "
                 "or unset DAGSHUB_REPO to track runs locally"
             )
-        owner = repo.split("/")[0]
-        os.environ.setdefault("MLFLOW_TRACKING_USERNAME", os.environ.get("DAGSHUB_USERNAME", owner))
-        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", token)
+        _, user = _first_set(USERNAME_VARIABLES)
+        if not user and not os.environ.get("MLFLOW_TRACKING_USERNAME"):
+            raise UserError(
+                "DAGSHUB_REPO is set but not your DagsHub user name: set DAGSHUB_USERNAME to the user the "
+                "token belongs to (not necessarily the repo's owner)"
+            )
+        if user:
+            os.environ["MLFLOW_TRACKING_USERNAME"] = user
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = token
         return TrackingTarget(f"{DAGSHUB_HOST}/{repo}.mlflow", "dagshub")
     return TrackingTarget(f"sqlite:///{project_root() / 'mlflow.db'}", "local")
 
 
-def _limit_http_retries() -> None:
+def limit_http_retries() -> None:
     # MLflow's defaults retry an unreachable server for minutes; a user waiting on a notebook cell
     # wants to know in seconds. Users can still raise them in their environment.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
@@ -80,22 +100,41 @@ def _limit_http_retries() -> None:
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+def _auth() -> tuple[tuple[str, str] | None, dict]:
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        return (user, password), {}
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        return None, {"Authorization": f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"}
+    return None, {}
+
+
+def _credentials_hint(target: TrackingTarget) -> str:
+    if target.kind == "dagshub":
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "")
+        name = _first_set(USERNAME_VARIABLES)[0] or "MLFLOW_TRACKING_USERNAME"
+        return (f"check {name} (now '{user}': it must be the DagsHub user the token belongs to) and "
+                "DAGSHUB_TOKEN (a valid token of that user, with access to the repo)")
+    return "check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
+
+
+def _request(target: TrackingTarget, method: str, path: str, timeout: float, **kwargs):
+    import requests
+
+    auth, headers = _auth()
+    return requests.request(method, target.uri.rstrip("/") + path, auth=auth, headers=headers, timeout=timeout,
+                            **kwargs)
+
+
 def probe(target: TrackingTarget, timeout: float = PROBE_TIMEOUT_S) -> None:
     """Raise UserError within ``timeout`` seconds if a remote server is unreachable or refuses us."""
     if not target.is_remote:
         return
     import requests
 
-    auth = None
-    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
-    headers = {}
-    if user and password:
-        auth = (user, password)
-    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
-        headers["Authorization"] = f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
-    url = target.uri.rstrip("/") + "/api/2.0/mlflow/experiments/search"
     try:
-        response = requests.get(url, params={"max_results": 1}, auth=auth, headers=headers, timeout=timeout)
+        response = _request(target, "GET", "/api/2.0/mlflow/experiments/search", timeout,
+                            params={"max_results": 1})
     except requests.RequestException as exc:
         raise UserError(
             f"cannot reach the MLflow tracking server at {target.display} ({type(exc).__name__}); "
@@ -104,7 +143,7 @@ def probe(target: TrackingTarget, timeout: float = PROBE_TIMEOUT_S) -> None:
     if response.status_code in (401, 403):
         raise UserError(
             f"the MLflow server at {target.display} refused the credentials (HTTP {response.status_code}); "
-            "check DAGSHUB_TOKEN or MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD"
+            + _credentials_hint(target)
         )
     if response.status_code >= 400:
         raise UserError(
@@ -113,12 +152,45 @@ def probe(target: TrackingTarget, timeout: float = PROBE_TIMEOUT_S) -> None:
         )
 
 
+@dataclass(frozen=True)
+class ServerFeatures:
+    logged_models: bool  # MLflow 3's /logged-models API (models:/m-<id>)
+    registry: bool  # the model registry (registered models, versions, aliases)
+
+
+@functools.lru_cache(maxsize=16)
+def _features(uri: str, kind: str) -> ServerFeatures:
+    target = TrackingTarget(uri, kind)
+    if not target.is_remote:
+        return ServerFeatures(logged_models=True, registry=True)
+
+    def answers(method: str, path: str, **kwargs) -> bool:
+        import requests
+
+        try:
+            response = _request(target, method, path, PROBE_TIMEOUT_S * 2, **kwargs)
+        except requests.RequestException:
+            return True  # unknown: let the real call fail with its own message
+        return response.status_code not in (404, 405, 501)
+
+    return ServerFeatures(
+        logged_models=answers("POST", "/api/2.0/mlflow/logged-models/search", json={"max_results": 1}),
+        registry=answers("GET", "/api/2.0/mlflow/registered-models/search", params={"max_results": 1}),
+    )
+
+
+def features(target: TrackingTarget | None = None) -> ServerFeatures:
+    """What the tracking server offers, asked once per address (a local store has everything)."""
+    target = target or resolve_target()
+    return _features(target.uri, target.kind)
+
+
 def use_target() -> TrackingTarget:
     """Resolve the target, check it answers, and point MLflow at it."""
     import mlflow
 
     target = resolve_target()
-    _limit_http_retries()
+    limit_http_retries()
     probe(target)
     mlflow.set_tracking_uri(target.uri)
     return target
@@ -138,11 +210,12 @@ def connect(experiment: str) -> tuple[TrackingTarget, str]:
         else:
             experiment_id = found.experiment_id
     except Exception as exc:  # MLflow raises many types; the user needs the target and the cause
-        raise UserError(f"MLflow at {target.display} failed: {_first_line(exc)}") from None
+        raise UserError(f"MLflow at {target.display} failed: {first_line(exc)}") from None
     return target, experiment_id
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type when the message is empty."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -158,76 +231,3 @@ def git_commit() -> tuple[str, bool]:
         return commit, dirty
     except (OSError, subprocess.SubprocessError):
         return "unknown", False
-
-
-class RunLogger:
-    """One MLflow run: params once, metrics buffered and sent in batches, images, the model.
-
-    A failing server during training must not cost the training: failed metric batches are kept and
-    sent again at the next flush, with a warning.
-    """
-
-    MAX_BUFFER = 200_000
-
-    def __init__(self, run_id: str):
-        from mlflow.tracking import MlflowClient
-
-        self.run_id = run_id
-        self.client = MlflowClient()
-        self._pending: list = []
-        self._warned = False
-
-    @classmethod
-    def start(cls, experiment_id: str, *, run_name: str | None, run_id: str | None = None,
-              tags: dict[str, str] | None = None) -> RunLogger:
-        from mlflow.tracking import MlflowClient
-
-        client = MlflowClient()
-        if run_id is not None:
-            client.update_run(run_id, status="RUNNING")
-            return cls(run_id)
-        run = client.create_run(experiment_id, run_name=run_name, tags=tags or {})
-        return cls(run.info.run_id)
-
-    def log_params(self, params: dict) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, str(v)) for k, v in params.items()]
-        for i in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, params=items[i:i + 100])
-
-    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        self._pending += [Metric(k, float(v), now, step) for k, v in metrics.items()]
-        del self._pending[:-self.MAX_BUFFER]
-
-    def flush(self) -> bool:
-        """Send buffered metrics; True when nothing is left pending."""
-        try:
-            while self._pending:
-                chunk = self._pending[:1000]
-                self.client.log_batch(self.run_id, metrics=chunk)
-                del self._pending[:len(chunk)]
-            self._warned = False
-            return True
-        except Exception as exc:  # keep training; the metrics stay buffered for the next flush
-            if not self._warned:
-                warnings.warn(f"MLflow logging failed, will retry: {_first_line(exc)}", stacklevel=2)
-                self._warned = True
-            return False
-
-    def log_image(self, image, artifact_file: str) -> None:
-        self.client.log_image(self.run_id, image, artifact_file=artifact_file)
-
-    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(self.run_id, str(path), artifact_path)
-
-    def set_tags(self, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, value)
-
-    def end(self, status: str = "FINISHED") -> None:
-        self.flush()
-        self.client.set_terminated(self.run_id, status=status)

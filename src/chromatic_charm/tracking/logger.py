@@ -1,0 +1,239 @@
+"""One training run's uploads to MLflow, from a background thread, so training never waits on the server.
+
+Training only queues: metrics go into a bounded buffer, sample images are written beside the
+checkpoints and their uploads queued. A daemon thread sends them. When the server fails or stops
+answering, the failure is reported once, training goes on, and the thread tries again after a
+cool-down; what the buffers cannot hold is dropped oldest first and counted. ``close`` waits a
+bounded time for the queue to drain, then ends the run; what is still unsent then is written to
+``unsent_metrics.csv`` beside the checkpoints (the images are there already) and said in one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from .target import first_line
+
+COOLDOWN_S = 30.0  # between tries while the server fails
+CLOSE_TIMEOUT_ENV = "CHROMATIC_CHARM_TRACKING_CLOSE_TIMEOUT"
+CLOSE_TIMEOUT_S = 60.0  # the final flush waits at most this long
+MAX_METRICS = 200_000  # buffered metric values (about 50,000 steps of the four losses)
+MAX_IMAGES = 100  # queued image uploads
+BATCH = 1000  # MLflow's limit of metrics per log_batch call
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class RunLogger:
+    """Queue of one MLflow run's metrics and images, sent by a background thread.
+
+    ``local_dir``: where images are written before upload (the run's checkpoint folder); ``display``:
+    the server's address for messages.
+    """
+
+    def __init__(self, run_id: str, *, local_dir: Path | None = None, display: str = "MLflow",
+                 cooldown_s: float = COOLDOWN_S):
+        from mlflow.tracking import MlflowClient
+
+        self.run_id = run_id
+        self.client = MlflowClient()
+        self.local_dir = Path(local_dir) if local_dir else None
+        self.display = display
+        self.cooldown_s = cooldown_s
+        self._metrics: deque = deque()
+        self._images: deque = deque()  # (local path, artifact folder)
+        self._dropped = {"metrics": 0, "images": 0}
+        self._lock = threading.Condition()
+        self._busy = False  # the thread holds items it is sending
+        self._failing_since: float | None = None
+        self._retry_at = 0.0
+        self._closing = False
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._work, name=f"mlflow-{run_id[:8]}", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def start(cls, experiment_id: str, *, run_name: str | None, run_id: str | None = None,
+              tags: dict[str, str] | None = None, **kwargs) -> RunLogger:
+        """Create the run (or mark a resumed one RUNNING): synchronous, right after the server's probe."""
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        if run_id is not None:
+            client.update_run(run_id, status="RUNNING")
+        else:
+            run_id = client.create_run(experiment_id, run_name=run_name, tags=tags or {}).info.run_id
+        return cls(run_id, **kwargs)
+
+    # --- called by training: synchronous only at the start, queued afterwards --------------------
+    def log_params(self, params: dict) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)) for k, v in params.items()]
+        for i in range(0, len(items), 100):
+            self.client.log_batch(self.run_id, params=items[i:i + 100])
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, value)
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        with self._lock:
+            self._metrics.extend(Metric(k, float(v), now, step) for k, v in metrics.items())
+            while len(self._metrics) > MAX_METRICS:
+                self._metrics.popleft()
+                self._dropped["metrics"] += 1
+            self._lock.notify_all()
+
+    def log_image(self, image, artifact_file: str) -> Path | None:
+        """Write the PIL image under ``local_dir`` and queue its upload; returns the local file."""
+        if self.local_dir is None:
+            return None
+        path = self.local_dir / artifact_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+        with self._lock:
+            self._images.append((path, str(Path(artifact_file).parent).replace("\\", "/").strip(".") or None))
+            while len(self._images) > MAX_IMAGES:
+                self._images.popleft()
+                self._dropped["images"] += 1
+            self._lock.notify_all()
+        return path
+
+    @property
+    def healthy(self) -> bool:
+        """False while the server fails or does not answer."""
+        return self._failing_since is None
+
+    def pending(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._metrics), len(self._images)
+
+    # --- the end of the run -----------------------------------------------------------------------
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for everything queued to go up (a failing server is tried once more
+        now, not after its cool-down); True when nothing is left."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._closing = True
+            self._retry_at = 0.0
+            self._lock.notify_all()
+            while (self._metrics or self._images or self._busy) and time.monotonic() < deadline:
+                self._lock.wait(min(0.5, max(deadline - time.monotonic(), 0.01)))
+            return not (self._metrics or self._images or self._busy)
+
+    def close(self, status: str = "FINISHED", timeout: float | None = None) -> bool:
+        """Drain (bounded), end the run with ``status``, and say what could not be sent. True when all went up."""
+        if timeout is None:
+            timeout = float(os.environ.get(CLOSE_TIMEOUT_ENV, CLOSE_TIMEOUT_S))
+        start = time.monotonic()
+        drained = self.drain(timeout)
+        ended = drained and run_bounded(lambda: self.client.set_terminated(self.run_id, status=status),
+                                        max(timeout - (time.monotonic() - start), 1.0))[0]
+        with self._lock:
+            self._abandoned = True
+            self._lock.notify_all()
+            metrics, images = list(self._metrics), len(self._images)
+        lost = []
+        if metrics:
+            lost.append(f"{len(metrics)} metric values (kept in {self._write_unsent(metrics)})")
+        if images:
+            lost.append(f"{images} sample images (kept in {self.local_dir})")
+        if self._dropped["metrics"] or self._dropped["images"]:
+            lost.append(f"{self._dropped['metrics']} metric values and {self._dropped['images']} images dropped "
+                        "while the server was down (the buffers are bounded)")
+        if lost or not ended:
+            _say(f"warning: MLflow at {self.display} did not take everything within {timeout:.0f} s: "
+                 + ("; ".join(lost) if lost else "the run's end status")
+                 + f"; run {self.run_id} may show as RUNNING there")
+        return not lost and ended
+
+    def _write_unsent(self, metrics) -> Path | None:
+        if self.local_dir is None:
+            return None
+        path = self.local_dir / "unsent_metrics.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(["run_id", "key", "value", "step", "timestamp_ms"])
+            writer.writerows([self.run_id, m.key, m.value, m.step, m.timestamp] for m in metrics)
+        return path
+
+    # --- the thread -------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                while not self._abandoned and (not (self._metrics or self._images)
+                                               or time.monotonic() < self._retry_at):
+                    wait = self._retry_at - time.monotonic() if (self._metrics or self._images) else None
+                    self._lock.wait(wait if wait is None or wait > 0 else 0.01)
+                if self._abandoned:
+                    return
+                metrics = [self._metrics[i] for i in range(min(BATCH, len(self._metrics)))]
+                image = self._images[0] if not metrics and self._images else None
+                self._busy = True
+            try:
+                if metrics:
+                    self.client.log_batch(self.run_id, metrics=metrics)
+                else:
+                    self.client.log_artifact(self.run_id, str(image[0]), image[1])
+            except Exception as exc:  # never let an upload end the training: report once, retry later
+                self._failed(exc)
+            else:
+                self._succeeded(len(metrics), image)
+
+    def _failed(self, exc: BaseException) -> None:
+        with self._lock:
+            first = self._failing_since is None
+            if first:
+                self._failing_since = time.monotonic()
+            self._retry_at = time.monotonic() + (min(1.0, self.cooldown_s) if self._closing else self.cooldown_s)
+            self._busy = False
+            self._lock.notify_all()
+        if first:
+            _say(f"warning: MLflow at {self.display} failed ({first_line(exc)}); training goes on, "
+                 f"metrics and images are kept and sent again every {self.cooldown_s:.0f} s")
+
+    def _succeeded(self, sent: int, image) -> None:
+        with self._lock:
+            for _ in range(sent):
+                self._metrics.popleft()
+            if image is not None and self._images and self._images[0] is image:
+                self._images.popleft()
+            recovered = self._failing_since is not None
+            self._failing_since = None
+            self._busy = False
+            self._lock.notify_all()
+        if recovered:
+            _say(f"MLflow at {self.display} answers again; sending what was kept")
+
+
+def run_bounded(fn, timeout: float) -> tuple[bool, object]:
+    """Run ``fn()`` in a daemon thread for at most ``timeout`` s: (True, its result) when it returned,
+    (False, the exception or None) when it raised or is still waiting (a call to a server that stopped
+    answering cannot be interrupted, only left behind)."""
+    outcome: list = []
+
+    def call():
+        try:
+            outcome.append((True, fn()))
+        except Exception as exc:
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else (False, None)
