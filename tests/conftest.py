@@ -137,24 +137,27 @@ def onnx_model(tmp_path_factory, clean_data):
     return root / "generator.onnx"
 
 
-def start_gunicorn(model: Path) -> tuple[str, subprocess.Popen]:
-    """`chromatic-charm serve` (a real gunicorn) on a free port of 127.0.0.1, once it is ready."""
+def start_gunicorn(model: Path | str, env: dict | None = None) -> tuple[str, subprocess.Popen]:
+    """`chromatic-charm serve` (a real gunicorn) on a free port of 127.0.0.1, once it is ready.
+    ``model``: an .onnx file or a model reference (``runs:/...``, ``models:/...``); ``env``: extra variables."""
     import requests
 
     port = free_port()
-    env = {**os.environ, "CHROMATIC_CHARM_MODEL": str(model), "WEB_CONCURRENCY": "2", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), "CHROMATIC_CHARM_MODEL": str(model), "WEB_CONCURRENCY": "2",
+           "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
-    while time.time() < deadline:
+    while time.time() < deadline and proc.poll() is None:
         try:
             if requests.get(f"{url}/ready", timeout=2).ok:
                 return url, proc
         except requests.RequestException:
             time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
     raise RuntimeError(f"gunicorn did not get ready: {proc.stdout.read()[-2000:]}")
 
 
