@@ -84,13 +84,15 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 class Proxy:
     """Forwards every request to ``upstream``; ``registry=False`` answers 404 to the registry's
-    endpoints (DagsHub); ``silence()`` makes it accept requests and never answer them."""
+    endpoints (DagsHub); ``silence()`` makes it accept requests and hold them unanswered (until
+    ``resume()``), ``failing = True`` answers 503 to everything."""
 
     def __init__(self, upstream: str, *, registry: bool = True):
         self.upstream = upstream.rstrip("/")
         self.registry = registry
         self.answering = threading.Event()
         self.answering.set()
+        self.failing = False  # answer 503 to everything
         self.closed = threading.Event()
         self.requests: list[str] = []
         proxy = self
@@ -107,6 +109,9 @@ class Proxy:
                 while not proxy.answering.is_set():  # a server that hangs: hold the request open
                     if proxy.closed.wait(0.2):
                         return
+                if proxy.failing:
+                    self._reply(503, b"<!doctype html><title>503 Service Unavailable</title>", "text/html")
+                    return
                 if not proxy.registry and any(p in self.path for p in REGISTRY_PATHS):
                     self._reply(404, b"<!doctype html><title>404 Not Found</title>", "text/html")
                     return

@@ -3,8 +3,9 @@
 Training only queues: metrics go into a bounded buffer, sample images are written beside the
 checkpoints and their uploads queued. A daemon thread sends them. When the server fails or stops
 answering, the failure is reported once, training goes on, and the thread tries again after a
-cool-down; what the buffers cannot hold is dropped oldest first and counted. ``close`` waits a
-bounded time for the queue to drain, then ends the run; what is still unsent then is written to
+cool-down; an upload left unanswered for ``timeout()`` seconds is reported once too; what the
+buffers cannot hold is dropped oldest first and counted. ``close`` waits at most ``timeout()`` for
+the queue to drain, then ends the run; what is still unsent then is written to
 ``unsent_metrics.csv`` beside the checkpoints (the images are there already) and said in one line.
 """
 
@@ -21,8 +22,8 @@ from pathlib import Path
 from .target import first_line
 
 COOLDOWN_S = 30.0  # between tries while the server fails
-CLOSE_TIMEOUT_ENV = "CHROMATIC_CHARM_TRACKING_CLOSE_TIMEOUT"
-CLOSE_TIMEOUT_S = 60.0  # the final flush waits at most this long
+TIMEOUT_ENV = "CHROMATIC_CHARM_TRACKING_TIMEOUT"
+TIMEOUT_S = 60.0  # the final flush waits at most this long; an upload unanswered this long is reported
 MAX_METRICS = 200_000  # buffered metric values (about 50,000 steps of the four losses)
 MAX_IMAGES = 100  # queued image uploads
 BATCH = 1000  # MLflow's limit of metrics per log_batch call
@@ -30,6 +31,14 @@ BATCH = 1000  # MLflow's limit of metrics per log_batch call
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def timeout() -> float:
+    """Seconds to wait on the tracking server at the end of a run (``$CHROMATIC_CHARM_TRACKING_TIMEOUT``)."""
+    try:
+        return max(float(os.environ.get(TIMEOUT_ENV, TIMEOUT_S)), 0.0)
+    except ValueError:
+        return TIMEOUT_S
 
 
 class RunLogger:
@@ -53,6 +62,8 @@ class RunLogger:
         self._dropped = {"metrics": 0, "images": 0}
         self._lock = threading.Condition()
         self._busy = False  # the thread holds items it is sending
+        self._busy_since = 0.0
+        self._stall_reported = False
         self._failing_since: float | None = None
         self._retry_at = 0.0
         self._closing = False
@@ -95,6 +106,12 @@ class RunLogger:
                 self._metrics.popleft()
                 self._dropped["metrics"] += 1
             self._lock.notify_all()
+            stalled = (self._busy and not self._stall_reported
+                       and time.monotonic() - self._busy_since > timeout())
+            self._stall_reported |= stalled
+        if stalled:
+            _say(f"warning: MLflow at {self.display} has not answered an upload for {timeout():.0f} s; "
+                 "training goes on, metrics and images are kept and sent when it answers")
 
     def log_image(self, image, artifact_file: str) -> Path | None:
         """Write the PIL image under ``local_dir`` and queue its upload; returns the local file."""
@@ -133,14 +150,14 @@ class RunLogger:
                 self._lock.wait(min(0.5, max(deadline - time.monotonic(), 0.01)))
             return not (self._metrics or self._images or self._busy)
 
-    def close(self, status: str = "FINISHED", timeout: float | None = None) -> bool:
-        """Drain (bounded), end the run with ``status``, and say what could not be sent. True when all went up."""
-        if timeout is None:
-            timeout = float(os.environ.get(CLOSE_TIMEOUT_ENV, CLOSE_TIMEOUT_S))
+    def close(self, status: str = "FINISHED", wait: float | None = None) -> bool:
+        """Drain (at most ``wait`` s, default ``timeout()``), end the run with ``status``, and say what
+        could not be sent. True when everything went up."""
+        wait = timeout() if wait is None else wait
         start = time.monotonic()
-        drained = self.drain(timeout)
+        drained = self.drain(wait)
         ended = drained and run_bounded(lambda: self.client.set_terminated(self.run_id, status=status),
-                                        max(timeout - (time.monotonic() - start), 1.0))[0]
+                                        max(wait - (time.monotonic() - start), 1.0))[0]
         with self._lock:
             self._abandoned = True
             self._lock.notify_all()
@@ -154,7 +171,7 @@ class RunLogger:
             lost.append(f"{self._dropped['metrics']} metric values and {self._dropped['images']} images dropped "
                         "while the server was down (the buffers are bounded)")
         if lost or not ended:
-            _say(f"warning: MLflow at {self.display} did not take everything within {timeout:.0f} s: "
+            _say(f"warning: MLflow at {self.display} did not take everything within {wait:.0f} s: "
                  + ("; ".join(lost) if lost else "the run's end status")
                  + f"; run {self.run_id} may show as RUNNING there")
         return not lost and ended
@@ -184,7 +201,7 @@ class RunLogger:
                     return
                 metrics = [self._metrics[i] for i in range(min(BATCH, len(self._metrics)))]
                 image = self._images[0] if not metrics and self._images else None
-                self._busy = True
+                self._busy, self._busy_since = True, time.monotonic()
             try:
                 if metrics:
                     self.client.log_batch(self.run_id, metrics=metrics)

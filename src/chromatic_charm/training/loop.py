@@ -16,12 +16,11 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .. import color
+from .. import color, tracking
 from ..config import checkpoints_dir, clean_data_dir
 from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
 from ..errors import UserError
 from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
-from .. import tracking
 from . import checkpoint, distributed
 from .config import TrainConfig
 from .step import LOSS_NAMES, Networks, train_step
@@ -40,7 +39,6 @@ class TrainResult:
 # Where a run executes, not what it is: on resume these come from the current command.
 MACHINE_FIELDS = ("data_dir", "checkpoint_dir", "device", "amp", "compile", "num_workers", "channels_last",
                   "sync_bn", "fused_adam")
-MODEL_UPLOAD_WAIT_S = 60.0  # for queued metrics and images to go up before the model
 MODEL_UPLOAD_TIMEOUT_S = 1800.0  # the full generator is 218 MB: minutes on a slow uplink
 
 
@@ -460,7 +458,7 @@ def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path) ->
     """Log the final generator with a signature (L in, ab out); returns its URI, or None when the
     server cannot take it (said in one line: the checkpoint holds the same generator)."""
     fallback = f"the generator is in {checkpoint_path}, which evaluate and export take as well"
-    if not logger.drain(MODEL_UPLOAD_WAIT_S) or not logger.healthy:
+    if not logger.drain(tracking.upload_timeout()) or not logger.healthy:
         print(f"warning: MLflow does not answer, so the generator was not uploaded; {fallback}", file=sys.stderr)
         return None
     generator = generator.eval()
@@ -469,6 +467,7 @@ def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path) ->
     with torch.no_grad():
         output = generator(torch.from_numpy(example).to(next(generator.parameters()).device)).float().cpu().numpy()
     cpu_copy = copy.deepcopy(generator).float().cpu().to(memory_format=torch.contiguous_format)
+    print("uploading the generator to MLflow...", flush=True)
     done, value = tracking.run_bounded(
         lambda: tracking.log_generator(logger.run_id, cpu_copy, example, output,
                                        [f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"]),
