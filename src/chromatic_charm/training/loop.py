@@ -60,7 +60,7 @@ def _device(name: str) -> torch.device:
     return distributed.device_for(distributed.World(), name)
 
 
-def _autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """auto: bf16 on GPUs of compute capability 8.0 and up (A100, L4, H100), fp16 with loss scaling
     below (T4, V100). Not ``torch.cuda.is_bf16_supported()``: it counts emulation, and cuDNN has no
     bf16 convolutions below 8.0, so a T4 would run bf16 slowly. Off on the CPU."""
@@ -130,7 +130,7 @@ def _build(config: TrainConfig, device: torch.device, world: distributed.World =
     memory_format = torch.channels_last if channels_last else torch.preserve_format
     generator.to(device, memory_format=memory_format)
     discriminator.to(device, memory_format=memory_format)
-    dtype = _autocast_dtype(config.amp, device)
+    dtype = autocast_dtype(config.amp, device)
     nets = Networks(
         generator=generator,
         discriminator=discriminator,
