@@ -74,8 +74,9 @@ def test_torchrun_two_processes_train_one_run_that_matches_a_single_process(clea
     assert (run.data.params["world_size"], run.data.params["global_batch_size"], run.data.params["batch_size"]) == ("2", "8", "4")
     assert [m.step for m in client.get_metric_history(run.info.run_id, "loss_G_L1")] == list(range(1, 13))
     assert len(client.get_metric_history(run.info.run_id, "val_l1")) == 2
-    # One checkpoint folder, written by rank 0, which knows the run.
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["last.pt"]
+    # One checkpoint folder, written by rank 0, which knows the run, with the epochs' sample images.
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["last.pt", "samples"]
+    assert len(list((tmp_path / "ddp" / "samples").glob("epoch_*.png"))) == 2
 
     a, b = checkpoint.load(tmp_path / "single" / "last.pt"), checkpoint.load(tmp_path / "ddp" / "last.pt")
     assert (b["step"], b["epoch"], b["world_size"], b["run_id"]) == (12, 2, 2, run.info.run_id)

@@ -87,6 +87,12 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
             logged = client.search_logged_models([found.experiment_id],
                                                  filter_string=f"source_run_id = '{run.info.run_id}'")
             assert [m.name for m in logged] == ["generator"]
+    if not kind.startswith("mlflow-2.7.1"):  # what MLflow 3 itself prints for the model: accepted too
+        logged_uri = f"models:/{logged[0].model_id}"
+        by_model_id = cli("evaluate", logged_uri, "--data", str(clean_data), "--device", "cpu", "--no-log",
+                          "--no-progress", env=env)
+        assert by_model_id.returncode == 0, by_model_id.stderr[-2000:]
+        assert by_model_id.stdout.count("| test_ciede2000 |") == 1
 
     by_fid = cli("select", "--experiment", experiment, env=env)
     assert by_fid.returncode == 2 and f"no finished run in '{experiment}' has the metric 'test_fid'" in by_fid.stderr

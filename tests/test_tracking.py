@@ -156,3 +156,28 @@ def test_unreachable_server_fails_fast_with_one_clear_line(clean_data, isolated_
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the MLflow tracking server" in lines[0] and url in lines[0]
+
+
+RUN = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("uri,expected", [
+    (RUN, {"run_id": RUN}),
+    (f"runs:/{RUN}", {"run_id": RUN}),
+    (f"runs:/{RUN}/generator", {"run_id": RUN}),
+    (f"runs:/{RUN}/onnx/generator.onnx", {"run_id": RUN}),
+    (f"models:/m-{RUN}", {"model_id": f"m-{RUN}"}),
+    ("models:/chromatic-charm-generator@champion", {"name": "chromatic-charm-generator", "alias": "champion"}),
+    ("models:/chromatic-charm-generator/3", {"name": "chromatic-charm-generator", "version": "3"}),
+])
+def test_model_references_are_parsed_one_way(uri, expected):
+    ref = tracking.parse(uri)
+    fields = {k: v for k, v in vars(ref).items() if k != "uri" and v is not None}
+    assert fields == expected
+
+
+@pytest.mark.parametrize("uri", ["runs:/not-a-run", "models:/", "models:/name", "models:/name@", "checkpoints/x",
+                                 "s3://bucket/model"])
+def test_anything_else_is_not_a_model_reference(uri):
+    with pytest.raises(UserError, match="is not a model reference: use a run id, runs:/<run id>, models:/m-<id>"):
+        tracking.parse(uri)

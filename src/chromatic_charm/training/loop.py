@@ -243,7 +243,8 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
     ``max_steps`` may be raised) and continues the same MLflow run; where it runs (``MACHINE_FIELDS``:
     data and checkpoint folders, device, precision, compile, loader threads) comes from ``config``,
     so a run started on Colab continues on a workstation. Its checkpoints stay in the folder it was
-    resumed from unless ``config.checkpoint_dir`` says otherwise.
+    resumed from unless ``config.checkpoint_dir`` says otherwise; without ``config.data_dir`` the
+    run's own data folder is used where it exists on this machine, else the default.
 
     Started by torchrun (``WORLD_SIZE`` > 1), every process runs this function: see ``distributed``.
     ``batch_size`` is then per process; rank 0 logs, validates and writes the checkpoints.
@@ -258,6 +259,8 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
         saved = TrainConfig(**{k: v for k, v in state["train_config"].items() if k in TrainConfig.field_names()})
         here = {name: getattr(config, name) for name in MACHINE_FIELDS}
         here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
+        if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
+            here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
         config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
 
