@@ -114,6 +114,15 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
         assert client.get_experiment(found.experiment_id).tags[
             "chromatic_charm.champion.chromatic-charm-generator"] == best.info.run_id
     assert "champion" in selected.stdout and "test_ciede2000" in selected.stdout
+    if not registry:  # a new choice moves the tag: one champion at a time
+        worst = cli("select", "--experiment", experiment, "--metric", "test_ciede2000", "--direction", "max",
+                    "--out", str(tmp_path / "worst.json"), env=env)
+        assert worst.returncode == 0, worst.stderr[-2000:]
+        other = json.loads((tmp_path / "worst.json").read_text())["run_id"]
+        tagged = client.search_runs([found.experiment_id], "tags.`chromatic_charm.champion` = 'chromatic-charm-generator'")
+        assert other != best.info.run_id and [r.info.run_id for r in tagged] == [other]
+        again = cli("select", "--experiment", experiment, "--metric", "test_ciede2000", env=env)
+        assert again.returncode == 0, again.stderr[-2000:]
 
     onnx_path = tmp_path / "model" / "generator.onnx"
     exported = cli("export", "-o", str(onnx_path), "--data", str(clean_data), env=env)  # the champion

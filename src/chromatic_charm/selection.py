@@ -1,4 +1,5 @@
-"""Pick the best run of an experiment, register its generator and point the alias ``champion`` at it.
+"""Pick the best run of an experiment and make it the champion: its generator registered with the alias
+``champion``, or, on a server without a model registry (DagsHub), tags on the run and experiment.
 
 By default the lowest test FID wins, ties broken by the lower validation L1. ``metric`` selects by
 any other logged metric; runs without it are skipped with a warning. ``fallback_metric`` is used,
