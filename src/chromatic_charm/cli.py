@@ -334,7 +334,8 @@ def _print_result(result) -> None:
     target = resolve_target()
     browse = (f"mlflow ui --backend-store-uri {target.uri}" if target.kind == "local" else target.display)
     print(f"done: run {result.run_id}, {result.steps} steps, val L1 {val}\n"
-          f"checkpoint: {result.checkpoint}\nmodel: {result.model_uri}\nbrowse runs: {browse}")
+          f"checkpoint: {result.checkpoint}\n"
+          f"model: {result.model_uri or 'not uploaded to MLflow (the checkpoint holds it)'}\nbrowse runs: {browse}")
 
 
 def _run_demo(args) -> None:
