@@ -88,3 +88,25 @@ def test_resume_takes_paths_and_hardware_from_the_current_command(tiny_config, c
     assert saved["checkpoint_dir"] == str(here)
     assert (saved["lr_g"], saved["epochs"]) == (3e-4, 2)  # the run's own settings are kept
     assert not (tmp_path / "content").exists()
+
+
+def test_adam_kernel_is_this_machines_choice_on_resume(tiny_config, tmp_path):
+    part = train(replace(tiny_config, epochs=2, max_steps=3, fused_adam=False, checkpoint_dir=str(tmp_path / "a")),
+                 progress=False)
+    assert checkpoint.load(part.checkpoint)["opt_g"]["param_groups"][0]["fused"] in (None, False)
+    resumed = train(replace(tiny_config, epochs=2, max_steps=6, fused_adam=True), resume=part.checkpoint,
+                    progress=False)
+    assert resumed.steps == 6
+    assert checkpoint.load(resumed.checkpoint)["opt_g"]["param_groups"][0]["fused"] is True
+
+
+def test_resume_in_a_store_without_the_run_stops_with_one_line(tiny_config, tmp_path, monkeypatch):
+    part = train(replace(tiny_config, max_steps=2, checkpoint_dir=str(tmp_path / "a")), progress=False)
+    other = tmp_path / "elsewhere"  # another machine's local store, which never saw the run
+    other.mkdir()
+    monkeypatch.setenv("CHROMATIC_CHARM_ROOT", str(other))
+    from chromatic_charm.errors import UserError
+
+    with pytest.raises(UserError, match=f"the checkpoint's run {part.run_id} must be in this store") as err:
+        train(replace(tiny_config, max_steps=4), resume=part.checkpoint, progress=False)
+    assert len(str(err.value).splitlines()) == 1

@@ -181,3 +181,22 @@ def test_model_references_are_parsed_one_way(uri, expected):
 def test_anything_else_is_not_a_model_reference(uri):
     with pytest.raises(UserError, match="is not a model reference: use a run id, runs:/<run id>, models:/m-<id>"):
         tracking.parse(uri)
+
+
+def test_error_lines_never_carry_credentials(monkeypatch):
+    monkeypatch.setenv("DAGSHUB_TOKEN", "tok-12345")
+    exc = RuntimeError("API request to http://alice:tok-12345@dagshub.example/api failed\nsecond line tok-12345")
+    line = tracking.first_line(exc)
+    assert line == "API request to http://***@dagshub.example/api failed"
+    assert tracking.first_line(ValueError("token tok-12345 refused")) == "token *** refused"
+    assert tracking.first_line(KeyError()) == "KeyError"  # an empty message
+
+
+def test_a_bare_run_id_in_chromatic_charm_model_is_a_reference(monkeypatch, isolated_project):
+    from chromatic_charm.inference import default_model_path
+
+    monkeypatch.setenv("CHROMATIC_CHARM_MODEL", RUN)  # no such run in the local store
+    with pytest.raises(UserError, match=f"cannot fetch the ONNX export of run {RUN}"):
+        default_model_path()
+    monkeypatch.setenv("CHROMATIC_CHARM_MODEL", str(isolated_project / "missing.onnx"))
+    assert default_model_path() == isolated_project / "missing.onnx"  # a path stays a path

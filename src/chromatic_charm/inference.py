@@ -129,14 +129,19 @@ def encode(image: Image.Image, fmt: str = "png") -> tuple[bytes, str]:
 
 
 def default_model_path() -> Path:
-    """$CHROMATIC_CHARM_MODEL (a path, or a model reference whose run holds the exported ONNX:
-    ``runs:/<run id>``, ``models:/<name>@champion``, ``models:/<name>/<version>``, ``models:/m-<id>``),
+    """$CHROMATIC_CHARM_MODEL (a path, or a model reference whose run holds the exported ONNX: a run
+    id, ``runs:/<run id>``, ``models:/<name>@champion``, ``models:/<name>/<version>``, ``models:/m-<id>``),
     else the model shipped with the package."""
     env = os.environ.get("CHROMATIC_CHARM_MODEL", "").strip()
-    if env.startswith(("models:/", "runs:/")):
+    if env and not Path(env).exists():
         from . import tracking  # mlflow-skinny only, no torch
 
-        return tracking.fetch_onnx(env)
+        try:
+            tracking.parse(env)
+        except UserError:
+            pass  # a path, then: the Colorizer says it is missing
+        else:
+            return tracking.fetch_onnx(env)
     if env:
         return Path(env)
     return Path(__file__).resolve().parent / "assets" / "generator.onnx"

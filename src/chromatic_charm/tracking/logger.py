@@ -59,10 +59,13 @@ class RunLogger:
         self.cooldown_s = cooldown_s
         self._metrics: deque = deque()
         self._images: deque = deque()  # (local path, artifact folder)
-        self._dropped = {"metrics": 0, "images": 0}
+        self._dropped = {"metrics": 0, "images": 0, "rejected": 0}
         self._lock = threading.Condition()
         self._busy = False  # the thread holds items it is sending
         self._busy_since = 0.0
+        self._inflight_metrics: list = []
+        self._inflight_image = None
+        self._gave_up = False  # a drain ran out of time
         self._stall_reported = False
         self._failing_since: float | None = None
         self._retry_at = 0.0
@@ -134,21 +137,29 @@ class RunLogger:
         return self._failing_since is None
 
     def pending(self) -> tuple[int, int]:
+        """(metric values, images) not yet uploaded, those in flight included."""
         with self._lock:
-            return len(self._metrics), len(self._images)
+            return len(self._metrics) + len(self._inflight_metrics), len(self._images) + bool(self._inflight_image)
 
     # --- the end of the run -----------------------------------------------------------------------
+    def _empty(self) -> bool:
+        return not (self._metrics or self._images or self._busy)
+
     def drain(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for everything queued to go up (a failing server is tried once more
-        now, not after its cool-down); True when nothing is left."""
+        now, not after its cool-down); True when nothing is left. After one drain that ran out of
+        time (a server that does not answer), later ones wait at most a second."""
+        if self._gave_up:
+            timeout = min(timeout, 1.0)
         deadline = time.monotonic() + timeout
         with self._lock:
             self._closing = True
             self._retry_at = 0.0
             self._lock.notify_all()
-            while (self._metrics or self._images or self._busy) and time.monotonic() < deadline:
+            while not self._empty() and self._thread.is_alive() and time.monotonic() < deadline:
                 self._lock.wait(min(0.5, max(deadline - time.monotonic(), 0.01)))
-            return not (self._metrics or self._images or self._busy)
+            self._gave_up = not self._empty()
+            return not self._gave_up
 
     def close(self, status: str = "FINISHED", wait: float | None = None) -> bool:
         """Drain (at most ``wait`` s, default ``timeout()``), end the run with ``status``, and say what
@@ -161,15 +172,19 @@ class RunLogger:
         with self._lock:
             self._abandoned = True
             self._lock.notify_all()
-            metrics, images = list(self._metrics), len(self._images)
+            metrics = self._inflight_metrics + list(self._metrics)
+            images = len(self._images) + bool(self._inflight_image)
+            dropped = dict(self._dropped)
         lost = []
         if metrics:
             lost.append(f"{len(metrics)} metric values (kept in {self._write_unsent(metrics)})")
         if images:
             lost.append(f"{images} sample images (kept in {self.local_dir})")
-        if self._dropped["metrics"] or self._dropped["images"]:
-            lost.append(f"{self._dropped['metrics']} metric values and {self._dropped['images']} images dropped "
+        if dropped["metrics"] or dropped["images"]:
+            lost.append(f"{dropped['metrics']} metric values and {dropped['images']} images dropped "
                         "while the server was down (the buffers are bounded)")
+        if dropped["rejected"]:
+            lost.append(f"{dropped['rejected']} uploads refused by the server")
         if lost or not ended:
             _say(f"warning: MLflow at {self.display} did not take everything within {wait:.0f} s: "
                  + ("; ".join(lost) if lost else "the run's end status")
@@ -191,51 +206,93 @@ class RunLogger:
 
     # --- the thread -------------------------------------------------------------------------------
     def _work(self) -> None:
-        while True:
+        try:
+            while self._send_next():
+                pass
+        except BaseException as exc:  # a bug here must not pass silently, nor hang the final drain
+            _say(f"warning: MLflow uploads stopped ({first_line(exc)}); what is left is kept locally at the end")
             with self._lock:
-                while not self._abandoned and (not (self._metrics or self._images)
-                                               or time.monotonic() < self._retry_at):
-                    wait = self._retry_at - time.monotonic() if (self._metrics or self._images) else None
-                    self._lock.wait(wait if wait is None or wait > 0 else 0.01)
-                if self._abandoned:
-                    return
-                metrics = [self._metrics[i] for i in range(min(BATCH, len(self._metrics)))]
-                image = self._images[0] if not metrics and self._images else None
-                self._busy, self._busy_since = True, time.monotonic()
-            try:
-                if metrics:
-                    self.client.log_batch(self.run_id, metrics=metrics)
-                else:
-                    self.client.log_artifact(self.run_id, str(image[0]), image[1])
-            except Exception as exc:  # never let an upload end the training: report once, retry later
-                self._failed(exc)
+                self._busy = False
+                self._lock.notify_all()
+
+    def _send_next(self) -> bool:
+        """Take the next batch out of the queue and send it; False when the logger is closed."""
+        with self._lock:
+            while not self._abandoned and (not (self._metrics or self._images) or time.monotonic() < self._retry_at):
+                wait = self._retry_at - time.monotonic() if (self._metrics or self._images) else None
+                self._lock.wait(wait if wait is None or wait > 0 else 0.01)
+            if self._abandoned:
+                return False
+            # In flight, the batch is out of the queue: the bounded queue may drop older values meanwhile
+            # without touching it. It goes back to the front if the upload fails.
+            count = min(BATCH, len(self._metrics))
+            self._inflight_metrics = [self._metrics.popleft() for _ in range(count)]
+            self._inflight_image = self._images.popleft() if not count else None
+            self._busy, self._busy_since = True, time.monotonic()
+        try:
+            if self._inflight_metrics:
+                self.client.log_batch(self.run_id, metrics=self._inflight_metrics)
             else:
-                self._succeeded(len(metrics), image)
+                self.client.log_artifact(self.run_id, str(self._inflight_image[0]), self._inflight_image[1])
+        except Exception as exc:  # never let an upload end the training: report once, retry later
+            self._failed(exc)
+        else:
+            self._succeeded()
+        return True
 
     def _failed(self, exc: BaseException) -> None:
+        refused = _refused(exc)
         with self._lock:
-            first = self._failing_since is None
+            if refused:  # this batch will never go up (the file is gone, the server says no): drop it
+                self._dropped["rejected"] += 1
+            else:
+                self._metrics.extendleft(reversed(self._inflight_metrics))
+                if self._inflight_image:
+                    self._images.appendleft(self._inflight_image)
+                while len(self._metrics) > MAX_METRICS:
+                    self._metrics.popleft()
+                    self._dropped["metrics"] += 1
+            self._inflight_metrics, self._inflight_image = [], None
+            first = self._failing_since is None and not refused
             if first:
                 self._failing_since = time.monotonic()
-            self._retry_at = time.monotonic() + (min(1.0, self.cooldown_s) if self._closing else self.cooldown_s)
+            if not refused:
+                delay = min(1.0, self.cooldown_s) if self._closing else self.cooldown_s
+                self._retry_at = time.monotonic() + delay
+            report = first or (refused and self._dropped["rejected"] == 1)
             self._busy = False
             self._lock.notify_all()
-        if first:
+        if refused and report:
+            _say(f"warning: MLflow at {self.display} refused an upload ({first_line(exc)}); it is dropped, "
+                 "training goes on")
+        elif report:
             _say(f"warning: MLflow at {self.display} failed ({first_line(exc)}); training goes on, "
                  f"metrics and images are kept and sent again every {self.cooldown_s:.0f} s")
 
-    def _succeeded(self, sent: int, image) -> None:
+    def _succeeded(self) -> None:
         with self._lock:
-            for _ in range(sent):
-                self._metrics.popleft()
-            if image is not None and self._images and self._images[0] is image:
-                self._images.popleft()
+            self._inflight_metrics, self._inflight_image = [], None
             recovered = self._failing_since is not None
             self._failing_since = None
             self._busy = False
             self._lock.notify_all()
         if recovered:
             _say(f"MLflow at {self.display} answers again; sending what was kept")
+
+
+def _refused(exc: BaseException) -> bool:
+    """An upload that no retry can fix: a local file gone, or the server's 4xx (a deleted run, a value it
+    refuses; not 408 or 429, which say "later")."""
+    if isinstance(exc, OSError) and not _is_network_error(exc):
+        return True
+    status = getattr(exc, "get_http_status_code", lambda: None)()
+    return isinstance(status, int) and 400 <= status < 500 and status not in (408, 429)
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, (requests.RequestException, ConnectionError, TimeoutError))
 
 
 def run_bounded(fn, timeout: float) -> tuple[bool, object]:

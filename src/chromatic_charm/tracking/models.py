@@ -80,6 +80,9 @@ def run_of(uri: str) -> str:
     client = MlflowClient()
     try:
         if ref.model_id:
+            if not features(target).logged_models:
+                raise UserError(f"the MLflow server at {target.display} has no logged models (an MLflow 2 "
+                                f"server), so {uri} cannot exist there; use runs:/<run id>")
             return client.get_logged_model(ref.model_id).source_run_id
         if not features(target).registry:
             if ref.alias == CHAMPION_ALIAS:
@@ -149,23 +152,28 @@ def make_champion(run_id: str, experiment_id: str, model_name: str, selected_by:
 
     target = use_target()
     client = MlflowClient()
-    since = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # UTC: compared as text across machines
     uri = f"models:/{model_name}@{CHAMPION_ALIAS}"
-    if features(target).registry:
-        info = mlflow.register_model(_registrable_uri(client, run_id, experiment_id), model_name)
-        client.set_registered_model_alias(model_name, CHAMPION_ALIAS, info.version)
-        client.set_model_version_tag(model_name, info.version, "selected_by", selected_by)
-        return {"registry": True, "version": info.version, "uri": uri, "note": None}
-    # No registry: the tag on the run is what `models:/<name>@champion` finds; the experiment's tag
-    # shows it in the UI. Earlier champions of this name in the experiment lose their tag.
-    for run in client.search_runs([experiment_id], filter_string=f"tags.`{CHAMPION_TAG}` = '{model_name}'",
-                                  max_results=1000):
-        if run.info.run_id != run_id:
-            client.delete_tag(run.info.run_id, CHAMPION_TAG)
-    client.set_tag(run_id, CHAMPION_TAG, model_name)
-    client.set_tag(run_id, CHAMPION_SINCE_TAG, since)
-    client.set_tag(run_id, "selected_by", selected_by)
-    client.set_experiment_tag(experiment_id, f"{CHAMPION_TAG}.{model_name}", run_id)
+    registry = features(target).registry
+    try:
+        if registry:
+            info = mlflow.register_model(_registrable_uri(client, run_id, experiment_id), model_name)
+            client.set_registered_model_alias(model_name, CHAMPION_ALIAS, info.version)
+            client.set_model_version_tag(model_name, info.version, "selected_by", selected_by)
+            return {"registry": True, "version": info.version, "uri": uri, "note": None}
+        # No registry: the tag on the run is what `models:/<name>@champion` finds; the experiment's
+        # tag shows it in the UI. The new champion is tagged first, then earlier ones lose their tag.
+        client.set_tag(run_id, CHAMPION_SINCE_TAG, since)
+        client.set_tag(run_id, "selected_by", selected_by)
+        client.set_tag(run_id, CHAMPION_TAG, model_name)
+        client.set_experiment_tag(experiment_id, f"{CHAMPION_TAG}.{model_name}", run_id)
+        for run in client.search_runs([experiment_id], filter_string=f"tags.`{CHAMPION_TAG}` = '{model_name}'",
+                                      max_results=1000):
+            if run.info.run_id != run_id:
+                client.delete_tag(run.info.run_id, CHAMPION_TAG)
+    except Exception as exc:
+        raise UserError(f"could not make run {run_id} the champion at {target.display} ({first_line(exc)}); "
+                        "run `chromatic-charm select` again when the server answers") from None
     note = (f"no model registry at {target.display}: the champion is run {run_id}, tagged "
             f"{CHAMPION_TAG}={model_name} (run and experiment); {uri} and runs:/{run_id} find it")
     return {"registry": False, "version": None, "uri": uri, "note": note}

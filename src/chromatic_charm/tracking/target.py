@@ -20,8 +20,8 @@ server once which of the two it has, and the rest of the package takes the path 
 
 from __future__ import annotations
 
-import functools
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -62,10 +62,13 @@ def _first_set(names) -> tuple[str | None, str | None]:
     return None, None
 
 
+_SET_BY_US: set[str] = set()  # URIs that use_target put into MLFLOW_TRACKING_URI (MLflow 3 does that)
+
+
 def resolve_target() -> TrackingTarget:
     """Decide where runs go (see the module docstring); sets DagsHub credentials for MLflow."""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-    if uri:
+    if uri and uri not in _SET_BY_US:
         return TrackingTarget(uri, "env")
     repo = os.environ.get("DAGSHUB_REPO", "").strip()
     if repo:
@@ -113,8 +116,9 @@ def _credentials_hint(target: TrackingTarget) -> str:
     if target.kind == "dagshub":
         user = os.environ.get("MLFLOW_TRACKING_USERNAME", "")
         name = _first_set(USERNAME_VARIABLES)[0] or "MLFLOW_TRACKING_USERNAME"
+        token = _first_set(TOKEN_VARIABLES)[0] or "DAGSHUB_TOKEN"
         return (f"check {name} (now '{user}': it must be the DagsHub user the token belongs to) and "
-                "DAGSHUB_TOKEN (a valid token of that user, with access to the repo)")
+                f"{token} (a valid token of that user, with access to the repo)")
     return "check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)"
 
 
@@ -158,31 +162,31 @@ class ServerFeatures:
     registry: bool  # the model registry (registered models, versions, aliases)
 
 
-@functools.lru_cache(maxsize=16)
-def _features(uri: str, kind: str) -> ServerFeatures:
-    target = TrackingTarget(uri, kind)
-    if not target.is_remote:
-        return ServerFeatures(logged_models=True, registry=True)
-
-    def answers(method: str, path: str, **kwargs) -> bool:
-        import requests
-
-        try:
-            response = _request(target, method, path, PROBE_TIMEOUT_S * 2, **kwargs)
-        except requests.RequestException:
-            return True  # unknown: let the real call fail with its own message
-        return response.status_code not in (404, 405, 501)
-
-    return ServerFeatures(
-        logged_models=answers("POST", "/api/2.0/mlflow/logged-models/search", json={"max_results": 1}),
-        registry=answers("GET", "/api/2.0/mlflow/registered-models/search", params={"max_results": 1}),
-    )
+_FEATURES: dict[str, ServerFeatures] = {}
 
 
 def features(target: TrackingTarget | None = None) -> ServerFeatures:
-    """What the tracking server offers, asked once per address (a local store has everything)."""
+    """What the tracking server offers, asked once per address (a local store has everything).
+
+    A 404 (or 405/501) means the API is missing; any other answer that it is there. A server that
+    cannot be asked raises a UserError (and nothing is remembered)."""
+    import requests
+
     target = target or resolve_target()
-    return _features(target.uri, target.kind)
+    if not target.is_remote:
+        return ServerFeatures(logged_models=True, registry=True)
+    if target.uri not in _FEATURES:
+        try:
+            logged = _request(target, "POST", "/api/2.0/mlflow/logged-models/search", PROBE_TIMEOUT_S * 2,
+                              json={"max_results": 1})
+            registry = _request(target, "GET", "/api/2.0/mlflow/registered-models/search", PROBE_TIMEOUT_S * 2,
+                                params={"max_results": 1})
+        except requests.RequestException as exc:
+            raise UserError(f"cannot ask the MLflow server at {target.display} what it supports "
+                            f"({type(exc).__name__}); try again, or check the address") from None
+        _FEATURES[target.uri] = ServerFeatures(logged_models=logged.status_code not in (404, 405, 501),
+                                               registry=registry.status_code not in (404, 405, 501))
+    return _FEATURES[target.uri]
 
 
 def use_target() -> TrackingTarget:
@@ -192,6 +196,8 @@ def use_target() -> TrackingTarget:
     target = resolve_target()
     limit_http_retries()
     probe(target)
+    if target.kind != "env":  # MLflow 3 also writes it to MLFLOW_TRACKING_URI: not the user's choice
+        _SET_BY_US.add(target.uri)
     mlflow.set_tracking_uri(target.uri)
     return target
 
@@ -215,9 +221,16 @@ def connect(experiment: str) -> tuple[TrackingTarget, str]:
 
 
 def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message, or its type when the message is empty."""
+    """The first line of an exception's message (or its type, when empty), secrets removed: MLflow's
+    messages quote request URLs, which may carry ``user:token@``."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    line = text[0] if text else type(exc).__name__
+    line = re.sub(r"(://)[^/@\s]+@", r"\1***@", line)
+    for name in ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", *TOKEN_VARIABLES):
+        secret = os.environ.get(name, "").strip()
+        if len(secret) >= 4:
+            line = line.replace(secret, "***")
+    return line
 
 
 def git_commit() -> tuple[str, bool]:

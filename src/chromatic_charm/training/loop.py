@@ -194,8 +194,12 @@ def _state(nets: Networks, config, gen_cfg, disc_cfg, *, step, epoch, batch_in_e
 def _restore(nets: Networks, state: dict, device: torch.device) -> None:
     nets.generator.load_state_dict(state["generator"])
     nets.discriminator.load_state_dict(state["discriminator"])
-    nets.opt_g.load_state_dict(state["opt_g"])
-    nets.opt_d.load_state_dict(state["opt_d"])
+    for optimizer, key in ((nets.opt_g, "opt_g"), (nets.opt_d, "opt_d")):
+        # Adam's kernel is this machine's choice (--fused-adam), not the checkpoint's: loading keeps the
+        # saved group flags, and places the step counters for the kernel they name.
+        for group in state[key]["param_groups"]:
+            group["fused"] = optimizer.param_groups[0].get("fused")
+        optimizer.load_state_dict(state[key])
     if nets.scaler is not None and state.get("scaler"):
         nets.scaler.load_state_dict(state["scaler"])
     torch.set_rng_state(state["rng_torch"])
@@ -263,6 +267,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
             here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
         config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
+        moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
+                 for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
+        if moved:
+            say("on this machine: " + ", ".join(moved))
 
     run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
     config = replace(config, run_name=run_name)
@@ -320,16 +328,22 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
     if main:
         target, experiment_id = tracking.connect(config.experiment)
         commit, dirty = tracking.git_commit()
-        logger = tracking.RunLogger.start(
-            experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
-            tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
-                  **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
-                  **({"command": command} if command else {})},
-            local_dir=ckpt_dir, display=target.display,
-        )
-        if state is None:
-            logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split), world.size),
-                               "git_commit": commit})
+        try:
+            logger = tracking.RunLogger.start(
+                experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
+                tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
+                      **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
+                      **({"command": command} if command else {})},
+                local_dir=ckpt_dir, display=target.display,
+            )
+            if state is None:
+                logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split),
+                                             world.size), "git_commit": commit})
+        except Exception as exc:  # before any training: nothing is lost by stopping here
+            where = (f"; the checkpoint's run {state['run_id']} must be in this store: point MLFLOW_TRACKING_URI "
+                     "or DAGSHUB_REPO at the one that has it" if state else "")
+            raise UserError(f"MLflow at {target.display} could not start the run ({tracking.first_line(exc)})"
+                            + where) from None
         say(f"MLflow run {logger.run_id} at {target.display} (experiment '{config.experiment}')"
             + (f"; {world.size} processes, {config.batch_size} images each per step" if world.enabled else ""))
         run_id = distributed.broadcast(world, logger.run_id)
@@ -445,8 +459,8 @@ def _reached(step: int, config: TrainConfig) -> bool:
 
 
 def _log_window(logger, window: list[dict], step: int, bar, world: distributed.World = distributed.World()) -> None:
-    """Log every step of the window with its own step number, in one upload (under DDP: the mean
-    over the ranks; every rank calls this at the same steps)."""
+    """Queue every step of the window with its own step number (under DDP: the mean over the ranks;
+    every rank calls this at the same steps)."""
     if not window:
         return
     values = torch.stack([torch.stack([w[k] for k in LOSS_NAMES]) for w in window]).float()
