@@ -56,15 +56,23 @@ def test_cuda_rng_is_restored_for_this_device_only(monkeypatch):
     assert len(calls) == 4
 
 
-def test_a_checkpoint_from_8_gpus_resumes_on_a_machine_with_fewer(tiny_config, tmp_path):
+def test_a_checkpoint_from_8_gpus_resumes_on_a_machine_with_fewer(tiny_config, tmp_path, monkeypatch):
     part = train(replace(tiny_config, epochs=2, max_steps=3, checkpoint_dir=str(tmp_path / "gpu-box")), progress=False)
     state = checkpoint.load(part.checkpoint)
     # what an 8-GPU machine wrote before: torch.cuda.get_rng_state_all(), one state per GPU
-    state["rng_cuda"] = [torch.randint(0, 255, (16,), dtype=torch.uint8) for _ in range(8)]
+    state["rng_cuda"] = [torch.full((16,), i, dtype=torch.uint8) for i in range(8)]
     state["world_size"] = 8
     checkpoint.save_atomic(state, part.checkpoint)
+    # on this machine (the CPU): the run goes on
     resumed = train(replace(tiny_config, epochs=2, max_steps=6), resume=part.checkpoint, progress=False)
     assert resumed.run_id == part.run_id and resumed.steps == 6
+    # on one GPU (faked: the CUDA RNG setter and a 1-GPU machine, none here): the file's states restore
+    # the GPU's own entry, where set_rng_state_all (8 states for 1 GPU) raised before
+    calls = []
+    monkeypatch.setattr(torch.cuda, "set_rng_state", lambda s, device="cuda": calls.append((int(s[0]), str(device))))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert restore_cuda_rng(checkpoint.load(part.checkpoint)["rng_cuda"], torch.device("cuda", 0))
+    assert calls == [(0, "cuda:0")]
 
 
 def test_resume_takes_paths_and_hardware_from_the_current_command(tiny_config, clean_data, tmp_path):

@@ -7,7 +7,6 @@
 """
 
 from .logger import RunLogger, run_bounded
-from .logger import timeout as upload_timeout
 from .models import (GENERATOR_PATH, ONNX_PATH, fetch_onnx, find_champion, load_generator, log_generator, log_onnx,
                      make_champion, parse, run_of)
 from .target import (TrackingTarget, ServerFeatures, connect, features, first_line, git_commit, probe,
@@ -15,4 +14,4 @@ from .target import (TrackingTarget, ServerFeatures, connect, features, first_li
 
 __all__ = ["GENERATOR_PATH", "ONNX_PATH", "RunLogger", "ServerFeatures", "TrackingTarget", "connect", "features",
            "fetch_onnx", "find_champion", "first_line", "git_commit", "load_generator", "log_generator", "log_onnx",
-           "make_champion", "parse", "probe", "resolve_target", "run_bounded", "run_of", "upload_timeout", "use_target"]
+           "make_champion", "parse", "probe", "resolve_target", "run_bounded", "run_of", "use_target"]

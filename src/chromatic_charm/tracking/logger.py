@@ -57,6 +57,7 @@ class RunLogger:
         self.local_dir = Path(local_dir) if local_dir else None
         self.display = display
         self.cooldown_s = cooldown_s
+        self.timeout_s = timeout()  # read once: log_metrics runs every training step
         self._metrics: deque = deque()
         self._images: deque = deque()  # (local path, artifact folder)
         self._dropped = {"metrics": 0, "images": 0, "rejected": 0}
@@ -95,10 +96,6 @@ class RunLogger:
         for i in range(0, len(items), 100):
             self.client.log_batch(self.run_id, params=items[i:i + 100])
 
-    def set_tags(self, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(self.run_id, key, value)
-
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
         from mlflow.entities import Metric
 
@@ -110,10 +107,10 @@ class RunLogger:
                 self._dropped["metrics"] += 1
             self._lock.notify_all()
             stalled = (self._busy and not self._stall_reported
-                       and time.monotonic() - self._busy_since > timeout())
+                       and time.monotonic() - self._busy_since > self.timeout_s)
             self._stall_reported |= stalled
         if stalled:
-            _say(f"warning: MLflow at {self.display} has not answered an upload for {timeout():.0f} s; "
+            _say(f"warning: MLflow at {self.display} has not answered an upload for {self.timeout_s:.0f} s; "
                  "training goes on, metrics and images are kept and sent when it answers")
 
     def log_image(self, image, artifact_file: str) -> Path | None:
@@ -136,11 +133,6 @@ class RunLogger:
         """False while the server fails or does not answer."""
         return self._failing_since is None
 
-    def pending(self) -> tuple[int, int]:
-        """(metric values, images) not yet uploaded, those in flight included."""
-        with self._lock:
-            return len(self._metrics) + len(self._inflight_metrics), len(self._images) + bool(self._inflight_image)
-
     # --- the end of the run -----------------------------------------------------------------------
     def _empty(self) -> bool:
         return not (self._metrics or self._images or self._busy)
@@ -162,9 +154,9 @@ class RunLogger:
             return not self._gave_up
 
     def close(self, status: str = "FINISHED", wait: float | None = None) -> bool:
-        """Drain (at most ``wait`` s, default ``timeout()``), end the run with ``status``, and say what
+        """Drain (at most ``wait`` s, default ``timeout_s``), end the run with ``status``, and say what
         could not be sent. True when everything went up."""
-        wait = timeout() if wait is None else wait
+        wait = self.timeout_s if wait is None else wait
         start = time.monotonic()
         drained = self.drain(wait)
         ended = drained and run_bounded(lambda: self.client.set_terminated(self.run_id, status=status),

@@ -111,19 +111,18 @@ def log_generator(run_id: str, generator, example, output, pip_requirements: lis
     from mlflow.models import infer_signature
 
     options = {"signature": infer_signature(example, output), "pip_requirements": pip_requirements}
-    # A pickled module keeps the dynamic batch and image size; pt2 (MLflow 3's default) would freeze the
-    # example's shape. MLflow 2 clients only have pickle and no such argument.
+    # A pickled module keeps the dynamic batch and image size; pt2 (the default of later MLflow 3
+    # releases) would freeze the example's shape. Early 3.x clients (3.1) only pickle, without the argument.
     if "serialization_format" in inspect.signature(mlflow.pytorch.save_model).parameters:
         options["serialization_format"] = "pickle"
     quiet = logging.getLogger("mlflow.pytorch")  # its pickle warning: a deliberate choice, see above
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        logged_models = "name" in inspect.signature(mlflow.pytorch.log_model).parameters
-        if logged_models and features().logged_models:
+        if features().logged_models:
             with mlflow.start_run(run_id=run_id):
                 mlflow.pytorch.log_model(generator, name=GENERATOR_PATH, **options)
-        else:  # an MLflow 2 server or client: the same MLmodel folder, as plain run artifacts
+        else:  # an MLflow 2 server (DagsHub): the same MLmodel folder, as plain run artifacts
             from mlflow.tracking import MlflowClient
 
             with tempfile.TemporaryDirectory() as tmp:

@@ -475,7 +475,7 @@ def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path) ->
     """Log the final generator with a signature (L in, ab out); returns its URI, or None when the
     server cannot take it (said in one line: the checkpoint holds the same generator)."""
     fallback = f"the generator is in {checkpoint_path}, which evaluate and export take as well"
-    if not logger.drain(tracking.upload_timeout()) or not logger.healthy:
+    if not logger.drain(logger.timeout_s) or not logger.healthy:
         print(f"warning: MLflow does not answer, so the generator was not uploaded; {fallback}", file=sys.stderr)
         return None
     generator = generator.eval()
