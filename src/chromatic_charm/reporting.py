@@ -18,8 +18,9 @@ from .config import project_root
 from .errors import UserError
 
 LOSSES = ("loss_D_real", "loss_D_fake", "loss_G_GAN", "loss_G_L1")
-METRICS = ("val_l1", "test_fid", "test_ciede2000", "test_psnr", "test_ssim", "test_colourfulness",
-           "test_colourfulness_real")
+METRICS = ("val_l1", "test_fid", "test_kid", "test_kid_std", "test_ciede2000", "test_psnr", "test_ssim",
+           "test_colourfulness", "test_colourfulness_real", "test_images", "test_crops")
+BASELINES = ("fid_baseline_gray", "kid_baseline_gray", "fid_baseline_real_halves", "kid_baseline_real_halves")
 
 
 def _client():
@@ -33,8 +34,9 @@ def _client():
 
 def runs_frame(experiment: str, run_ids=None, split: str = "test"):
     """One row per finished run of ``experiment`` (or just ``run_ids``): name, lr_G, lr_D, epochs, model
-    size, validation L1 and the evaluation metrics; FID is NaN where it was not computed, with
-    the reason in ``fid_status``. Sorted by FID, else by CIEDE2000."""
+    size, validation L1 and the evaluation metrics with N (``images``) and views a photo (``crops``); FID
+    and KID are NaN where they were not computed, with the reason in ``fid_status`` and the network in
+    ``fid_network``. Sorted by FID, else by CIEDE2000. Compare rows only at equal N and crops."""
     import pandas as pd
 
     client = _client()
@@ -62,11 +64,27 @@ def runs_frame(experiment: str, run_ids=None, split: str = "test"):
             name = key.replace("test_", f"{split}_")
             row[key.replace("test_", "")] = m.get(name, math.nan)
         row["fid_status"] = t.get(f"{split}_fid_status", "not evaluated")
+        row["fid_network"] = t.get(f"{split}_fid_network", "")
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     return frame.sort_values(["fid", "ciede2000", "val_l1"], na_position="last").reset_index(drop=True)
+
+
+def baselines_frame(evaluation: dict, split: str = "test"):
+    """The reference rows of one evaluation (``evaluate --metrics-out``'s file): FID and KID of the
+    grayscale input and of real against real (two halves of the photos), with N; empty without FID."""
+    import pandas as pd
+
+    m = evaluation["metrics"]
+    rows = []
+    for label, key in (("grayscale input", "baseline_gray"), ("real vs real (two halves)", "baseline_real_halves")):
+        if f"{split}_fid_{key}" in m:
+            rows.append({"reference": label, "fid": m[f"{split}_fid_{key}"], "kid": m[f"{split}_kid_{key}"],
+                         "kid_std": m[f"{split}_kid_{key}_std"],
+                         "images": m[f"{split}_images"] // (2 if "halves" in key else 1)})
+    return pd.DataFrame(rows)
 
 
 def _store() -> str:

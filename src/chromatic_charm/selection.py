@@ -3,9 +3,12 @@
 
 By default the lowest test FID wins, ties broken by the lower validation L1. ``metric`` selects by
 any other logged metric; runs without it are skipped with a warning. ``fallback_metric`` is used,
-with a warning and a record in the result, only when no candidate has ``metric`` at all (offline
-FID cannot be computed: it needs the Inception weights). ``candidates`` restricts the choice to
+with a warning and a record in the result, only when no candidate has ``metric`` at all (runs
+evaluated with ``--no-fid`` or without any Inception network). ``candidates`` restricts the choice to
 given runs (the DVC pipeline passes the evaluation files of its own sweep).
+
+Runs are only compared on equal terms: the same number of images N and views per photo, and for FID and
+KID the same network; otherwise ``select`` stops and says what to re-evaluate (FID's bias depends on N).
 """
 
 from __future__ import annotations
@@ -75,8 +78,8 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     requested, fallback_reason = metric, None
     if fallback_metric and not any(_has(r, metric) for r in runs):
         fallback_reason = (f"no candidate run has '{metric}'"
-                           + (" (FID needs the Inception weights; see `chromatic-charm evaluate --help`)"
-                              if metric.endswith("fid") else ""))
+                           + (" (evaluated with --no-fid, or without an Inception network; see "
+                              "`chromatic-charm evaluate --help`)" if metric.endswith("fid") else ""))
         warnings.warn(f"{fallback_reason}: selecting by '{fallback_metric}' instead", stacklevel=2)
         metric, mode = fallback_metric, None
     mode = mode or direction(metric)
@@ -92,8 +95,9 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     if skipped:
         warnings.warn(f"{len(skipped)} run(s) without '{metric}' skipped: {', '.join(skipped[:10])}", stacklevel=2)
     if not candidates:
-        raise UserError(f"no finished run in '{experiment}' has the metric '{metric}'; evaluate runs first, "
-                        "or pick another with --metric (FID needs the Inception weights)")
+        raise UserError(f"no finished run in '{experiment}' has the metric '{metric}'; evaluate runs first "
+                        "(without --no-fid for FID and KID), or pick another with --metric")
+    terms = _terms(candidates, metric)
     sign = 1 if mode == "min" else -1
     ranked = sorted(candidates, key=lambda r: (sign * r.data.metrics[metric],
                                                r.data.metrics.get(tie_breaker, math.inf)))
@@ -107,7 +111,7 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
             "metric": metric, "mode": mode, "value": best.data.metrics[metric], "requested_metric": requested,
             "fallback_used": fallback_reason is not None, "fallback_reason": fallback_reason,
             "ranked": [(r.info.run_id, r.info.run_name, r.data.metrics[metric]) for r in ranked],
-            "table": _table(ranked, metric, tie_breaker, best.info.run_id)}
+            "compared_on": terms, "table": _table(ranked, metric, tie_breaker, best.info.run_id, terms)}
 
 
 def _has(run, metric: str) -> bool:
@@ -115,8 +119,29 @@ def _has(run, metric: str) -> bool:
     return value is not None and not math.isnan(value)
 
 
-def _table(runs, metric: str, tie_breaker: str, best: str) -> str:
-    lines = [f"| run | lr_G | lr_D | {metric} | {tie_breaker} | |", "| --- | --- | --- | --- | --- | --- |"]
+def _terms(runs, metric: str) -> str:
+    """What the candidates were evaluated on, the same for all of them (else a UserError)."""
+    split = metric.split("_", 1)[0]
+    by_terms: dict[str, list[str]] = {}
+    for run in runs:
+        m, t = run.data.metrics, run.data.tags
+        if f"{split}_images" in m:
+            terms = f"N = {int(m[f'{split}_images'])} images ({int(m[f'{split}_photos'])} photos x {int(m[f'{split}_crops'])} views)"
+        else:
+            terms = "an unknown N (evaluated before N was recorded)"
+        if metric.split("_", 1)[-1].startswith(("fid", "kid")):
+            terms += f", network: {t.get(f'{split}_fid_network', 'unknown')}"
+        by_terms.setdefault(terms, []).append(run.info.run_name or run.info.run_id)
+    if len(by_terms) > 1:
+        groups = "; ".join(f"{', '.join(names[:5])}: {terms}" for terms, names in by_terms.items())
+        raise UserError(f"the candidates were evaluated on different terms, so their '{metric}' cannot be compared "
+                        f"({groups}); re-evaluate them with the same --crops, --max-images and FID network")
+    return next(iter(by_terms))
+
+
+def _table(runs, metric: str, tie_breaker: str, best: str, terms: str) -> str:
+    lines = [f"All runs compared on the same terms: {terms}.", "",
+             f"| run | lr_G | lr_D | {metric} | {tie_breaker} | |", "| --- | --- | --- | --- | --- | --- |"]
     for run in runs:
         p, m = run.data.params, run.data.metrics
         tie = m.get(tie_breaker)

@@ -21,13 +21,14 @@ def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
     return pairs
 
 
-def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", fid_weights: str | None = None,
-          progress: bool = True) -> list[dict]:
+def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", crops: int | None = None, fid: bool = True,
+          fid_weights: str | None = None, progress: bool = True) -> list[dict]:
     """Train and evaluate each (lr_G, lr_D) pair; returns one summary per run."""
     import time
 
     from mlflow.tracking import MlflowClient
 
+    from .config import DEFAULT_EVAL_CROPS
     from .evaluation import evaluate
     from . import tracking
     from .training.loop import train
@@ -45,7 +46,7 @@ def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", fid_weight
             print(f"sweep: training lr_G={lr_g:g}, lr_D={lr_d:g}")
             result = train(run_config, progress=progress, parent_run_id=parent.info.run_id)
             scores = evaluate(result.run_id, data_dir=config.data_dir, split=evaluate_split,
-                              device=_device(config.device),
+                              device=_device(config.device), crops=crops or DEFAULT_EVAL_CROPS, fid=fid,
                               fid_weights=fid_weights, progress=progress)
             results.append({"run_id": result.run_id, "lr_g": lr_g, "lr_d": lr_d, **scores["metrics"],
                             "fid_status": scores["fid_status"]})

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from torch.utils.data import Dataset, Sampler
 
 from .. import color
-from ..config import SPLITS
+from ..config import EVAL_CROP_FRACTION, MAX_EVAL_CROPS, SPLITS
 from ..errors import UserError
 
 
@@ -182,3 +182,26 @@ def to_model_batch(images: torch.Tensor, *, image_size: int, device: torch.devic
     lightness, ab = color.rgb_to_model_input(x, axis=1)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     return lightness.contiguous(memory_format=memory_format), ab.contiguous(memory_format=memory_format)
+
+
+def eval_views(images: torch.Tensor, *, image_size: int, crops: int, device: torch.device | str) -> torch.Tensor:
+    """uint8 RGB (B, S, S, 3) -> float RGB (B * crops, 3, s, s) in [0, 1], photo by photo: views
+    ``i * crops ... i * crops + crops - 1`` are photo i's. Deterministic, so every run sees the same images.
+
+    View 0 is the whole photo resized to ``image_size`` (what evaluation always used); views 1-4 the four
+    corner crops of ``EVAL_CROP_FRACTION`` of the side, resized to ``image_size``; views 5-9 the same five
+    mirrored left to right. More views give FID and KID more samples from a small test set; they are not
+    independent photos, which is why the sample counts of photos and views are both reported."""
+    if not 1 <= crops <= MAX_EVAL_CROPS:
+        raise ValueError(f"crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
+    x = images.to(device).permute(0, 3, 1, 2).float().div_(255.0)
+    side = x.shape[-1]
+    c = max(1, round(side * EVAL_CROP_FRACTION))
+    boxes = [None, (0, 0), (0, side - c), (side - c, 0), (side - c, side - c)]
+    views = []
+    for k in range(crops):
+        box = boxes[k % 5]
+        view = x if box is None else x[:, :, box[0]:box[0] + c, box[1]:box[1] + c]
+        view = _resize(view, image_size)
+        views.append(view.flip(-1) if k >= 5 else view)
+    return torch.stack(views, 1).flatten(0, 1)

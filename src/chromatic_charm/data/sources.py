@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..config import IMAGE_EXTENSIONS, KAGGLE_DATASET, KAGGLE_URL, PLACES_EXPECTED, PLACES_ROOT, PLACES_SPLITS
-from ..errors import UserError
+from ..errors import UserError, first_line
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -72,7 +72,7 @@ def download_places(raw_dir: Path) -> None:
     except ImportError:
         raise UserError("the Kaggle client is not installed: pip install kaggle (or the package's [train] extra)") from None
     except Exception as exc:  # network, 401/403, quota: the client raises many types
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = first_line(exc)
         raise UserError(f"Kaggle download of {KAGGLE_DATASET} failed ({detail}); check your credentials and "
                         f"network, or download {KAGGLE_URL} by hand into '{raw_dir}'") from None
 

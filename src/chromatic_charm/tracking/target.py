@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import project_root
+from .. import errors
 from ..errors import UserError
 
 DAGSHUB_HOST = "https://dagshub.com"
@@ -223,9 +224,7 @@ def connect(experiment: str) -> tuple[TrackingTarget, str]:
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (or its type, when empty), secrets removed: MLflow's
     messages quote request URLs, which may carry ``user:token@``."""
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    line = re.sub(r"(://)[^/@\s]+@", r"\1***@", line)
+    line = re.sub(r"(://)[^/@\s]+@", r"\1***@", errors.first_line(exc))
     for name in ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN", *TOKEN_VARIABLES):
         secret = os.environ.get(name, "").strip()
         if len(secret) >= 4:
