@@ -162,7 +162,8 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_slides_build(pi
     text = _text(report)
     for section in REPORT_SECTIONS:
         assert section in text, section
-    assert "no calculado" in text  # FID: honest where it cannot be computed
+    assert "FID y KID:** calculados sobre" in text and "entrada en gris" in text  # real FID, with its references
+    assert "Criterio aplicado:** menor `test_fid`" in text
     assert "Campeón" in text and "200" in text and _images(report) >= 5
 
     slides = tmp_path / "slides"

@@ -87,6 +87,13 @@ def test_candidates_restrict_the_choice_to_the_named_runs(experiment, tmp_path):
     assert out["run_id"] == ids["c"] and {r for r, _, _ in out["ranked"]} == {ids["b"], ids["c"]}
 
 
+def test_run_ids_restrict_the_choice_too(experiment):
+    _, ids = experiment
+    with pytest.warns(UserWarning):
+        out = select("select-tests", fallback_metric="test_ciede2000", run_ids=[ids["b"]], register=False)
+    assert out["run_id"] == ids["b"] and len(out["ranked"]) == 1
+
+
 def test_candidates_naming_an_unknown_run_or_no_file_are_errors(experiment, tmp_path):
     (tmp_path / "x.json").write_text(json.dumps({"run_id": "0" * 32}))
     with pytest.raises(UserError, match="not finished runs of 'select-tests'"):

@@ -102,6 +102,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     if photos < 2:
         raise UserError(f"the {split} split has {photos} images; evaluation needs at least 2")
     n = photos * crops
+    if network is not None and n < MIN_DISTANCE_SAMPLES:
+        status, network = f"not computed: N = {n} images, FID and KID need at least {MIN_DISTANCE_SAMPLES}", None
 
     # --- the real images' features and the baselines: from the cache, or computed in the loop below
     cache, cached = None, None
@@ -137,14 +139,13 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
             features["fake"].append(network(fake))
             if cached is None:
                 features["real"].append(network(real))
-                features["gray"].append(network(color.model_output_to_rgb(lightness, torch.zeros_like(ab), axis=1)))
+                gray = color.model_output_to_rgb(lightness, torch.zeros_like(ab), axis=1).clamp(0, 1)
+                features["gray"].append(network(gray))
 
     # --- the numbers
     metrics = {f"{split}_{k}": v / n for k, v in sums.items()}
     metrics.update({f"{split}_photos": photos, f"{split}_crops": crops, f"{split}_images": n})
     note = None
-    if network is not None and n < MIN_DISTANCE_SAMPLES:
-        status, network = f"not computed: N = {n} images, FID and KID need at least {MIN_DISTANCE_SAMPLES}", None
     if network is not None:
         if cached is None:
             real = torch.cat(features["real"])

@@ -131,6 +131,7 @@ def _run_details(run_id: str | None) -> dict:
         "training_command": run.data.tags.get("command"),
         "metrics": dict(run.data.metrics),
         "fid_status": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_status")},
+        "fid_network": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_network")},
         "training_data": {k: params.get(k) for k in ("data_source", "data_version", "train_images", "data_dir")},
         "training": {k: params.get(k) for k in ("lr_g", "lr_d", "lambda_l1", "epochs", "batch_size", "model_size")},
     }

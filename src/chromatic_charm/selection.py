@@ -5,7 +5,8 @@ By default the lowest test FID wins, ties broken by the lower validation L1. ``m
 any other logged metric; runs without it are skipped with a warning. ``fallback_metric`` is used,
 with a warning and a record in the result, only when no candidate has ``metric`` at all (runs
 evaluated with ``--no-fid`` or without any Inception network). ``candidates`` restricts the choice to
-given runs (the DVC pipeline passes the evaluation files of its own sweep).
+given runs (the DVC pipeline passes the evaluation files of its own sweep), ``run_ids`` to runs named
+directly (the training notebook passes the runs it made).
 
 Runs are only compared on equal terms: the same number of images N and views per photo, and for FID and
 KID the same network; otherwise ``select`` stops and says what to re-evaluate (FID's bias depends on N).
@@ -47,7 +48,7 @@ def candidate_run_ids(paths) -> set[str]:
 
 def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None, tie_breaker: str = "val_l1",
            model_name: str = DEFAULT_MODEL_NAME, register: bool = True, fallback_metric: str | None = None,
-           candidates=None) -> dict:
+           candidates=None, run_ids=None) -> dict:
     """Returns {"run_id", "version", "table", "ranked": [...], "metric", "fallback_used", "registry",
     "champion_uri", "note", ...}; raises UserError when nothing qualifies.
 
@@ -67,12 +68,12 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
         raise UserError(f"direction must be min or max, got {mode!r}")
     runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=5000)
     runs = [r for r in runs if r.data.tags.get("sweep") != "parent"]  # a sweep's parent holds no model
-    if candidates is not None:
-        wanted = candidate_run_ids(candidates)
+    if candidates is not None or run_ids is not None:
+        wanted = candidate_run_ids(candidates) if candidates is not None else set(run_ids)
         runs = [r for r in runs if r.info.run_id in wanted]
         missing = wanted - {r.info.run_id for r in runs}
         if missing:
-            raise UserError(f"run(s) {', '.join(sorted(missing))} named by the evaluation files are not finished "
+            raise UserError(f"run(s) {', '.join(sorted(missing))} named as candidates are not finished "
                             f"runs of '{experiment}' in this MLflow store; re-run them (dvc repro) or point "
                             "MLFLOW_TRACKING_URI at the store that has them")
     requested, fallback_reason = metric, None
