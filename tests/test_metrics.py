@@ -2,6 +2,8 @@
 Inception network is looked for and in which order, and the colour metrics. The network itself, on
 real photos: tests/test_fid_network.py."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -47,6 +49,27 @@ def test_fid_matches_numpy_scipy_and_kid_the_unbiased_mmd():
     assert "biased upwards" in d.note
 
 
+@pytest.mark.parametrize("n, dim", [(300, 16), (40, 64)])  # more samples than dimensions, and fewer
+def test_fid_equals_torchmetrics_frechet_inception_distance(n, dim):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    from chromatic_charm.metrics import frechet_distance
+
+    class Given(torch.nn.Module):  # the features themselves, as torchmetrics' "feature network"
+        num_features = dim
+
+        def forward(self, x):
+            return x
+
+    real, fake = features(n, 8, dim=dim), features(n + 7, 9, shift=0.2, dim=dim) * 1.3
+    reference = FrechetInceptionDistance(feature=Given())
+    reference.update(real, real=True)
+    reference.update(fake, real=False)
+    expected = float(reference.compute())
+    assert expected > 1 and frechet_distance(real, fake) == pytest.approx(expected, rel=1e-6)
+    assert distances(real, fake).fid == pytest.approx(expected, rel=1e-6)
+
+
 def test_kid_is_reproducible_and_near_zero_for_one_distribution():
     a, b = features(400, 3), features(400, 4)
     first, second = distances(a, b), distances(a, b)
@@ -57,9 +80,21 @@ def test_kid_is_reproducible_and_near_zero_for_one_distribution():
 
 def test_identical_sets_give_zero_fid_never_negative():
     same = features(100, 5)
-    with pytest.warns(UserWarning, match="clamped float noise"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # float noise below 0, if any, is clamped with a warning
         d = distances(same, same)
     assert 0.0 <= d.fid < 1e-6
+
+
+def test_negative_noise_is_clamped_with_a_warning_and_a_real_negative_is_a_bug(monkeypatch):
+    from chromatic_charm import metrics
+
+    monkeypatch.setattr(metrics, "frechet_distance", lambda a, b: -2e-4)
+    with pytest.warns(UserWarning, match="clamped float noise -2.00e-04 to 0"):
+        assert distances(features(10, 1), features(10, 2)).fid == 0.0
+    monkeypatch.setattr(metrics, "frechet_distance", lambda a, b: -0.5)
+    with pytest.raises(RuntimeError, match="a squared distance is never negative"):
+        distances(features(10, 1), features(10, 2))
 
 
 def test_fewer_than_four_samples_is_an_error():

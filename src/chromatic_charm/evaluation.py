@@ -17,6 +17,7 @@ the numbers and in which order the places were searched.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
             baselines = _baselines(real, torch.cat(features["gray"]), crops)
             if manifest.get("data_version"):
                 cache.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache.with_name(cache.stem + ".part.npz")
+                partial = cache.with_name(f"{cache.stem}.{os.getpid()}.part.npz")  # atomic, even for parallel stages
                 np.savez(partial, real=real.numpy(), baselines=json.dumps(baselines))
                 partial.replace(cache)
         else:
@@ -215,7 +216,8 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
         "ssim": "SSIM to the ground truth",
     }
     lines = [f"Evaluation on the {split} split: {photos} photos x {crops} views = {photos * crops} images (N).",
-             f"FID and KID: {status}." + (f" Network: {network}." if network else ""), "",
+             f"FID and KID: {status}." + (f" Network: {network}." if network else ""),
+             f"Where the network is looked for, in order: {' > '.join(SEARCH_ORDER)}.", "",
              "| metric | value | meaning |", "| --- | --- | --- |"]
     for key, value in metrics.items():
         name = key.removeprefix(f"{split}_")

@@ -11,8 +11,9 @@ features). It is found, in this order (``SEARCH_ORDER``):
 Both kinds see the same input: 8-bit pixels resized to 299x299 as torchmetrics does (bilinear,
 antialiased), then (x - 128) / 128; their features agree to 1e-4 (tests/test_fid_network.py).
 
-The statistics are torchmetrics' (``FrechetInceptionDistance``, ``KernelInceptionDistance``) on features
-computed once per image. FID is a squared distance between two Gaussians, so it is never negative; a
+KID is torchmetrics' ``KernelInceptionDistance``; FID is torchmetrics' formula computed through an exact
+low-rank identity (``frechet_distance``: milliseconds instead of 30 s per FID on a CPU, equal to
+torchmetrics' ``FrechetInceptionDistance`` to 1e-6, tested), both on features computed once per image. FID is a squared distance between two Gaussians, so it is never negative; a
 negative value can only be float noise around 0, clamped to 0 with a warning, never silently. KID is an
 unbiased estimate of a squared distance (MMD^2), so values slightly below 0 are legitimate noise and kept.
 """
@@ -227,11 +228,11 @@ class Distances:
 
 
 def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_SUBSETS, seed: int = 0) -> Distances:
-    """FID and KID (torchmetrics) between two feature sets (N, D) and (M, D).
+    """FID (``frechet_distance``) and KID (torchmetrics' ``KernelInceptionDistance``) between two feature
+    sets (N, D) and (M, D).
 
     KID's subsets hold min(1000, N // 2) images per side (at least 2), drawn with a fixed seed, so the
     same features always give the same numbers."""
-    from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.kid import KernelInceptionDistance
 
     n = min(len(real), len(fake))
@@ -239,15 +240,13 @@ def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_
         raise UserError(f"FID and KID need at least {MIN_DISTANCE_SAMPLES} real and {MIN_DISTANCE_SAMPLES} generated "
                         f"images, got {len(real)} and {len(fake)}")
     dim = real.shape[1]
-    fid = FrechetInceptionDistance(feature=_Precomputed(dim))
     subset = min(KID_MAX_SUBSET, max(2, n // 2))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*will save all extracted features")  # a few MB here
         kid = KernelInceptionDistance(feature=_Precomputed(dim), subsets=kid_subsets, subset_size=subset)
-    for metric in (fid, kid):
-        metric.update(real.double(), real=True)
-        metric.update(fake.double(), real=False)
-    value = float(fid.compute())
+    kid.update(real.double(), real=True)
+    kid.update(fake.double(), real=False)
+    value = frechet_distance(real, fake)
     with torch.random.fork_rng(devices=[]):  # KID draws its subsets from torch's global generator
         torch.manual_seed(seed)
         kid_mean, kid_std = (float(v) for v in kid.compute())
@@ -264,19 +263,35 @@ def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_
     return Distances(value, kid_mean, kid_std, n, subset, note)
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """The Frechet distance between Gaussians fitted to two feature sets (N, D), in float64: FID's
-    formula, |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)), without the Inception network.
+def frechet_distance(a, b) -> float:
+    """FID's formula on two feature sets (N, D) and (M, D), in float64:
+    |mu_a - mu_b|^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^(1/2)).
 
-    It is the squared 2-Wasserstein distance between the two Gaussians, hence >= 0, and 0 only when
-    means and covariances agree. Used by the report to show that, and by the tests as a reference."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    It is the squared 2-Wasserstein distance between the fitted Gaussians, hence >= 0 up to float noise,
+    and 0 only when means and covariances agree. The last trace is computed exactly without the
+    (D x D) non-symmetric eigenproblem that torchmetrics solves (30 s for D = 2048 on 2 CPU cores): with
+    any factorisations S_a = F_a F_a^T and S_b = F_b F_b^T, the eigenvalues of S_a S_b are the squared
+    singular values of F_a^T F_b, so the trace is the sum of those singular values. F is the centred
+    features / sqrt(N - 1) (D x N) when N <= D, else the symmetric square root of S (D x D); either way
+    an SVD of at most min(N, D) x min(M, D). It agrees with torchmetrics' ``FrechetInceptionDistance``
+    to 1e-6 (tests/test_metrics.py)."""
+    a = torch.as_tensor(a).detach().cpu().double().numpy()
+    b = torch.as_tensor(b).detach().cpu().double().numpy()
     mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
-    # Tr((S_a S_b)^(1/2)) is the sum of the square roots of the eigenvalues of S_a S_b, which are real
-    # and >= 0 for covariances; this is more accurate than a general matrix square root (sqrtm).
-    eigenvalues = np.linalg.eigvals(s_a @ s_b).real.clip(min=0)
-    return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2.0 * np.sqrt(eigenvalues).sum())
+    factor_a, factor_b = _covariance_factor(a - mu_a), _covariance_factor(b - mu_b)
+    trace_a, trace_b = (factor_a ** 2).sum(), (factor_b ** 2).sum()
+    trace_sqrt = np.linalg.svd(factor_a.T @ factor_b, compute_uv=False).sum()
+    return float(((mu_a - mu_b) ** 2).sum() + trace_a + trace_b - 2.0 * trace_sqrt)
+
+
+def _covariance_factor(centred: np.ndarray) -> np.ndarray:
+    """F with F F^T = the sample covariance of ``centred`` (N, D): (D, N) if N <= D, else (D, D)."""
+    n, d = centred.shape
+    scaled = centred.T / np.sqrt(max(n - 1, 1))
+    if n <= d:
+        return scaled
+    eigenvalues, vectors = np.linalg.eigh(scaled @ scaled.T)
+    return (vectors * np.sqrt(eigenvalues.clip(min=0))) @ vectors.T
 
 
 def colourfulness(images: torch.Tensor) -> torch.Tensor:
