@@ -6,8 +6,9 @@ and every number says N. Baselines, computed once per dataset, N and network (ca
 outputs/baselines/ with the real images' features):
 - ``*_baseline_gray``: the grayscale input shown as colour, the do-nothing colouriser;
 - ``*_baseline_real_halves``: real against real, the photos split in two halves (all views of a photo in
-  the same half), the floor that even a perfect colouriser cannot beat. FID's floor is at N/2 per side,
-  so it sits higher than it would at N (FID's small-sample bias); KID has no such bias.
+  the same half): how far apart two sets of different real photos are at this N. Not a floor: the
+  generated images show the same photos as the real ones they are compared with, so with few photos
+  a colouriser can score below it. FID's is at N/2 per side (FID's small-sample bias); KID has none.
 Where no Inception network can be had (or ``fid=False``), FID and KID are marked not computed (tag
 ``<split>_fid_status``) and every other metric is still recorded; no other number is ever logged under
 their names. The tags ``<split>_fid_network`` and ``<split>_fid_network_search`` say which network produced
@@ -206,8 +207,9 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
         "fid_baseline_gray": "FID of the grayscale input shown as colour (do-nothing baseline)",
         "kid_baseline_gray": "KID of the grayscale input shown as colour",
         "kid_baseline_gray_std": "",
-        "fid_baseline_real_halves": "FID between two halves of the real photos (floor, at N/2 per side)",
-        "kid_baseline_real_halves": "KID between two halves of the real photos (floor)",
+        "fid_baseline_real_halves": "FID between two halves of the real photos, N/2 per side (different photos: a "
+                                    "scale, not a floor)",
+        "kid_baseline_real_halves": "KID between two halves of the real photos (different photos: a scale, not a floor)",
         "kid_baseline_real_halves_std": "",
         "colourfulness": "colourfulness of the outputs (Hasler and Suesstrunk)",
         "colourfulness_real": "colourfulness of the ground truth",
