@@ -56,12 +56,14 @@ class FeatureNetwork:
     module: torch.nn.Module
     description: str  # which network, from which file: written to the run, shown by evaluate
     key: str  # short and stable (the file's sha1 prefix), for cache file names
-    searched: str = " > ".join(SEARCH_ORDER)
 
     @torch.no_grad()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
         device = next(self.module.parameters()).device
-        return self.module(to_uint8_images(images).to(device)).float().cpu()
+        chunk = 16 if device.type == "cpu" else 256  # 16 ran 1.3x faster than 64 on a CPU (BENCHMARKS.md)
+        images = to_uint8_images(images)
+        return torch.cat([self.module(images[i:i + chunk].to(device)).float().cpu()
+                          for i in range(0, len(images), chunk)])
 
 
 class TorchScriptInception(torch.nn.Module):
