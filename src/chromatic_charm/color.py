@@ -163,6 +163,18 @@ def model_output_to_rgb(l_norm: Any, ab_norm: Any, axis: int = -1) -> Any:
     return lab_to_rgb(ops.stack([lightness, a, b], axis), axis=axis)
 
 
+def lightness_to_gray(l_norm: Any) -> Any:
+    """L_norm in [-1, 1] -> the sRGB value in [0, 1] of the neutral gray of that lightness (same shape).
+
+    What a photo's grayscale version looks like to a network trained on RGB photos (an ImageNet encoder)."""
+    l_norm = _float(l_norm)
+    ops = _Ops(l_norm)
+    fy = (denormalize_l(l_norm) + 16.0) / 116.0
+    cube = fy**3
+    luminance = ops.where(cube > _EPS, cube, (fy - 16.0 / 116.0) / _KAPPA)  # Y of D65 white is 1
+    return ops.clip(_encode_srgb(ops.maximum(luminance, 0.0), ops), 0.0, 1.0)
+
+
 def chroma_stats(rgb: Any) -> dict[str, float]:
     """Colour statistics of one HxWx3 sRGB image in [0, 1], used to find near-grayscale and sepia.
 

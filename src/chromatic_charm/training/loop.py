@@ -20,7 +20,8 @@ from .. import color, tracking
 from ..config import checkpoints_dir, clean_data_dir
 from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
 from ..errors import UserError
-from ..models import GANLoss, build_discriminator, build_generator, init_weights, model_configs
+from ..models import (GANLoss, PretrainedUNet, PretrainedUNetConfig, build_discriminator, build_generator,
+                      init_weights, model_configs)
 from . import checkpoint, distributed
 from .config import TrainConfig
 from .step import LOSS_NAMES, Networks, train_step
@@ -112,15 +113,28 @@ def sample_grid(generator, split: ArraySplit, config: TrainConfig, device: torch
     return Image.fromarray(array)
 
 
-def _build(config: TrainConfig, device: torch.device, world: distributed.World = distributed.World()):
+def _build(config: TrainConfig, device: torch.device, world: distributed.World = distributed.World(), *,
+           pretrained: bool = True):
+    """The networks and optimisers of a run; ``pretrained``: start a pretrained encoder from ImageNet (a new
+    run; a resumed one loads its own weights next)."""
     gen_cfg, disc_cfg = model_configs(config.model_size, ngf=config.ngf, num_downs=config.num_downs,
                                       dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
-    multiple = 2**gen_cfg.num_downs
-    if config.image_size % multiple:
-        raise UserError(f"image size {config.image_size} is not divisible by {multiple} "
-                        f"(2**num_downs for model size '{config.model_size}'); pick a multiple of {multiple}")
+    if config.encoder != "none":
+        gen_cfg = PretrainedUNetConfig(encoder=config.encoder)
     generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
-    init_weights(generator)
+    multiple = generator.multiple
+    if config.image_size % multiple:
+        what = (f"the encoder's 32" if config.encoder != "none"
+                else f"2**num_downs for model size '{config.model_size}'")
+        raise UserError(f"image size {config.image_size} is not divisible by {multiple} ({what}); "
+                        f"pick a multiple of {multiple}")
+    if isinstance(generator, PretrainedUNet):
+        init_weights(generator.decoder)
+        init_weights(generator.head)
+        if pretrained:
+            generator.load_imagenet(config.encoder_weights)
+    else:
+        init_weights(generator)
     init_weights(discriminator)
     if world.enabled and device.type == "cuda" and config.sync_bn:
         # BatchNorm statistics over the global batch, as in a single-process run (GPUs only).
@@ -134,8 +148,8 @@ def _build(config: TrainConfig, device: torch.device, world: distributed.World =
     nets = Networks(
         generator=generator,
         discriminator=discriminator,
-        opt_g=_adam(generator, config.lr_g, config),
-        opt_d=_adam(discriminator, config.lr_d, config),
+        opt_g=_adam(_generator_groups(generator, config), config.lr_g, config),
+        opt_d=_adam(discriminator.parameters(), config.lr_d, config),
         gan_loss=GANLoss(config.gan_mode),
         lambda_l1=config.lambda_l1,
         scaler=torch.amp.GradScaler("cuda") if dtype == torch.float16 else None,
@@ -144,11 +158,33 @@ def _build(config: TrainConfig, device: torch.device, world: distributed.World =
     return nets, gen_cfg, disc_cfg, channels_last
 
 
-def _adam(module: torch.nn.Module, lr: float, config: TrainConfig) -> torch.optim.Adam:
+def _generator_groups(generator: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """The generator's parameters for Adam: one group, or (pretrained encoder) the decoder's, then the
+    encoder's at lr_g x encoder_lr_mult (``set_encoder_phase`` sets it each epoch)."""
+    if not isinstance(generator, PretrainedUNet):
+        return [{"params": list(generator.parameters())}]
+    return [{"params": generator.decoder_parameters()},
+            {"params": generator.encoder_parameters(), "lr": config.lr_g * config.encoder_lr_mult}]
+
+
+def set_encoder_phase(nets: Networks, config: TrainConfig, epoch: int) -> bool:
+    """Freeze a pretrained encoder for the first ``freeze_encoder_epochs`` (its learning rate 0, its
+    BatchNorm statistics ImageNet's), then let it learn at lr_g x encoder_lr_mult; True while frozen.
+    A learning rate of 0 rather than ``requires_grad_(False)``: DistributedDataParallel needs the same
+    parameters to get gradients at every step."""
+    generator = nets.generator
+    if not isinstance(generator, PretrainedUNet):
+        return False
+    frozen = epoch < config.freeze_encoder_epochs
+    generator.freeze_encoder(frozen)
+    nets.opt_g.param_groups[1]["lr"] = 0.0 if frozen else config.lr_g * config.encoder_lr_mult
+    return frozen
+
+
+def _adam(params, lr: float, config: TrainConfig) -> torch.optim.Adam:
     # The fused kernel does the whole update in one pass over the parameters instead of about ten
     # element-wise passes; the same algorithm, rounding aside (benchmarks/train_benchmark.py).
-    return torch.optim.Adam(module.parameters(), lr=lr, betas=(config.beta1, config.beta2),
-                            fused=config.fused_adam or None)
+    return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2), fused=config.fused_adam or None)
 
 
 def _compile(nets: Networks) -> None:
@@ -265,7 +301,8 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
         here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
         if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
             here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
-        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps, **here)
+        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps,
+                         max_cpu_minutes=config.max_cpu_minutes, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
         moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
                  for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
@@ -307,7 +344,7 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
     seed_everything(config.seed)
     if device.type == "cuda":  # the training shapes never change: let cuDNN time its algorithms once
         torch.backends.cudnn.benchmark = True
-    nets, gen_cfg, disc_cfg, channels_last = _build(config, device, world)
+    nets, gen_cfg, disc_cfg, channels_last = _build(config, device, world, pretrained=state is None)
     step, epoch, batch_in_epoch, val_l1 = 0, 0, 0, None
     if state is not None:
         _restore(nets, state, device)
@@ -355,9 +392,10 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
         path = ckpt_dir / checkpoint.LAST
         if main:
             checkpoint.save_atomic(
-                _state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
-                       run_id=run_id, val_l1=val_l1, device=device, world_size=world.size,
-                       data_version=manifest.get("data_version")),
+                {**_state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
+                          run_id=run_id, val_l1=val_l1, device=device, world_size=world.size,
+                          data_version=manifest.get("data_version")),
+                 "cpu_seconds": time.process_time() - cpu_start},
                 path,
             )
         return path
@@ -379,12 +417,17 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
     loader = make_loader(train_split, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
     images_seen = 0
     status = "FAILED"
+    # CPU time of this process (all its threads), carried over a resume: the budget of --max-cpu-minutes.
+    cpu_start = time.process_time() - (state.get("cpu_seconds", 0.0) if state else 0.0)
+    out_of_time = _over_budget(config, time.process_time() - cpu_start)
     try:
-        while epoch < config.epochs and not _reached(step, config):
+        while epoch < config.epochs and not _reached(step, config) and not out_of_time:
             sampler.set_epoch(epoch, start_batch=batch_in_epoch)
             l1_only = epoch < config.warmup_epochs
+            frozen = set_encoder_phase(nets, config, epoch)
+            phases = [p for p, on in (("L1 warm-up", l1_only), ("encoder frozen", frozen)) if on]
             bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
-                       desc=f"epoch {epoch + 1}/{config.epochs}" + (" (L1 warm-up)" if l1_only else ""))
+                       desc=f"epoch {epoch + 1}/{config.epochs}" + (f" ({', '.join(phases)})" if phases else ""))
             window: list[dict] = []
             stopping = False
             for images in bar:
@@ -406,7 +449,9 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
                 # where the losses are gathered anyway: a check every step would add a host sync.
                 if not world.enabled or step % config.log_every == 0:
                     stopping = distributed.any_rank(world, stop["signal"] is not None, device)
-                if stopping or _reached(step, config):
+                    out_of_time = distributed.any_rank(world, _over_budget(config, time.process_time() - cpu_start),
+                                                       device)
+                if stopping or out_of_time or _reached(step, config):
                     break
             _log_window(logger, window, step, bar, world)
             bar.close()
@@ -424,12 +469,15 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
                                      f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
                     say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
             save(epoch, batch_in_epoch)
-        if main and (val_l1 is None or batch_in_epoch):  # stopped mid-epoch by max_steps: still validate
+        if out_of_time:
+            say(f"CPU budget of {config.max_cpu_minutes:g} min spent at step {step} (epoch {epoch + 1}); finishing")
+        if main and (val_l1 is None or batch_in_epoch):  # stopped mid-epoch (max_steps, CPU budget): validate
             val_l1 = validate(nets.generator, val_split, config, device)
             logger.log_metrics({"val_l1": val_l1}, step=step)
             logger.log_image(sample_grid(nets.generator, val_split, config, device),
                              f"samples/final_step_{step:06d}.png")
         last = save(epoch, batch_in_epoch)
+        logger.log_metrics({"cpu_minutes": (time.process_time() - cpu_start) / 60.0}, step=step)
         distributed.barrier(world)
         if world.enabled:
             total = distributed.sum_over_ranks(world, images_seen, device)
@@ -456,6 +504,10 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
 
 def _reached(step: int, config: TrainConfig) -> bool:
     return config.max_steps is not None and step >= config.max_steps
+
+
+def _over_budget(config: TrainConfig, cpu_seconds: float) -> bool:
+    return config.max_cpu_minutes is not None and cpu_seconds >= 60.0 * config.max_cpu_minutes
 
 
 def _log_window(logger, window: list[dict], step: int, bar, world: distributed.World = distributed.World()) -> None:

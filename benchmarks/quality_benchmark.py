@@ -1,0 +1,266 @@
+"""How good the colours are, measured through the API as a user gets them.
+
+Each test photo is turned gray and posted to ``POST /colorize`` of a real gunicorn serving each model (or,
+with ``--in-process``, given to the same inference path without a server); what comes back is compared
+with the photo's true colours. Every photo is seen as several views (the whole photo, then its four corner
+crops of 3/4 of the side, then mirror images), each posted at its own size, so FID and KID get more
+samples: N = photos x views, the same N for every row. The grayscale input itself is the first row: the
+do-nothing colouriser every model must beat.
+
+Metrics: FID and KID (the FID paper's Inception, chromatic_charm.metrics), colourfulness (Hasler and
+Suesstrunk; the truth's beside it), CIEDE2000 and PSNR/SSIM against the truth.
+
+    python benchmarks/quality_benchmark.py --data "Data/Clean Data" --split test \\
+        --model old=old.onnx --model new=src/chromatic_charm/assets/generator.onnx --targets new \\
+        --markdown docs/quality.md --grid docs/images/quality_grid.png
+    python benchmarks/quality_benchmark.py --photos ~/my-photos --model default=src/chromatic_charm/assets/generator.onnx
+
+``--targets NAME`` checks issue 12's targets for that model (FID and KID at most 3/4 of the grayscale
+input's, CIEDE2000 lower and PSNR higher than it, colourfulness at least 75% of the truth's, and better than
+every other model on all of these) and exits 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+import torch
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import describe  # noqa: E402
+from api_benchmark import start_server  # noqa: E402
+
+from chromatic_charm import color  # noqa: E402
+from chromatic_charm.config import EVAL_CROP_FRACTION, IMAGE_EXTENSIONS, MAX_EVAL_CROPS  # noqa: E402
+from chromatic_charm.images import to_rgb  # noqa: E402
+from chromatic_charm.metrics import (ciede2000, colourfulness, distances, load_feature_network,  # noqa: E402
+                                     psnr_ssim)
+
+GRAY = "grayscale input"
+
+
+def load_photos(args) -> tuple[list[np.ndarray], str]:
+    """uint8 RGB photos (H, W, 3), at most ``--max-side`` pixels on a side, and where they came from."""
+    if args.photos:
+        files = sorted(p for p in Path(args.photos).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            sys.exit(f"error: no photos under '{args.photos}'")
+        photos = []
+        for f in files[: args.max_photos]:
+            image, _ = to_rgb(Image.open(f))
+            image.thumbnail((args.max_side, args.max_side), Image.Resampling.LANCZOS)
+            photos.append(np.asarray(image))
+        return photos, f"{len(photos)} photos from {args.photos}"
+    array = Path(args.data) / f"{args.split}.npy"
+    if not array.is_file():
+        sys.exit(f"error: no '{array}'; run `chromatic-charm prepare` first, or pass --photos DIR")
+    photos = list(np.load(array, mmap_mode="r")[: args.max_photos])
+    return [np.ascontiguousarray(p) for p in photos], f"{len(photos)} photos of the {args.split} split of {args.data}"
+
+
+def views(photo: np.ndarray, crops: int) -> list[np.ndarray]:
+    """The whole photo, its four corner crops of EVAL_CROP_FRACTION of each side, then mirror images."""
+    h, w = photo.shape[:2]
+    ch, cw = max(1, round(h * EVAL_CROP_FRACTION)), max(1, round(w * EVAL_CROP_FRACTION))
+    boxes = [None, (0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw)]
+    out = []
+    for k in range(crops):
+        box = boxes[k % 5]
+        view = photo if box is None else photo[box[0]:box[0] + ch, box[1]:box[1] + cw]
+        out.append(np.ascontiguousarray(view[:, ::-1] if k >= 5 else view))
+    return out
+
+
+def gray_of(rgb: np.ndarray) -> np.ndarray:
+    """The 8-bit grayscale photo a user would post: the sRGB gray of each pixel's L* (H, W) uint8."""
+    lightness = color.srgb8_to_lightness(rgb)
+    gray = color.lightness_to_gray(color.normalize_l(lightness.astype(np.float32)))
+    return np.round(gray * 255).astype(np.uint8)
+
+
+def png(array: np.ndarray) -> bytes:
+    data = io.BytesIO()
+    Image.fromarray(array).save(data, "PNG")
+    return data.getvalue()
+
+
+def colorize_all(model: str, grays: list[np.ndarray], in_process: bool) -> tuple[list[np.ndarray], dict]:
+    """Every gray view through the model; (colour views, timing)."""
+    start = time.perf_counter()
+    if in_process:
+        from chromatic_charm.inference import Colorizer, open_image
+
+        colorizer = Colorizer(model)
+        out = [np.asarray(colorizer.colorize_image(open_image(png(g)))) for g in grays]
+        return out, {"seconds": time.perf_counter() - start, "via": "in process"}
+    proc, url = start_server(model)
+    try:
+        session, out = requests.Session(), []
+        for g in grays:
+            response = session.post(f"{url}/colorize", data=png(g), headers={"Content-Type": "image/png"}, timeout=120)
+            response.raise_for_status()
+            out.append(np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return out, {"seconds": time.perf_counter() - start, "via": "POST /colorize, gunicorn on 127.0.0.1"}
+
+
+def tensor(images: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+
+
+def by_size(images: list[np.ndarray]) -> dict[tuple, list[int]]:
+    groups: dict[tuple, list[int]] = {}
+    for i, image in enumerate(images):
+        groups.setdefault(image.shape, []).append(i)
+    return groups
+
+
+def features(network, images: list[np.ndarray]) -> torch.Tensor:
+    out = torch.zeros(len(images), 2048)
+    for _, idx in by_size(images).items():
+        out[idx] = network(tensor([images[i] for i in idx]))
+    return out
+
+
+def score(real: list[np.ndarray], fake: list[np.ndarray], real_features, network) -> dict:
+    n = len(real)
+    sums = {"colourfulness": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
+    for _, idx in by_size(real).items():
+        r = tensor([real[i] for i in idx]).float() / 255
+        f = tensor([fake[i] for i in idx]).float() / 255
+        sums["colourfulness"] += float(colourfulness(f).sum())
+        lab_r = color.rgb_to_lab(r, axis=1).permute(0, 2, 3, 1).numpy()
+        lab_f = color.rgb_to_lab(f, axis=1).permute(0, 2, 3, 1).numpy()
+        sums["ciede2000"] += float(ciede2000(lab_f, lab_r).reshape(len(idx), -1).mean(1).sum())
+        psnr, ssim = psnr_ssim(f, r)
+        sums["psnr"] += psnr * len(idx)
+        sums["ssim"] += ssim * len(idx)
+    result = {k: v / n for k, v in sums.items()}
+    if network is not None:
+        d = distances(real_features, features(network, fake))
+        result.update(fid=d.fid, kid=d.kid, kid_std=d.kid_std)
+    return result
+
+
+def check_targets(rows: dict, name: str) -> list[tuple[str, bool]]:
+    m, g, truth = rows[name], rows[GRAY], rows["truth"]["colourfulness"]
+    checks = []
+    if "fid" in m:
+        checks += [(f"FID {m['fid']:.1f} <= 3/4 of the grayscale input's ({0.75 * g['fid']:.1f})", m["fid"] <= 0.75 * g["fid"]),
+                   (f"KID {m['kid']:.4f} <= 3/4 of the grayscale input's ({0.75 * g['kid']:.4f})", m["kid"] <= 0.75 * g["kid"])]
+    checks += [(f"CIEDE2000 {m['ciede2000']:.2f} < the grayscale input's ({g['ciede2000']:.2f})", m["ciede2000"] < g["ciede2000"]),
+               (f"PSNR {m['psnr']:.2f} > the grayscale input's ({g['psnr']:.2f})", m["psnr"] > g["psnr"]),
+               (f"colourfulness {m['colourfulness']:.1f} >= 75% of the truth's ({0.75 * truth:.1f})",
+                m["colourfulness"] >= 0.75 * truth)]
+    for other, o in rows.items():
+        if other in (name, GRAY, "truth"):
+            continue
+        for key, lower in (("fid", True), ("kid", True), ("ciede2000", True), ("psnr", False), ("colourfulness", False)):
+            if key in m and key in o:
+                better = m[key] < o[key] if lower else m[key] > o[key]
+                checks.append((f"{key} {m[key]:.4g} better than {other}'s {o[key]:.4g}", better))
+    return checks
+
+
+def markdown(rows: dict, n_photos: int, n_views: int, source: str, network: str | None) -> str:
+    lines = [f"N = {n_photos * n_views} images ({n_photos} photos x {n_views} views) of {source}; "
+             f"FID network: {network or 'not computed'}",
+             "", "| colouriser | FID | KID | colourfulness | CIEDE2000 | PSNR (dB) | SSIM |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, m in rows.items():
+        if name == "truth":
+            continue
+        fid = f"{m['fid']:.1f}" if "fid" in m else "n/a"
+        kid = f"{m['kid']:.4f} ± {m['kid_std']:.4f}" if "kid" in m else "n/a"
+        lines.append(f"| {name} | {fid} | {kid} | {m['colourfulness']:.1f} | {m['ciede2000']:.2f} | "
+                     f"{m['psnr']:.2f} | {m['ssim']:.3f} |")
+    lines.append(f"| ground truth | 0 | 0 | {rows['truth']['colourfulness']:.1f} | 0 | inf | 1 |")
+    return "\n".join(lines)
+
+
+def grid(path: Path, grays, outputs: dict[str, list[np.ndarray]], reals, picks: list[int], side: int = 160) -> None:
+    """Rows: photos; columns: the gray input, each model, the truth (labelled)."""
+    names = [GRAY, *outputs, "truth"]
+    label_h = 18
+    canvas = Image.new("RGB", (side * len(names), label_h + side * len(picks)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for c, name in enumerate(names):
+        draw.text((c * side + 4, 3), name[:26], fill="black")
+        for r, i in enumerate(picks):
+            image = (np.stack([grays[i]] * 3, -1) if name == GRAY else reals[i] if name == "truth"
+                     else outputs[name][i])
+            canvas.paste(Image.fromarray(image).resize((side, side), Image.Resampling.LANCZOS),
+                         (c * side, label_h + r * side))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", action="append", required=True, metavar="NAME=PATH.onnx", help="repeatable")
+    p.add_argument("--data", default="Data/Clean Data", help="prepared data (default 'Data/Clean Data')")
+    p.add_argument("--split", default="test")
+    p.add_argument("--photos", help="a folder of colour photos instead of a prepared split")
+    p.add_argument("--max-photos", type=int, default=None)
+    p.add_argument("--max-side", type=int, default=512, help="photos from --photos are shrunk to this (default 512)")
+    p.add_argument("--crops", type=int, default=5, help=f"views a photo, 1 to {MAX_EVAL_CROPS} (default 5)")
+    p.add_argument("--in-process", action="store_true", help="the inference path without a server (faster)")
+    p.add_argument("--no-fid", action="store_true")
+    p.add_argument("--targets", metavar="NAME", help="check issue 12's targets for this model")
+    p.add_argument("--markdown", help="write the table (and the targets) to this file")
+    p.add_argument("--json", help="write every number to this file")
+    p.add_argument("--grid", help="write a grid of the first photos (whole views) to this PNG")
+    p.add_argument("--grid-photos", type=int, default=6)
+    args = p.parse_args(argv)
+    models = dict(m.split("=", 1) for m in args.model)
+    if args.targets and args.targets not in models:
+        sys.exit(f"error: --targets {args.targets} is not one of the --model names ({', '.join(models)})")
+
+    photos, source = load_photos(args)
+    real = [v for photo in photos for v in views(photo, args.crops)]
+    grays = [gray_of(v) for v in real]
+    network = None if args.no_fid else load_feature_network()
+    real_features = features(network, real) if network is not None else None
+    rows = {GRAY: score(real, [np.stack([g] * 3, -1) for g in grays], real_features, network)}
+    timings, outputs = {}, {}
+    for name, path in models.items():
+        outputs[name], timings[name] = colorize_all(path, grays, args.in_process)
+        rows[name] = score(real, outputs[name], real_features, network)
+        print(f"{name}: {timings[name]['seconds']:.1f} s for {len(grays)} images ({timings[name]['via']})", flush=True)
+    rows["truth"] = {"colourfulness": float(np.mean([float(colourfulness(tensor([r]).float() / 255)) for r in real]))}
+
+    text = markdown(rows, len(photos), args.crops, source, network.description if network else None)
+    ok = True
+    if args.targets:
+        checks = check_targets(rows, args.targets)
+        ok = all(passed for _, passed in checks)
+        text += f"\n\nTargets for `{args.targets}`:\n\n" + "\n".join(
+            f"- {'met' if passed else 'MISSED'}: {what}" for what, passed in checks)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.markdown).write_text(text + "\n")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "source": source,
+                                               "photos": len(photos), "views": args.crops, "timings": timings,
+                                               "machine": describe()}, indent=1))
+    if args.grid:
+        picks = [i * args.crops for i in range(min(args.grid_photos, len(photos)))]
+        grid(Path(args.grid), grays, outputs, real, picks)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    sys.exit(main())

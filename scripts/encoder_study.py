@@ -1,0 +1,96 @@
+"""The encoder study: pix2pix's U-Net from scratch against a U-Net on an ImageNet encoder, at equal CPU time.
+
+Every recipe trains with the same budget of CPU time (``--max-cpu-minutes``, the process's CPU time over
+all its threads, so runs that share the machine still get equal work), as MLflow runs of the experiment
+``encoder-study``; then ``scripts/measure_quality.py`` scores each exported model through the API on the
+test split, with the grayscale input beside them. Results: docs/encoder_study.md.
+
+    python scripts/encoder_study.py --data "Data/Clean Data" --cpu-minutes 20 --parallel 2
+    python scripts/encoder_study.py --list          # the commands only
+
+With ``--parallel 2`` two runs share the 2 cores, one thread each (a single-threaded run wastes no CPU
+time on thread synchronisation, so the budget buys the same work either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+EXPERIMENT = "encoder-study"
+
+# name -> (flags, the question it answers). Warm-up epochs are about half of what the budget buys at
+# 20 CPU minutes (measured in the study: about 40 CPU seconds an epoch at 128 px, for 180 photos in
+# batches of 8, validation and sample grid included; about five times that at 256 px).
+RECIPES: dict[str, tuple[list[str], str]] = {
+    "scratch-128": (["--encoder", "none", "--model-size", "small", "--image-size", "128"],
+                    "pix2pix's U-Net from scratch, GAN from the first step (today's recipe)"),
+    "lite0-128-gan": (["--encoder", "efficientnet_lite0", "--image-size", "128"],
+                      "ImageNet encoder, GAN from the first step"),
+    "lite0-128-warmup": (["--encoder", "efficientnet_lite0", "--image-size", "128", "--warmup-epochs", "15"],
+                         "ImageNet encoder, L1 alone for about half the budget, then the GAN"),
+    "lite0-128-l1": (["--encoder", "efficientnet_lite0", "--image-size", "128", "--warmup-epochs", "10000"],
+                     "ImageNet encoder, L1 alone (no GAN at all)"),
+    "lite0-256-warmup": (["--encoder", "efficientnet_lite0", "--image-size", "256", "--warmup-epochs", "3"],
+                         "ImageNet encoder at 256 px, L1 for about half the budget, then the GAN"),
+    "lite0-crop128-warmup": (["--encoder", "efficientnet_lite0", "--image-size", "128", "--load-size", "256",
+                              "--warmup-epochs", "15"],
+                             "ImageNet encoder on 128 px crops of the 256 px photos (the scale it serves at), "
+                             "L1 for about half the budget, then the GAN"),
+}
+
+
+def command(name: str, data: str, cpu_minutes: float) -> list[str]:
+    flags, _ = RECIPES[name]
+    return ["chromatic-charm", "train", "--data", data, *flags, "--batch-size", "8", "--epochs", "10000",
+            "--max-cpu-minutes", f"{cpu_minutes:g}", "--device", "cpu", "--workers", "1",
+            "--experiment", EXPERIMENT, "--run-name", name, "--checkpoint-dir", f"checkpoints/{EXPERIMENT}/{name}",
+            "--checkpoint-every", "200", "--no-progress"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="Data/Clean Data", help="prepared data (default 'Data/Clean Data')")
+    p.add_argument("--cpu-minutes", type=float, default=20.0, help="CPU-time budget of each run (default 20)")
+    p.add_argument("--parallel", type=int, default=1, help="runs at a time, one thread each when > 1 (default 1)")
+    p.add_argument("--only", nargs="+", choices=list(RECIPES), help="these recipes only")
+    p.add_argument("--list", action="store_true", help="print the commands and stop")
+    args = p.parse_args(argv)
+    names = args.only or list(RECIPES)
+    commands = {name: command(name, args.data, args.cpu_minutes) for name in names}
+    for name in names:
+        print(f"# {name}: {RECIPES[name][1]}\n{shlex.join(commands[name])}")
+    if args.list:
+        return 0
+    env = dict(os.environ)
+    if args.parallel > 1:
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    logs = Path("outputs") / EXPERIMENT
+    logs.mkdir(parents=True, exist_ok=True)
+    pending, running, failed = list(names), {}, []
+    while pending or running:
+        while pending and len(running) < max(1, args.parallel):
+            name = pending.pop(0)
+            log = open(logs / f"{name}.log", "w")
+            running[name] = (subprocess.Popen(commands[name], env=env, stdout=log, stderr=subprocess.STDOUT), log)
+            print(f"started {name} (log {logs / (name + '.log')})", flush=True)
+        time.sleep(5)
+        for name, (proc, log) in list(running.items()):
+            if proc.poll() is not None:
+                log.close()
+                del running[name]
+                print(f"{name}: exit {proc.returncode}", flush=True)
+                if proc.returncode:
+                    failed.append(name)
+    if failed:
+        print(f"failed: {', '.join(failed)} (see {logs})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
