@@ -206,6 +206,26 @@ def grid(path: Path, grays, outputs: dict[str, list[np.ndarray]], reals, picks: 
     canvas.save(path)
 
 
+def log_runs(models: dict, rows: dict, terms: str, table: str | None) -> None:
+    from chromatic_charm import tracking
+
+    for name, path in models.items():
+        meta_path = Path(path).with_suffix(".json")
+        run_id = json.loads(meta_path.read_text()).get("run_id") if meta_path.is_file() else None
+        if not run_id:
+            print(f"{name}: no run id in {meta_path}; not logged")
+            continue
+        metrics = {f"quality_{k}": v for k, v in rows[name].items()}
+        metrics.update({f"quality_gray_{k}": v for k, v in rows[GRAY].items()})
+        metrics["quality_truth_colourfulness"] = rows["truth"]["colourfulness"]
+        try:
+            tracking.log_measurements(run_id, metrics, {"quality_measured_on": terms},
+                                      [table] if table else [], "quality")
+            print(f"{name}: logged to run {run_id}")
+        except Exception as exc:
+            print(f"{name}: could not log to run {run_id} ({tracking.first_line(exc)})")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", action="append", required=True, metavar="NAME=PATH.onnx", help="repeatable")
@@ -222,6 +242,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every number to this file")
     p.add_argument("--grid", help="write a grid of the first photos (whole views) to this PNG")
     p.add_argument("--grid-photos", type=int, default=6)
+    p.add_argument("--log-runs", action="store_true",
+                   help="add the numbers to each model's MLflow run (its run id from the model's .json) as "
+                        "quality_<metric>, with the terms in the tag quality_measured_on")
     args = p.parse_args(argv)
     models = dict(m.split("=", 1) for m in args.model)
     if args.targets and args.targets not in models:
@@ -255,6 +278,9 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "source": source,
                                                "photos": len(photos), "views": args.crops, "timings": timings,
                                                "machine": describe()}, indent=1))
+    if args.log_runs:
+        via = "in process" if args.in_process else "through the API"
+        log_runs(models, rows, f"{source}, {len(photos)} photos x {args.crops} views, {via}", args.markdown)
     if args.grid:
         picks = [i * args.crops for i in range(min(args.grid_photos, len(photos)))]
         grid(Path(args.grid), grays, outputs, real, picks)

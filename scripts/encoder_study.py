@@ -2,11 +2,13 @@
 
 Every recipe trains with the same budget of CPU time (``--max-cpu-minutes``, the process's CPU time over
 all its threads, so runs that share the machine still get equal work), as MLflow runs of the experiment
-``encoder-study``; then ``scripts/measure_quality.py`` scores each exported model through the API on the
+``encoder-study``; then ``benchmarks/quality_benchmark.py`` scores each exported model through the API on the
 test split, with the grayscale input beside them. Results: docs/encoder_study.md.
 
-    python scripts/encoder_study.py --data "Data/Clean Data" --cpu-minutes 20 --parallel 2
+    python scripts/encoder_study.py --data "Data/Clean Data" --cpu-minutes 20 --parallel 2 --measure \
+        --reference "previous default=old.onnx"
     python scripts/encoder_study.py --list          # the commands only
+    python scripts/encoder_study.py --measure-only --reference old=old.onnx   # export and score what was trained
 
 With ``--parallel 2`` two runs share the 2 cores, one thread each (a single-threaded run wastes no CPU
 time on thread synchronisation, so the budget buys the same work either way).
@@ -53,6 +55,31 @@ def command(name: str, data: str, cpu_minutes: float) -> list[str]:
             "--checkpoint-every", "200", "--no-progress"]
 
 
+# Served at the photos' size: trained on 128-pixel crops of the 256-pixel photos, so 256 is its scale.
+EXPORT_SIZE = {"lite0-crop128-warmup": 256}
+
+
+def measure(names: list[str], references: list[str], out: Path, data: str) -> int:
+    """Export every trained recipe to ONNX (logged to its run) and score them all through the API."""
+    models = []
+    for name in names:
+        onnx = out / f"{name}.onnx"
+        cmd = ["chromatic-charm", "export", f"checkpoints/{EXPERIMENT}/{name}", "-o", str(onnx), "--data", data]
+        if name in EXPORT_SIZE:
+            cmd += ["--image-size", str(EXPORT_SIZE[name])]
+        print(shlex.join(cmd), flush=True)
+        subprocess.run(cmd, check=True)
+        models += ["--model", f"{name}={onnx}"]
+    for ref in references:
+        models += ["--model", ref]
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_benchmark.py"
+    cmd = [sys.executable, str(bench), "--data", data, *models, "--log-runs",
+           "--markdown", "docs/encoder_study_table.md", "--json", str(out / "quality.json"),
+           "--grid", "docs/images/encoder_study_grid.png"]
+    print(shlex.join(cmd), flush=True)
+    return subprocess.run(cmd).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="Data/Clean Data", help="prepared data (default 'Data/Clean Data')")
@@ -60,8 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel", type=int, default=1, help="runs at a time, one thread each when > 1 (default 1)")
     p.add_argument("--only", nargs="+", choices=list(RECIPES), help="these recipes only")
     p.add_argument("--list", action="store_true", help="print the commands and stop")
+    p.add_argument("--measure", action="store_true", help="after training, export and score the recipes")
+    p.add_argument("--measure-only", action="store_true", help="skip training: export and score the trained recipes")
+    p.add_argument("--reference", action="append", default=[], metavar="NAME=PATH.onnx",
+                   help="more models to score beside the recipes (e.g. the previous default model)")
     args = p.parse_args(argv)
     names = args.only or list(RECIPES)
+    logs = Path("outputs") / EXPERIMENT
+    logs.mkdir(parents=True, exist_ok=True)
+    if args.measure_only:
+        return measure(names, args.reference, logs, args.data)
     commands = {name: command(name, args.data, args.cpu_minutes) for name in names}
     for name in names:
         print(f"# {name}: {RECIPES[name][1]}\n{shlex.join(commands[name])}")
@@ -70,8 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if args.parallel > 1:
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    logs = Path("outputs") / EXPERIMENT
-    logs.mkdir(parents=True, exist_ok=True)
     pending, running, failed = list(names), {}, []
     while pending or running:
         while pending and len(running) < max(1, args.parallel):
@@ -89,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                     failed.append(name)
     if failed:
         print(f"failed: {', '.join(failed)} (see {logs})", file=sys.stderr)
-    return 1 if failed else 0
+        return 1
+    return measure(names, args.reference, logs, args.data) if args.measure else 0
 
 
 if __name__ == "__main__":

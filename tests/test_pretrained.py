@@ -154,6 +154,11 @@ def test_train_with_a_frozen_encoder_then_export_and_serve(tiny_config, tmp_path
     moved = checkpoint.load(resumed.checkpoint)["generator"]
     assert not torch.equal(moved["encoder.net._conv_stem.weight"], trained["encoder.net._conv_stem.weight"])
 
+    from chromatic_charm.evaluation import evaluate
+
+    scores = evaluate(str(resumed.checkpoint), data_dir=tiny_config.data_dir, crops=1, fid=False, progress=False)
+    assert 0 < scores["metrics"]["test_ciede2000"] < 100
+
     meta = export(str(resumed.checkpoint), tmp_path / "g.onnx", image_size=64)
     assert meta["encoder"] == "efficientnet_lite0"
     assert (meta["image_size"], meta["trained_image_size"]) == (64, 32)

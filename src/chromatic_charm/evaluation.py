@@ -230,18 +230,11 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
 
 
 def _log(run_id: str, metrics: dict, split: str, tags: dict, report: Path) -> None:
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
-
     from . import tracking
 
-    target = tracking.use_target()
-    client = MlflowClient()
     try:
-        client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
-        for key, value in tags.items():
-            client.set_tag(run_id, f"{split}_{key}", value)
-        client.log_artifact(run_id, str(report), "evaluation")
+        tracking.log_measurements(run_id, metrics, {f"{split}_{k}": v for k, v in tags.items()}, [report], "evaluation")
     except Exception as exc:
+        target = tracking.resolve_target()
         raise UserError(f"could not log to run {run_id} at {target.display} ({tracking.first_line(exc)}); "
                         f"the results are in {report}; use --no-log to skip logging") from None

@@ -7,11 +7,12 @@
 """
 
 from .logger import RunLogger, run_bounded
-from .models import (GENERATOR_PATH, ONNX_PATH, fetch_onnx, find_champion, load_generator, log_generator, log_onnx,
+from .models import (GENERATOR_PATH, ONNX_PATH, fetch_onnx, find_champion, load_generator, log_generator, log_measurements,
+                     log_onnx,
                      make_champion, parse, run_of)
 from .target import (TrackingTarget, ServerFeatures, connect, features, first_line, git_commit, probe,
                      resolve_target, use_target)
 
 __all__ = ["GENERATOR_PATH", "ONNX_PATH", "RunLogger", "ServerFeatures", "TrackingTarget", "connect", "features",
-           "fetch_onnx", "find_champion", "first_line", "git_commit", "load_generator", "log_generator", "log_onnx",
+           "fetch_onnx", "find_champion", "first_line", "git_commit", "load_generator", "log_generator", "log_measurements", "log_onnx",
            "make_champion", "parse", "probe", "resolve_target", "run_bounded", "run_of", "use_target"]

@@ -202,6 +202,23 @@ def _registrable_uri(client, run_id: str, experiment_id: str) -> str:
     return f"models:/{found[0].model_id}" if found else f"runs:/{run_id}/{GENERATOR_PATH}"
 
 
+# --- measurements of a finished run (evaluate, the quality benchmark) ------------------------------
+
+def log_measurements(run_id: str, metrics: dict[str, float], tags: dict[str, str] | None = None,
+                     files=(), artifact_path: str | None = None) -> None:
+    """Add metrics (at step 0), tags and files to a run, finished or not; raises what MLflow raises."""
+    from mlflow.entities import Metric
+    from mlflow.tracking import MlflowClient
+
+    use_target()
+    client = MlflowClient()
+    client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
+    for key, value in (tags or {}).items():
+        client.set_tag(run_id, key, value)
+    for path in files:
+        client.log_artifact(run_id, str(path), artifact_path)
+
+
 # --- the ONNX export -------------------------------------------------------------------------------
 
 def log_onnx(run_id: str, files) -> str:
