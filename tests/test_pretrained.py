@@ -199,3 +199,18 @@ def test_encoder_flags_are_checked_in_one_line(args, message, clean_data, capsys
     assert code == 2
     assert message in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_training_never_touches_the_fid_network(tiny_config, monkeypatch):
+    """FID's Inception is the judge: nothing in training may load it (nor anything derived from it)."""
+    from chromatic_charm import metrics
+    from chromatic_charm.training.loop import train
+
+    def judge(*args, **kwargs):
+        raise AssertionError("training loaded the FID network")
+
+    monkeypatch.setattr(metrics, "load_feature_network", judge)
+    monkeypatch.setattr(metrics, "find_fid_weights", judge)
+    monkeypatch.setattr(metrics.TorchScriptInception, "__init__", judge)
+    result = train(replace(tiny_config, encoder="efficientnet_lite0", max_steps=2), progress=False)
+    assert result.steps == 2
