@@ -142,6 +142,8 @@ def test_train_with_a_frozen_encoder_then_export_and_serve(tiny_config, tmp_path
     state = checkpoint.load(result.checkpoint)
     assert state["generator_config"]["encoder"] == "efficientnet_lite0"
     assert state["train_config"]["freeze_encoder_epochs"] == 1
+    best = checkpoint.load(result.checkpoint.with_name("best.pt"))  # the epoch with the lowest val L1
+    assert best["val_l1"] == best["best_val_l1"] == state["best_val_l1"] and best["epoch"] == 1
     imagenet = build_generator({"encoder": "efficientnet_lite0"})
     imagenet.load_imagenet()
     trained = state["generator"]

@@ -18,6 +18,7 @@ from ..errors import UserError
 
 FORMAT = "chromatic-charm-checkpoint/1"
 LAST = "last.pt"
+BEST = "best.pt"  # the end of the epoch with the lowest val L1 so far (a checkpoint like last.pt)
 
 
 def save_atomic(state: dict, path: Path) -> Path:

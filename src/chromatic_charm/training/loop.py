@@ -388,14 +388,16 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
         logger = _NoLogger(distributed.broadcast(world, None))
         run_id = logger.run_id
 
-    def save(ep: int, batch: int) -> Path:
-        path = ckpt_dir / checkpoint.LAST
+    best_val_l1 = state.get("best_val_l1") if state else None
+
+    def save(ep: int, batch: int, name: str = checkpoint.LAST) -> Path:
+        path = ckpt_dir / name
         if main:
             checkpoint.save_atomic(
                 {**_state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
                           run_id=run_id, val_l1=val_l1, device=device, world_size=world.size,
                           data_version=manifest.get("data_version")),
-                 "cpu_seconds": time.process_time() - cpu_start},
+                 "cpu_seconds": time.process_time() - cpu_start, "best_val_l1": best_val_l1},
                 path,
             )
         return path
@@ -467,7 +469,11 @@ def _train(config, world, device, state, data_dir, manifest, train_split, val_sp
                     logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
                     logger.log_image(sample_grid(nets.generator, val_split, config, device),
                                      f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
-                    say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}")
+                    if best_val_l1 is None or val_l1 < best_val_l1:  # the epoch to export where later ones overfit
+                        best_val_l1 = val_l1
+                        save(epoch, 0, checkpoint.BEST)
+                    say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}"
+                        + (" (best so far: best.pt)" if best_val_l1 == val_l1 else ""))
             save(epoch, batch_in_epoch)
         if out_of_time:
             say(f"CPU budget of {config.max_cpu_minutes:g} min spent at step {step} (epoch {epoch + 1}); finishing")
