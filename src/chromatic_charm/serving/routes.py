@@ -80,6 +80,7 @@ def model():
         training_data=meta.get("training_data", {}),
         training=meta.get("training", {}),
         image_size=colorizer.size,
+        encoder=meta.get("encoder", "none"),  # exports before the encoders had pix2pix's U-Net
         source=meta.get("source"),
     )
 
