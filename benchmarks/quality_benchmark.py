@@ -12,7 +12,7 @@ Suesstrunk; the truth's beside it), CIEDE2000 and PSNR/SSIM against the truth.
 
     python benchmarks/quality_benchmark.py --data "Data/Clean Data" --split test \\
         --model old=old.onnx --model new=src/chromatic_charm/assets/generator.onnx --targets new \\
-        --markdown docs/quality.md --grid docs/images/quality_grid.png
+        --markdown docs/quality.md --grid docs/images/quality_grid.jpg
     python benchmarks/quality_benchmark.py --photos ~/my-photos --model default=src/chromatic_charm/assets/generator.onnx
 
 ``--targets NAME`` checks issue 12's targets for that model (FID and KID at most 3/4 of the grayscale
@@ -240,7 +240,7 @@ def main(argv=None) -> int:
     p.add_argument("--targets", metavar="NAME", help="check issue 12's targets for this model")
     p.add_argument("--markdown", help="write the table (and the targets) to this file")
     p.add_argument("--json", help="write every number to this file")
-    p.add_argument("--grid", help="write a grid of the first photos (whole views) to this PNG")
+    p.add_argument("--grid", help="write a grid of the first photos (whole views) to this image (.png, .jpg)")
     p.add_argument("--grid-photos", type=int, default=6)
     p.add_argument("--log-runs", action="store_true",
                    help="add the numbers to each model's MLflow run (its run id from the model's .json) as "

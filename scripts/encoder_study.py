@@ -46,10 +46,6 @@ RECIPES: dict[str, tuple[list[str], str]] = {
                            "ImageNet encoder learning at a tenth of the decoder's rate, L1 alone"),
     "lite0-256-warmup": (["--encoder", "efficientnet_lite0", "--image-size", "256", "--warmup-epochs", "3"],
                          "ImageNet encoder at 256 px, L1 for about half the budget, then the GAN"),
-    "lite0-crop128-warmup": (["--encoder", "efficientnet_lite0", "--image-size", "128", "--load-size", "256",
-                              "--warmup-epochs", "15"],
-                             "ImageNet encoder on 128 px crops of the 256 px photos (the scale it serves at), "
-                             "L1 for about half the budget, then the GAN"),
 }
 
 
@@ -61,18 +57,12 @@ def command(name: str, data: str, cpu_minutes: float) -> list[str]:
             "--checkpoint-every", "200", "--no-progress"]
 
 
-# Served at the photos' size: trained on 128-pixel crops of the 256-pixel photos, so 256 is its scale.
-EXPORT_SIZE = {"lite0-crop128-warmup": 256}
-
-
 def measure(names: list[str], references: list[str], out: Path, data: str) -> int:
     """Export every trained recipe to ONNX (logged to its run) and score them all through the API."""
     models = []
     for name in names:
         onnx = out / f"{name}.onnx"
         cmd = ["chromatic-charm", "export", f"checkpoints/{EXPERIMENT}/{name}", "-o", str(onnx), "--data", data]
-        if name in EXPORT_SIZE:
-            cmd += ["--image-size", str(EXPORT_SIZE[name])]
         print(shlex.join(cmd), flush=True)
         subprocess.run(cmd, check=True)
         models += ["--model", f"{name}={onnx}"]
@@ -81,7 +71,7 @@ def measure(names: list[str], references: list[str], out: Path, data: str) -> in
     bench = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_benchmark.py"
     cmd = [sys.executable, str(bench), "--data", data, *models, "--log-runs",
            "--markdown", "docs/encoder_study_table.md", "--json", str(out / "quality.json"),
-           "--grid", "docs/images/encoder_study_grid.png"]
+           "--grid", "docs/images/encoder_study_grid.jpg"]
     print(shlex.join(cmd), flush=True)
     return subprocess.run(cmd).returncode
 

@@ -75,7 +75,7 @@ def test_torchrun_two_processes_train_one_run_that_matches_a_single_process(clea
     assert [m.step for m in client.get_metric_history(run.info.run_id, "loss_G_L1")] == list(range(1, 13))
     assert len(client.get_metric_history(run.info.run_id, "val_l1")) == 2
     # One checkpoint folder, written by rank 0, which knows the run, with the epochs' sample images.
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["last.pt", "samples"]
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best.pt", "last.pt", "samples"]
     assert len(list((tmp_path / "ddp" / "samples").glob("epoch_*.png"))) == 2
 
     a, b = checkpoint.load(tmp_path / "single" / "last.pt"), checkpoint.load(tmp_path / "ddp" / "last.pt")
