@@ -216,3 +216,22 @@ def test_training_never_touches_the_fid_network(tiny_config, monkeypatch):
     monkeypatch.setattr(metrics.TorchScriptInception, "__init__", judge)
     result = train(replace(tiny_config, encoder="efficientnet_lite0", max_steps=2), progress=False)
     assert result.steps == 2
+
+
+def test_every_study_recipe_is_a_valid_train_command():
+    """scripts/encoder_study.py's commands (docs/encoder_study.md) parse and make valid configs."""
+    import importlib.util
+
+    from chromatic_charm.cli import build_parser
+    from chromatic_charm.training.config import TrainConfig
+
+    spec = importlib.util.spec_from_file_location("encoder_study", Path(__file__).resolve().parents[1] / "scripts"
+                                                  / "encoder_study.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    assert "scratch-128" in study.RECIPES and "lite0-256-warmup" in study.RECIPES
+    for name in study.RECIPES:
+        args = vars(build_parser().parse_args(study.command(name, "Data/Clean Data", 20)[1:]))
+        config = TrainConfig(**{k: v for k, v in args.items() if k in TrainConfig.field_names() and v is not None})
+        assert config.max_cpu_minutes == 20 and config.run_name == name
+        assert (config.encoder == "none") == name.startswith("scratch")
