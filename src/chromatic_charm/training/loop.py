@@ -301,8 +301,10 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
         here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
         if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
             here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
+        # The CPU budget is the run's own unless a new one is given (it counts the CPU time before the resume).
+        budget = config.max_cpu_minutes if config.max_cpu_minutes is not None else saved.max_cpu_minutes
         config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps,
-                         max_cpu_minutes=config.max_cpu_minutes, **here)
+                         max_cpu_minutes=budget, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
         moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
                  for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
