@@ -176,18 +176,19 @@ def test_cpu_budget_stops_training_and_is_recorded(tiny_config):
     from chromatic_charm.training import checkpoint
     from chromatic_charm.training.loop import train
 
-    result = train(replace(tiny_config, epochs=3, max_cpu_minutes=0.02), progress=False)  # 1.2 CPU seconds
+    # 200 epochs of 6 steps take far more than the 1.2 CPU seconds allowed, on any machine
+    result = train(replace(tiny_config, epochs=200, max_cpu_minutes=0.02), progress=False)
     state = checkpoint.load(result.checkpoint)
-    assert 1 <= result.steps < 3 * 6  # stopped before 3 epochs of 6 steps
+    assert 1 <= result.steps < 200 * 6
     assert state["cpu_seconds"] >= 1.2
     assert result.val_l1 is not None  # validated where it stopped
     # resumed without a budget: the run's own, already spent, so it stops at once
-    again = train(replace(tiny_config, epochs=3, checkpoint_dir=None), resume=result.checkpoint, progress=False)
+    again = train(replace(tiny_config, epochs=200, checkpoint_dir=None), resume=result.checkpoint, progress=False)
     assert again.steps == result.steps
     # a larger budget continues it, counting the CPU time spent before
-    more = train(replace(tiny_config, epochs=3, checkpoint_dir=None, max_cpu_minutes=5), resume=result.checkpoint,
-                 progress=False)
-    assert more.steps == 18  # to the end of its 3 epochs (6 steps each), within the new budget
+    more = train(replace(tiny_config, epochs=200, checkpoint_dir=None, max_cpu_minutes=5,
+                         max_steps=result.steps + 6), resume=result.checkpoint, progress=False)
+    assert more.steps == result.steps + 6  # 6 more steps, within the new budget
     assert checkpoint.load(more.checkpoint)["cpu_seconds"] > state["cpu_seconds"]
 
 
