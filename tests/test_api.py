@@ -84,6 +84,20 @@ def test_health_ready_model_page_and_openapi(client):
     assert spec["openapi"].startswith("3.") and {"413", "415", "503"} <= set(spec["paths"]["/colorize"]["post"]["responses"])
 
 
+@pytest.mark.parametrize("content", [b"not an onnx model", None], ids=["corrupt file", "missing file"])
+def test_a_model_that_fails_to_load_is_not_ready_but_alive(tmp_path, content):
+    path = tmp_path / "generator.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    client = create_app({"MODEL_PATH": path}).test_client()  # the app starts: no crash loop
+    assert client.get("/health").status_code == 200
+    for response in (client.get("/ready"), client.get("/model"),
+                     client.post("/colorize", data=png(16, 16), content_type="image/png")):
+        assert response.status_code == 503 and response.is_json
+        message = response.get_json()["error"]
+        assert message.startswith(f"model '{path}' could not be loaded: ") and len(message.splitlines()) == 1
+
+
 def test_busy_worker_answers_503_with_retry_after(onnx_model):
     app = create_app({"MODEL_PATH": onnx_model, "MAX_CONCURRENT": 1})
     slots = app.extensions["slots"]

@@ -41,6 +41,40 @@ def test_invalid_values_exit_2_with_one_line(capsys):
     assert len(err) == 1 and "batch_size must be >= 1" in err[0]
 
 
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    """Only our own user-facing errors become one line: a ValueError from a bug deep in a command is raised."""
+    from chromatic_charm import cli
+
+    def broken(args):
+        raise ValueError("a bug deep inside")
+
+    monkeypatch.setattr(cli, "_run_prepare", broken)
+    with pytest.raises(ValueError, match="a bug deep inside"):
+        main(["prepare", "--source", "nowhere"])
+
+
+def test_an_unexpected_error_on_a_serving_only_install_is_itself(tmp_path):
+    """Without torch (a serving-only install), an unexpected error surfaces as itself, not as a missing torch."""
+    code = f"""
+import importlib.abc, sys
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ModuleNotFoundError("No module named 'torch'")
+sys.meta_path.insert(0, NoTorch())
+from chromatic_charm import cli
+def broken(args):
+    raise RuntimeError("the real problem")
+cli._run_colorize = broken
+try:
+    cli.main(["colorize", {str(tmp_path / "in.png")!r}, "-o", {str(tmp_path / "out")!r}])
+except BaseException as exc:
+    print(type(exc).__name__, exc)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "RuntimeError the real problem", out.stderr[-2000:]
+
+
 def test_missing_data_says_to_prepare(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nothing"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -50,6 +84,30 @@ def test_missing_data_says_to_prepare(tmp_path, capsys):
 def test_missing_resume_checkpoint_is_one_line(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path / "none"), "--no-progress"]) == 2
     assert "no checkpoint at" in capsys.readouterr().err
+
+
+def test_resume_keeps_the_runs_own_settings(clean_data, tmp_path, capsys):
+    """`--resume` without `--epochs` trains to the run's own epoch count, not the CLI's default; `--epochs`
+    may shorten it; a flag that would change the model or its optimisation is refused in one line."""
+    from chromatic_charm.training import checkpoint
+
+    ckpt = tmp_path / "run"
+    tiny = ["--data", str(clean_data), "--model-size", "tiny", "--image-size", "32", "--batch-size", "8",
+            "--device", "cpu", "--workers", "0", "--experiment", "tests", "--no-progress"]
+    # 48 train images, batch 8: 6 steps an epoch; stopped at step 4 as a crash would stop it
+    assert main(["train", *tiny, "--epochs", "3", "--max-steps", "4", "--checkpoint-dir", str(ckpt)]) == 0
+    capsys.readouterr()
+
+    assert main(["train", "--resume", str(ckpt), "--lr-g", "1e-3", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lr_g 0.001 (the run has 0.0002) cannot change" in err[0]
+    assert checkpoint.load(ckpt / "last.pt")["step"] == 4  # nothing trained
+
+    assert main(["train", "--resume", str(ckpt), "--max-steps", "100", "--epochs", "2", "--no-progress"]) == 0
+    state = checkpoint.load(ckpt / "last.pt")
+    assert state["step"] == 12 and state["train_config"]["epochs"] == 2  # shortened to 2 epochs
+    assert main(["train", "--resume", str(ckpt), "--max-steps", "100", "--no-progress"]) == 0
+    assert checkpoint.load(ckpt / "last.pt")["step"] == 12  # the run's own 2 epochs, not the CLI's default 20
 
 
 @pytest.mark.slow

@@ -88,7 +88,8 @@ def test_resume_takes_paths_and_hardware_from_the_current_command(tiny_config, c
     shutil.rmtree(tmp_path / "content")
     command = replace(tiny_config, data_dir=str(clean_data), checkpoint_dir=None, amp="off", num_workers=0,
                       epochs=1, max_steps=6)
-    resumed = train(command, resume=here, progress=False)
+    resumed = train(command, resume=here, progress=False,  # the flags the workstation's command gives
+                    given=("data_dir", "checkpoint_dir", "amp", "num_workers", "max_steps"))
     assert resumed.run_id == part.run_id and resumed.steps == 6
     assert resumed.checkpoint == here / "last.pt"  # where it was resumed from, not Colab's folder
     saved = checkpoint.load(resumed.checkpoint)["train_config"]

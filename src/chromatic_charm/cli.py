@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
-from .errors import UserError
+from .errors import Interrupted, UserError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -222,7 +222,7 @@ def _run_train(args) -> None:
     import shlex
 
     result = train(TrainConfig(**overrides), resume=args.resume, progress=not args.no_progress,
-                   command=shlex.join(["chromatic-charm", *sys.argv[1:]]))
+                   command=shlex.join(["chromatic-charm", *sys.argv[1:]]), given=overrides)
     _print_result(result)
 
 
@@ -402,19 +402,15 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
                     "select": _run_select, "export": _run_export, "colorize": _run_colorize, "serve": _run_serve, "demo": _run_demo}
         commands[args.command](args)
-    except (UserError, ValueError) as exc:
+    except UserError as exc:  # only our own user-facing errors; anything else is a bug: traceback
         print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:
+        print(f"chromatic-charm {args.command}: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"chromatic-charm {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:
-        from .training.loop import Interrupted
-
-        if isinstance(exc, Interrupted):
-            print(f"chromatic-charm {args.command}: {exc}", file=sys.stderr)
-            return 130
-        raise
     return 0
 
 

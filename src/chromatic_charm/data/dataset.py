@@ -22,7 +22,7 @@ from torch.utils.data import Dataset, Sampler
 
 from .. import color
 from ..config import EVAL_CROP_FRACTION, MAX_EVAL_CROPS, SPLITS
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 
 
 def read_manifest(root: Path) -> dict:
@@ -40,7 +40,7 @@ class ArraySplit(Dataset):
 
     def __init__(self, root: Path, split: str):
         if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+            raise ConfigError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
         self.path = Path(root) / f"{split}.npy"
         if not self.path.is_file():
             raise UserError(f"missing '{self.path}'; run `chromatic-charm prepare` again")
@@ -193,7 +193,7 @@ def eval_views(images: torch.Tensor, *, image_size: int, crops: int, device: tor
     mirrored left to right. More views give FID and KID more samples from a small test set; they are not
     independent photos, which is why the sample counts of photos and views are both reported."""
     if not 1 <= crops <= MAX_EVAL_CROPS:
-        raise ValueError(f"crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
+        raise ConfigError(f"crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
     x = images.to(device).permute(0, 3, 1, 2).float().div_(255.0)
     side = x.shape[-1]
     c = max(1, round(side * EVAL_CROP_FRACTION))

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from ..color import chroma_stats
 from ..images import to_rgb
 from ..config import SPLITS
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from . import sources
 
 REASONS = ("unreadable", "truncated", "too_small", "grayscale", "sepia", "duplicate")
@@ -60,13 +60,13 @@ class PrepareConfig:
 
     def __post_init__(self):
         if self.size < 16:
-            raise ValueError("size must be at least 16")
+            raise ConfigError("size must be at least 16")
         if not (0 <= self.val_frac < 1 and 0 <= self.test_frac < 1 and self.val_frac + self.test_frac < 1):
-            raise ValueError("val_frac and test_frac must be in [0, 1) and sum to less than 1")
+            raise ConfigError("val_frac and test_frac must be in [0, 1) and sum to less than 1")
         if self.gray_chroma > self.sepia_chroma:
-            raise ValueError("gray_chroma must not exceed sepia_chroma")
+            raise ConfigError("gray_chroma must not exceed sepia_chroma")
         if not 0 <= self.near_dup_distance < 32:
-            raise ValueError("near_dup_distance must be in [0, 32)")
+            raise ConfigError("near_dup_distance must be in [0, 32)")
 
 
 # ---------------------------------------------------------------- one file (runs in a worker)

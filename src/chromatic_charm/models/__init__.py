@@ -11,6 +11,7 @@ from dataclasses import replace
 from torch import nn
 
 from ..config import MODEL_SIZE_NAMES
+from ..errors import ConfigError
 from .discriminator import DiscriminatorConfig, PatchDiscriminator
 from .generator import GeneratorConfig, UNetGenerator
 from .losses import GANLoss
@@ -27,7 +28,7 @@ assert tuple(MODEL_SIZES) == MODEL_SIZE_NAMES, "keep config.MODEL_SIZE_NAMES in 
 def model_configs(size: str = "full", **overrides) -> tuple[GeneratorConfig, DiscriminatorConfig]:
     """Configs for a named size; ``overrides`` (ngf, num_downs, dropout, ndf, n_layers) adjust them."""
     if size not in MODEL_SIZES:
-        raise ValueError(f"unknown model size {size!r}; choose one of {', '.join(MODEL_SIZES)}")
+        raise ConfigError(f"unknown model size {size!r}; choose one of {', '.join(MODEL_SIZES)}")
     gen, disc = MODEL_SIZES[size]
     gen_keys = {k: v for k, v in overrides.items() if k in ("ngf", "num_downs", "dropout") and v is not None}
     disc_keys = {k: v for k, v in overrides.items() if k in ("ndf", "n_layers") and v is not None}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
@@ -55,7 +57,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig = GeneratorConfig()):
         super().__init__()
         if config.num_downs < 2:
-            raise ValueError(f"num_downs must be >= 2, got {config.num_downs}")
+            raise ConfigError(f"num_downs must be >= 2, got {config.num_downs}")
         self.config = config
         widths = [config.ngf * min(2**i, config.max_mult) for i in range(config.num_downs)]
         n = config.num_downs

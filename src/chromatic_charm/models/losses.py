@@ -7,6 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..config import GAN_MODES
+from ..errors import ConfigError
 
 
 class GANLoss(nn.Module):
@@ -18,7 +19,7 @@ class GANLoss(nn.Module):
     def __init__(self, mode: str = "vanilla"):
         super().__init__()
         if mode not in GAN_MODES:
-            raise ValueError(f"unknown GAN loss {mode!r}; choose one of {', '.join(GAN_MODES)}")
+            raise ConfigError(f"unknown GAN loss {mode!r}; choose one of {', '.join(GAN_MODES)}")
         self.mode = mode
 
     def forward(self, logits: torch.Tensor, real: bool) -> torch.Tensor:

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from .. import color
 from ..config import ENCODER_NAMES
-from ..errors import UserError, first_line
+from ..errors import ConfigError, UserError, first_line
 
 PRETRAINED_ENCODERS = tuple(name for name in ENCODER_NAMES if name != "none")
 # Mean and std of each encoder's input, on sRGB in [0, 1]: torchvision's ImageNet statistics for the
@@ -48,10 +48,10 @@ class PretrainedUNetConfig:
 
     def __post_init__(self):
         if self.encoder not in PRETRAINED_ENCODERS:
-            raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(PRETRAINED_ENCODERS)}")
+            raise ConfigError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(PRETRAINED_ENCODERS)}")
         object.__setattr__(self, "decoder_channels", tuple(self.decoder_channels))  # a list from JSON
         if len(self.decoder_channels) != 5 or min(self.decoder_channels) < 1:
-            raise ValueError(f"decoder_channels must be 5 positive widths, got {self.decoder_channels}")
+            raise ConfigError(f"decoder_channels must be 5 positive widths, got {self.decoder_channels}")
 
 
 # --- encoders: an image (B, 3, H, W) -> features at 1/2, 1/4, 1/8, 1/16 and 1/32 of its side ------------

@@ -8,11 +8,12 @@ with Retry-After beyond that, instead of queueing without bound.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
-from flask import Flask, jsonify
+from flask import Flask
 
 DEFAULTS = {
     "MODEL_PATH": None,  # default: inference.default_model_path()
@@ -25,18 +26,35 @@ DEFAULTS = {
 
 
 class ModelHolder:
-    """The worker's model, loaded and warmed up once."""
+    """The worker's model, loaded and warmed up once.
+
+    Ready means both happened. A model that fails to load or to answer the warm-up leaves the holder not
+    ready, with the reason in ``error``: the server still starts (``/health`` 200), and ``/ready`` and
+    ``/colorize`` answer 503 with that reason, so a load balancer or a Docker health check sees it.
+    """
 
     def __init__(self, path: Path, threads: int):
+        from ..errors import first_line
         from ..inference import Colorizer
 
-        self.colorizer = Colorizer(path, threads=threads)
-        self.colorizer.colorize_rgb(np.zeros((self.colorizer.size, self.colorizer.size, 3), np.uint8))  # warm-up
-        self.ready = True
+        self.path = path
+        self.colorizer = None
+        self.error: str | None = None
+        try:
+            colorizer = Colorizer(path, threads=threads)
+            colorizer.colorize_rgb(np.zeros((colorizer.size, colorizer.size, 3), np.uint8))  # warm-up
+        except Exception as exc:  # any failure of the model file: reported by /ready, never a crash loop
+            self.error = f"model '{path}' could not be loaded: {first_line(exc)}"
+            sys.stderr.write(f"chromatic-charm API: {self.error}\n")
+            return
+        self.colorizer = colorizer
+
+    @property
+    def ready(self) -> bool:
+        return self.colorizer is not None
 
 
 def create_app(config: dict | None = None) -> Flask:
-    from ..errors import UserError
     from ..inference import default_model_path
     from . import routes
 
@@ -44,14 +62,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     model_path = Path(app.config["MODEL_PATH"] or default_model_path())
-    try:
-        app.extensions["colorizer"] = ModelHolder(model_path, app.config["ORT_THREADS"])
-    except UserError as exc:
-        raise SystemExit(f"chromatic-charm API: {exc}") from None
+    app.extensions["colorizer"] = ModelHolder(model_path, app.config["ORT_THREADS"])
     app.extensions["slots"] = threading.BoundedSemaphore(app.config["MAX_CONCURRENT"])
     app.register_blueprint(routes.bp)
     routes.register_errors(app)
     return app
 
 
-__all__ = ["create_app", "jsonify"]
+__all__ = ["ModelHolder", "create_app"]

@@ -35,13 +35,16 @@ def colorize():
     fmt = (request.args.get("format") or "png").lower()
     if fmt not in ("png", "jpeg", "jpg", "webp"):
         return error(400, f"unknown format {fmt!r}; use format=png, jpeg or webp")
+    holder = current_app.extensions["colorizer"]
+    if not holder.ready:
+        return error(503, holder.error)
     slots = current_app.extensions["slots"]
     if not slots.acquire(blocking=False):
         retry = current_app.config["RETRY_AFTER_S"]
         return error(503, "the server is busy; retry shortly", **{"Retry-After": str(retry)})
     try:
         image = open_image(data, max_pixels=current_app.config["MAX_PIXELS"])
-        result = current_app.extensions["colorizer"].colorizer.colorize_image(image)
+        result = holder.colorizer.colorize_image(image)
         body, mime = encode(result, fmt)
     except ImageTooLarge as exc:
         return error(413, str(exc))
@@ -61,15 +64,18 @@ def health():
 
 @bp.get("/ready")
 def ready():
-    holder = current_app.extensions.get("colorizer")
-    if holder is None or not holder.ready:
-        return error(503, "model not loaded yet")
+    holder = current_app.extensions["colorizer"]
+    if not holder.ready:
+        return error(503, holder.error)
     return jsonify(ready=True, model=str(holder.colorizer.model_path.name))
 
 
 @bp.get("/model")
 def model():
-    colorizer = current_app.extensions["colorizer"].colorizer
+    holder = current_app.extensions["colorizer"]
+    if not holder.ready:
+        return error(503, holder.error)
+    colorizer = holder.colorizer
     meta = colorizer.metadata
     return jsonify(
         name=meta.get("model_name") or colorizer.model_path.stem,

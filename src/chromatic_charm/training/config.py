@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..config import DEFAULT_EXPERIMENT, ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
+from ..errors import ConfigError
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
@@ -86,7 +87,7 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise ValueError(message)
+                raise ConfigError(message)
 
     @classmethod
     def field_names(cls) -> list[str]:

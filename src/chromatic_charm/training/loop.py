@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from .. import color, tracking
 from ..config import checkpoints_dir, clean_data_dir
 from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_manifest, to_model_batch
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..models import (GANLoss, PretrainedUNet, PretrainedUNetConfig, build_discriminator, build_generator,
                       init_weights, model_configs)
 from . import checkpoint, distributed
@@ -40,11 +41,9 @@ class TrainResult:
 # Where a run executes, not what it is: on resume these come from the current command.
 MACHINE_FIELDS = ("data_dir", "checkpoint_dir", "device", "amp", "compile", "num_workers", "channels_last",
                   "sync_bn", "fused_adam")
+# What a resume may change besides MACHINE_FIELDS: how long the run trains and how often it reports.
+RESUME_SETTINGS = ("epochs", "max_steps", "max_cpu_minutes", "checkpoint_every", "log_every", "num_samples")
 MODEL_UPLOAD_TIMEOUT_S = 1800.0  # the full generator is 218 MB: minutes on a slow uplink
-
-
-class Interrupted(Exception):
-    """Training stopped by SIGTERM or Ctrl-C after saving a checkpoint."""
 
 
 class _NoLogger:
@@ -124,7 +123,7 @@ def _build(config: TrainConfig, device: torch.device, world: distributed.World =
     generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
     multiple = generator.multiple
     if config.image_size % multiple:
-        what = (f"the encoder's 32" if config.encoder != "none"
+        what = ("the encoder's 32" if config.encoder != "none"
                 else f"2**num_downs for model size '{config.model_size}'")
         raise UserError(f"image size {config.image_size} is not divisible by {multiple} ({what}); "
                         f"pick a multiple of {multiple}")
@@ -274,13 +273,34 @@ def _params(config: TrainConfig, gen_cfg, disc_cfg, manifest: dict, data_dir: Pa
     return params
 
 
+def _resume_changes(config: TrainConfig, saved: TrainConfig, given: Iterable[str] | None) -> dict:
+    """What a resume changes in the saved config: the given fields of RESUME_SETTINGS. A given field that
+    would change the model or its optimisation is a UserError naming it."""
+    if given is None:
+        defaults = TrainConfig()
+        given = [name for name in TrainConfig.field_names() if getattr(config, name) != getattr(defaults, name)]
+    given = set(given) - set(MACHINE_FIELDS)
+    fixed = sorted(name for name in given - set(RESUME_SETTINGS) if getattr(config, name) != getattr(saved, name))
+    if fixed:
+        raise UserError("a resumed run keeps its settings; "
+                        + ", ".join(f"{name} {getattr(config, name)!r} (the run has {getattr(saved, name)!r})"
+                                    for name in fixed)
+                        + f" cannot change. Leave {'it' if len(fixed) == 1 else 'them'} out, or start a new run; "
+                          f"a resume may change {', '.join(RESUME_SETTINGS)} and where it runs")
+    return {name: getattr(config, name) for name in sorted(given & set(RESUME_SETTINGS))}
+
+
 def train(config: TrainConfig, resume: str | Path | bool | None = None, progress: bool = True,
-          parent_run_id: str | None = None, command: str | None = None) -> TrainResult:
+          parent_run_id: str | None = None, command: str | None = None,
+          given: Iterable[str] | None = None) -> TrainResult:
     """Train pix2pix on prepared data, tracked as one MLflow run.
 
     ``resume``: None/False for a new run; True for the newest ``checkpoints/*/last.pt``; or a path
-    (a checkpoint file or a run's checkpoint folder). A resumed run keeps its config (``epochs`` and
-    ``max_steps`` may be raised) and continues the same MLflow run; where it runs (``MACHINE_FIELDS``:
+    (a checkpoint file or a run's checkpoint folder). A resumed run keeps its saved config and continues
+    the same MLflow run. Only the fields in ``given`` (the flags the user gave; default: the fields of
+    ``config`` that differ from TrainConfig's defaults) change it, and only those of ``RESUME_SETTINGS``
+    (how long it trains: ``epochs`` may also shorten it); a given field that would change the model or
+    its optimisation stops with a UserError. Where it runs (``MACHINE_FIELDS``:
     data and checkpoint folders, device, precision, compile, loader threads) comes from ``config``,
     so a run started on Colab continues on a workstation. Its checkpoints stay in the folder it was
     resumed from unless ``config.checkpoint_dir`` says otherwise; without ``config.data_dir`` the
@@ -297,14 +317,13 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
         path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
         state = checkpoint.load(path)
         saved = TrainConfig(**{k: v for k, v in state["train_config"].items() if k in TrainConfig.field_names()})
+        changes = _resume_changes(config, saved, given)
         here = {name: getattr(config, name) for name in MACHINE_FIELDS}
         here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
         if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
             here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
-        # The CPU budget is the run's own unless a new one is given (it counts the CPU time before the resume).
-        budget = config.max_cpu_minutes if config.max_cpu_minutes is not None else saved.max_cpu_minutes
-        config = replace(saved, epochs=max(saved.epochs, config.epochs), max_steps=config.max_steps,
-                         max_cpu_minutes=budget, **here)
+        # A CPU budget counts the CPU time before the resume too.
+        config = replace(saved, **changes, **here)
         say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
         moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
                  for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
