@@ -51,10 +51,19 @@ def test_normalisation_ranges_and_inverse(rgb):
     np.testing.assert_allclose(color.model_output_to_rgb(l_norm, ab_norm), rgb, atol=1e-5)
 
 
-def test_uint8_input_is_rejected_by_range_not_silently_wrong():
-    # The functions take floats in [0, 1]; uint8 must be divided by 255 first. Out-of-range values
-    # are clipped, so 255 reads as white, as does 1.0.
-    assert color.rgb_to_lab(np.array([255.0, 255.0, 255.0]))[0] == pytest.approx(100.0, abs=1e-3)
+def test_uint8_input_is_rejected_not_silently_white():
+    # rgb_to_lab takes floats in [0, 1]: an 8-bit photo read as floats would clip to white everywhere.
+    for photo in (np.full((2, 2, 3), 40, np.uint8), torch.full((2, 2, 3), 40, dtype=torch.uint8),
+                  np.array([0, 128, 255])):
+        with pytest.raises(ValueError, match="divide 8-bit photos by 255 first"):
+            color.rgb_to_lab(photo)
+    assert color.rgb_to_lab(np.full((2, 2, 3), 40, np.uint8) / 255.0)[0, 0, 0] == pytest.approx(16.11, abs=0.01)
+
+
+def test_out_of_range_floats_are_clipped():
+    # a rounding error's overshoot: 1.0001 reads as white, -0.0001 as black
+    assert color.rgb_to_lab(np.array([1.0001, 1.0001, 1.0001]))[0] == pytest.approx(100.0, abs=1e-3)
+    assert color.rgb_to_lab(np.array([-1e-4, -1e-4, -1e-4]))[0] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_wrong_channel_count_is_a_clear_error():

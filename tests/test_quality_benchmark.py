@@ -50,3 +50,34 @@ def test_quality_benchmark_rejects_an_empty_folder(tmp_path):
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode != 0 and f"no photos under '{tmp_path}'" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+CALIBRATION = REPO / "benchmarks" / "target_calibration.py"
+
+
+def test_target_calibration_scores_oracles_and_a_model(onnx_model, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):  # smooth colour photos: four colour patches each
+        rgb = rng.integers(0, 256, (2, 2, 3), dtype=np.uint8)
+        Image.fromarray(rgb).resize((64, 64), Image.Resampling.BILINEAR).save(photos / f"p{i}.png")
+    out = subprocess.run(
+        [sys.executable, str(CALIBRATION), "--photos", str(photos), "--crops", "1", "--no-fid",
+         "--model", f"tiny={onnx_model}", "--gain", "1", "--gain", "0", "--json", str(tmp_path / "c.json"),
+         "--markdown", str(tmp_path / "c.md")],
+        capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "c.json").read_text())
+    rows, truth = result["rows"], result["truth_colourfulness"]
+    gray = rows["grayscale input"]
+    assert gray["colourfulness"] == pytest.approx(0, abs=0.5) and truth > 10
+    fine, coarse = rows["true colours on a 16x16 grid"], rows["true colours on a 1x1 grid"]
+    assert fine["ciede2000"] < coarse["ciede2000"] < gray["ciede2000"]  # knowing more of the truth is closer
+    assert fine["psnr"] > coarse["psnr"] > gray["psnr"]
+    assert 0.3 * truth < rows["true colours, chroma x0.5"]["colourfulness"] < 0.7 * truth  # duller truth
+    assert rows["true colours, chroma x0.5"]["colourfulness"] < rows["true colours, chroma x0.75"]["colourfulness"]
+    # a gain of 0 turns the model's colours off: the grayscale input again
+    assert rows["tiny, a*b* x0"]["ciede2000"] == pytest.approx(gray["ciede2000"], abs=0.05)
+    text = (tmp_path / "c.md").read_text()
+    assert "| true colours on a 16x16 grid |" in text and "misses FID, KID" in text  # no FID: never "met"

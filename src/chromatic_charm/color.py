@@ -104,7 +104,13 @@ def _lab_to_xyz(lightness: Any, a: Any, b: Any, ops: _Ops) -> list:
 
 
 def rgb_to_lab(rgb: Any, axis: int = -1) -> Any:
-    """sRGB in [0, 1] -> Lab (L in [0, 100]); same shape, layout and array type as the input."""
+    """sRGB floats in [0, 1] -> Lab (L in [0, 100]); same shape, layout and array type as the input.
+
+    Integer arrays (uint8 photos) are refused: read as floats they would all clip to white. Out-of-range
+    floats (a rounding error's overshoot) are clipped to [0, 1]."""
+    if not (rgb.is_floating_point() if _is_torch(rgb) else np.issubdtype(np.asarray(rgb).dtype, np.floating)):
+        raise ValueError(f"rgb_to_lab takes floats in [0, 1], got {rgb.dtype} values; divide 8-bit "
+                         "photos by 255 first (or use srgb8_to_lightness for their L*)")
     rgb = _float(rgb)
     ops = _Ops(rgb)
     rgb = ops.clip(rgb, 0.0, 1.0)
