@@ -49,6 +49,7 @@ from PIL import Image
 from _machine import describe
 
 from chromatic_charm import color
+from chromatic_charm.errors import first_line
 from chromatic_charm.images import to_rgb
 from chromatic_charm.inference import Colorizer
 from chromatic_charm.metrics import ciede2000
@@ -199,7 +200,7 @@ def quantise(model_path: Path, out_dir: Path, calibration: list[np.ndarray]) -> 
             session(out, dump=dumped).run(["ab"], {"L": calibration[0]})
             results[name] = {"path": out, "coverage": coverage(out, dumped)}
         except Exception as exc:
-            print(f"note: {name} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            print(f"note: {name} failed: {type(exc).__name__}: {first_line(exc)[:200]}")
     return results
 
 

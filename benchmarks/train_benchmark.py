@@ -84,13 +84,14 @@ def worker_ours(job: dict) -> dict:
 
     from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, make_loader, to_model_batch
     from chromatic_charm.training.config import TrainConfig
-    from chromatic_charm.training.loop import _build, _device, _step_generator, seed_everything
+    from chromatic_charm.devices import resolve_device
+    from chromatic_charm.training.loop import _build, _step_generator, seed_everything
     from chromatic_charm.training.step import train_step
 
     config = TrainConfig(data_dir=job["data"], model_size=job["model_size"], image_size=job["image_size"],
                          batch_size=job["batch_size"], device=job["device"], seed=job["seed"],
                          **_parse_overrides(job["variant"]))
-    device = _device(config.device)
+    device = resolve_device(config.device)
     seed_everything(config.seed)
     nets, _, _, channels_last = _build(config, device)
     split = ArraySplit(Path(job["data"]), "train")

@@ -122,3 +122,19 @@ def test_demo_prepares_the_samples_and_trains(isolated_project):
 
     assert Image.open(demo / "samples.png").size == (3 * 64, 3 * 64)  # 3 val images: gray | colour | truth
     assert (isolated_project / "mlflow.db").is_file()
+
+
+def test_sweep_grid_is_read_and_written_the_same_way(capsys):
+    from chromatic_charm.config import DEFAULT_SWEEP_GRID
+    from chromatic_charm.errors import UserError
+    from chromatic_charm.sweep import format_grid, parse_grid
+
+    assert format_grid(DEFAULT_SWEEP_GRID) == "1e-4:3e-4,2e-4:2e-4,3e-4:1e-4"
+    assert parse_grid(format_grid(DEFAULT_SWEEP_GRID)) == DEFAULT_SWEEP_GRID
+    assert parse_grid("1.5e-4:0.01") == ((1.5e-4, 0.01),)
+    for bad in ("fast", "1e-4", "1e-4:-1", ""):
+        with pytest.raises(UserError, match="--grid must look like"):
+            parse_grid(bad)
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    assert "the original study's 1e-4:3e-4,2e-4:2e-4,3e-4:1e-4" in " ".join(capsys.readouterr().out.split())

@@ -119,3 +119,16 @@ def test_resume_in_a_store_without_the_run_stops_with_one_line(tiny_config, tmp_
     with pytest.raises(UserError, match=f"the checkpoint's run {part.run_id} must be in this store") as err:
         train(replace(tiny_config, max_steps=4), resume=part.checkpoint, progress=False)
     assert len(str(err.value).splitlines()) == 1
+
+
+def test_device_auto_and_bad_devices():
+    from chromatic_charm.devices import resolve_device
+    from chromatic_charm.errors import UserError
+
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(UserError, match="unknown device 'gpu0'"):
+        resolve_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU is available; use --device cpu"):
+            resolve_device("cuda:1")

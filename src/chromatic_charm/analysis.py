@@ -14,10 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from . import color
-from .config import clean_data_dir
+from .config import SPLITS, clean_data_dir
 from .errors import UserError
-
-SPLITS = ("train", "val", "test")
 
 
 @dataclass

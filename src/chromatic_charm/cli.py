@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
+from .config import DEFAULT_SWEEP_GRID, DEVICE_HELP, OUTPUT_FORMATS, SPLITS
 from .errors import Interrupted, UserError
 
 
@@ -62,7 +63,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--warmup-epochs", type=int, help="epochs of L1-only generator training first (default 0)")
     g.add_argument("--seed", type=int, help=f"(default {defaults['seed']})")
     g = p.add_argument_group("hardware")
-    g.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    g.add_argument("--device", help=DEVICE_HELP)
     g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU; "
                         "bf16 also speeds up CPUs with native bf16, see BENCHMARKS.md)")
     g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -87,7 +88,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
-    p.add_argument("--split", default="test", choices=["train", "val", "test"], help="(default test)")
+    p.add_argument("--split", default="test", choices=SPLITS, help="(default test)")
     _fid_arguments(p)
 
 
@@ -126,7 +127,8 @@ def _prepare_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .config import DEFAULT_MODEL_NAME
+    from .config import DEFAULT_EXPERIMENT, DEFAULT_MODEL_NAME
+    from .sweep import format_grid
 
     parser = _Parser(prog="chromatic-charm", description="Colourise black-and-white photos (pix2pix in CIE Lab).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -145,21 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
     _evaluate_arguments(ev)
     ev.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
     ev.add_argument("--max-images", type=int, help="evaluate on the first N photos only")
-    ev.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
     ev.add_argument("--no-log", action="store_true", help="do not log to the run")
     ev.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
                                           "(the DVC pipeline's metrics; `select --candidates` reads it)")
     ev.add_argument("--no-progress", action="store_true", help="no progress bars")
     sw = sub.add_parser("sweep", help="train and evaluate a grid of lr_G x lr_D under one parent run",
                         description="Train one run per (lr_G, lr_D) pair under a parent MLflow run, then evaluate each.")
-    sw.add_argument("--grid", default="1e-4:3e-4,2e-4:2e-4,3e-4:1e-4",
-                    help="lr_G:lr_D pairs (default: the original study's 1e-4:3e-4,2e-4:2e-4,3e-4:1e-4)")
-    sw.add_argument("--split", default="test", help="split to evaluate on (default test)")
+    sw.add_argument("--grid", help=f"lr_G:lr_D pairs (default: the original study's {format_grid(DEFAULT_SWEEP_GRID)})")
+    sw.add_argument("--split", default="test", choices=SPLITS, help="split to evaluate on (default test)")
     _fid_arguments(sw)
     _train_arguments(sw)
     se = sub.add_parser("select", help="register the best run's generator with the alias 'champion'",
                         description="Rank finished runs by a metric (lowest test FID by default), register the best.")
-    se.add_argument("--experiment", default="chromatic-charm", help="MLflow experiment (default chromatic-charm)")
+    se.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"MLflow experiment (default {DEFAULT_EXPERIMENT})")
     se.add_argument("--metric", default="test_fid", help="metric to rank by (default test_fid)")
     se.add_argument("--direction", choices=["min", "max"], help="default: max for psnr/ssim/colourfulness, else min")
     se.add_argument("--fallback-metric", help="rank by this metric, with a warning, when no run has --metric "
@@ -183,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("inputs", nargs="+", help="image files or folders")
     co.add_argument("-o", "--out", required=True, help="output folder")
     co.add_argument("--model", help="ONNX model (default: $CHROMATIC_CHARM_MODEL or the shipped model)")
-    co.add_argument("--format", default="png", choices=["png", "jpeg", "webp"], help="output format (default png)")
+    co.add_argument("--format", default="png", choices=list(OUTPUT_FORMATS), help="output format (default png)")
     co.add_argument("--no-progress", action="store_true", help="no progress bars")
     sv = sub.add_parser("serve", help="run the API under gunicorn in the foreground (as the Docker image does)",
                         description="Serve the colorize API with gunicorn; the model is $CHROMATIC_CHARM_MODEL or the shipped one.")
@@ -229,13 +230,8 @@ def _run_train(args) -> None:
 def _run_evaluate(args) -> None:
     from .evaluation import evaluate
 
-    device = args.device
-    if device == "auto":
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     out = evaluate(args.source, data_dir=args.data, split=args.split, batch_size=args.batch_size,
-                   max_images=args.max_images, crops=args.crops, device=device, fid=not args.no_fid,
+                   max_images=args.max_images, crops=args.crops, device=args.device, fid=not args.no_fid,
                    fid_weights=args.fid_weights, log=not args.no_log, progress=not args.no_progress)
     print(out["table"])
     if "note" in out:
@@ -253,7 +249,7 @@ def _run_sweep(args) -> None:
     from .sweep import parse_grid, sweep
     from .training.config import TrainConfig
 
-    grid = parse_grid(args.grid)
+    grid = parse_grid(args.grid) if args.grid else DEFAULT_SWEEP_GRID
     names = set(TrainConfig.field_names()) - {"lr_g", "lr_d", "run_name"}
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     results = sweep(TrainConfig(**overrides), grid, evaluate_split=args.split, crops=args.crops, fid=not args.no_fid,
@@ -287,9 +283,9 @@ def _run_select(args) -> None:
 def _write_json(path: str, data: dict) -> None:
     import json
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, default=str) + "\n")
+    from .files import write_text_atomic
+
+    write_text_atomic(path, json.dumps(data, indent=1, default=str) + "\n")
 
 
 def _run_export(args) -> None:

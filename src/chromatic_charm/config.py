@@ -42,11 +42,6 @@ def samples_dir() -> Path:
     return project_root() / "samples"
 
 
-def local_tracking_uri() -> str:
-    """The embedded MLflow store used when no server is configured (git-ignored)."""
-    return f"sqlite:///{project_root() / 'mlflow.db'}"
-
-
 # Kaggle Places365 subset.
 KAGGLE_DATASET = "pankajkumar2002/places365"
 KAGGLE_URL = f"https://www.kaggle.com/datasets/{KAGGLE_DATASET}"
@@ -55,6 +50,11 @@ PLACES_SPLITS = {"train": "train_samples", "val": "valid_samples", "test": "test
 PLACES_EXPECTED = {"train": 21_900, "val": 7_298, "test": 7_302}
 
 SPLITS = ("train", "val", "test")
+# What the API and `colorize` write: format name -> Pillow's name ("jpg" is "jpeg" too).
+OUTPUT_FORMATS = {"png": "PNG", "jpeg": "JPEG", "jpg": "JPEG", "webp": "WEBP"}
+# The original study's (lr_G, lr_D) pairs: `sweep`'s default grid (the DVC pipeline's is in params.yaml).
+DEFAULT_SWEEP_GRID = ((1e-4, 3e-4), (2e-4, 2e-4), (3e-4, 1e-4))
+DEVICE_HELP = "auto (the GPU when CUDA has one, else the CPU; the default), cpu, cuda or cuda:N"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 DEFAULT_EXPERIMENT = "chromatic-charm"

@@ -18,7 +18,6 @@ the numbers and in which order the places were searched.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,9 @@ import torch
 from . import color
 from .config import DEFAULT_EVAL_CROPS, MAX_EVAL_CROPS, clean_data_dir, project_root
 from .data.dataset import ArraySplit, eval_views, read_manifest
+from .devices import resolve_device
 from .errors import UserError
+from .files import atomic_path, write_text_atomic
 from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
                       distances, find_fid_weights, load_feature_network, psnr_ssim)
 
@@ -62,10 +63,8 @@ def resolve_generator(source: str, device: str | torch.device = "cpu") -> Genera
         raise UserError(f"'{source}' is neither a checkpoint path nor a model reference (a run id, runs:/<id>, "
                         "models:/m-<id>, models:/<name>@<alias>)") from None
     run_id = tracking.run_of(source)
-    import mlflow
-
     try:
-        run = mlflow.get_run(run_id)
+        run = tracking.get_run(run_id)
         generator = tracking.load_generator(run_id, device)
     except Exception as exc:
         raise UserError(f"cannot load the generator of run {run_id}: {tracking.first_line(exc)}") from None
@@ -74,7 +73,7 @@ def resolve_generator(source: str, device: str | torch.device = "cpu") -> Genera
 
 @torch.no_grad()
 def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "test", batch_size: int = 16,
-             max_images: int | None = None, crops: int = DEFAULT_EVAL_CROPS, device: str = "cpu",
+             max_images: int | None = None, crops: int = DEFAULT_EVAL_CROPS, device: str | torch.device = "auto",
              fid: bool = True, fid_weights: str | None = None, network: FeatureNetwork | None = None,
              log: bool = True, progress: bool = True) -> dict:
     """Evaluate; returns {"metrics": {...}, "fid_status", "fid_network", "table": markdown, "run_id", "photos",
@@ -87,6 +86,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
 
     if not 1 <= crops <= MAX_EVAL_CROPS:
         raise UserError(f"--crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
+    device = resolve_device(device)
     # --- what to measure with: the network first, so that a wrong --fid-weights fails before any work
     status, fid_network = "not computed: skipped (--no-fid)", None
     if fid and network is None:
@@ -153,10 +153,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
             real = torch.cat(features["real"])
             baselines = _baselines(real, torch.cat(features["gray"]), crops)
             if manifest.get("data_version"):
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                partial = cache.with_name(f"{cache.stem}.{os.getpid()}.part.npz")  # atomic, even for parallel stages
-                np.savez(partial, real=real.numpy(), baselines=json.dumps(baselines))
-                partial.replace(cache)
+                with atomic_path(cache) as partial, open(partial, "wb") as f:  # parallel stages write it too
+                    np.savez(f, real=real.numpy(), baselines=json.dumps(baselines))
         else:
             real, baselines = torch.from_numpy(cached["real"]), json.loads(str(cached["baselines"]))
         scores = distances(real, torch.cat(features["fake"]))
@@ -173,8 +171,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     if note:
         out["note"] = note
     report = project_root() / "outputs" / "evaluation" / f"{src.label}_{split}.md"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(out["table"])
+    write_text_atomic(report, out["table"])
     out["report"] = report
     if log and src.run_id:
         _log(src.run_id, metrics, split, {"fid_status": status, "fid_network": fid_network or "none",

@@ -18,6 +18,7 @@ import torch
 
 from . import color, tracking
 from .errors import UserError
+from .files import atomic_path, write_text_atomic
 
 PARITY_TOLERANCE = 1e-4
 
@@ -80,24 +81,22 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     multiple = getattr(generator, "multiple", 1)
     if size < multiple or size % multiple:
         raise UserError(f"--image-size {size} does not suit this generator: use a multiple of {multiple}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.tmp")
-    with warnings.catch_warnings():
-        # The generator's size check (a Python bool on the input shape) is traced as a constant: that
-        # is what we want, since the exported size is fixed; the tracer's warning about it is noise.
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        # The Lab formulas slice channels with a step the ONNX folder cannot fold; harmless, and not the user's.
-        warnings.filterwarnings("ignore", message="Constant folding")
-        torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"],
-                          output_names=["ab"], dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}},
-                          opset_version=opset, dynamo=False)
-    rng = np.random.default_rng(0)
-    inputs = {"random": rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)}
-    real = _real_inputs(size, Path(data_dir) if data_dir else None)
-    if real is not None:
-        inputs["real"] = real
-    diffs = check_parity(tmp, generator, inputs)
-    tmp.replace(out_path)
+    with atomic_path(out_path) as tmp:  # in place only once it passed the parity check
+        with warnings.catch_warnings():
+            # The generator's size check (a Python bool on the input shape) is traced as a constant: that
+            # is what we want, since the exported size is fixed; the tracer's warning about it is noise.
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            # The Lab formulas slice channels with a step the ONNX folder cannot fold; harmless, and not the user's.
+            warnings.filterwarnings("ignore", message="Constant folding")
+            torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"],
+                              output_names=["ab"], dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}},
+                              opset_version=opset, dynamo=False)
+        rng = np.random.default_rng(0)
+        inputs = {"random": rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)}
+        real = _real_inputs(size, Path(data_dir) if data_dir else None)
+        if real is not None:
+            inputs["real"] = real
+        diffs = check_parity(tmp, generator, inputs)
 
     metadata = {
         "format": "chromatic-charm-onnx/1",
@@ -120,7 +119,7 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     log_to_run = bool(src.run_id and "run_name" in metadata)  # the run's server answered
     if log_to_run:
         metadata["artifact"] = f"runs:/{src.run_id}/{tracking.ONNX_PATH}/{out_path.name}"
-    out_path.with_suffix(".json").write_text(json.dumps(metadata, indent=1, default=str))
+    write_text_atomic(out_path.with_suffix(".json"), json.dumps(metadata, indent=1, default=str))
     if log_to_run:  # keep the ONNX beside the run, so serving can fetch runs:/<id> or models:/...@champion
         tracking.log_onnx(src.run_id, [out_path, out_path.with_suffix(".json")])
     return metadata
@@ -131,10 +130,7 @@ def _run_details(run_id: str | None) -> dict:
     if not run_id:
         return {}
     try:
-        import mlflow
-
-        tracking.use_target()
-        run = mlflow.get_run(run_id)
+        run = tracking.get_run(run_id)
     except Exception as exc:  # export still works from a checkpoint without the server
         return {"run_details": f"unavailable: {tracking.first_line(exc)}"}
     params = run.data.params

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .errors import UserError, first_line
+from .files import atomic_path
 
 FID_WEIGHTS_ENV = "CHROMATIC_CHARM_FID_WEIGHTS"
 FID_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -180,14 +181,11 @@ def download_fid_weights(url: str = FID_WEIGHTS_URL, dest: str | Path | None = N
     dest = Path(dest) if dest else Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE
     if dest.is_file():
         return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".part")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+        with atomic_path(dest) as partial, urllib.request.urlopen(url, timeout=timeout) as response, \
+                open(partial, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
-        os.replace(partial, dest)
     except OSError as exc:  # URLError, timeouts and disk errors are all OSErrors
-        partial.unlink(missing_ok=True)
         raise UserError(f"could not download the FID weights from {url} ({exc}); {fid_weights_help()}") from None
     return dest
 

@@ -23,15 +23,6 @@ METRICS = ("val_l1", "test_fid", "test_kid", "test_kid_std", "test_ciede2000", "
 BASELINES = ("fid_baseline_gray", "kid_baseline_gray", "fid_baseline_real_halves", "kid_baseline_real_halves")
 
 
-def _client():
-    from mlflow.tracking import MlflowClient
-
-    from . import tracking
-
-    tracking.use_target()
-    return MlflowClient()
-
-
 def runs_frame(experiment: str, run_ids=None, split: str = "test"):
     """One row per finished run of ``experiment`` (or just ``run_ids``): name, lr_G, lr_D, epochs, model
     size, validation L1 and the evaluation metrics with N (``images``) and views a photo (``crops``); FID
@@ -39,24 +30,12 @@ def runs_frame(experiment: str, run_ids=None, split: str = "test"):
     ``fid_network``. Sorted by FID, else by CIEDE2000. Compare rows only at equal N and crops."""
     import pandas as pd
 
-    client = _client()
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        raise UserError(f"no MLflow experiment '{experiment}' in {_store()}: train first (or `dvc repro`), or "
-                        "point MLFLOW_TRACKING_URI / DAGSHUB_REPO at the store that has it")
-    runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=5000)
-    if run_ids is not None:
-        wanted = set(run_ids)
-        runs = [r for r in runs if r.info.run_id in wanted]
-        missing = wanted - {r.info.run_id for r in runs}
-        if missing:
-            raise UserError(f"run(s) {', '.join(sorted(missing))} are not in {_store()}: run `dvc repro` here, "
-                            "or point MLFLOW_TRACKING_URI / DAGSHUB_REPO at the store that has them")
+    from . import tracking
+
+    runs = tracking.finished_runs(experiment, run_ids)
     rows = []
     for run in runs:
         p, m, t = run.data.params, run.data.metrics, run.data.tags
-        if "lr_g" not in p:  # a sweep's parent run
-            continue
         row = {"run": run.info.run_name, "run_id": run.info.run_id, "lr_G": float(p["lr_g"]),
                "lr_D": float(p["lr_d"]), "epochs": int(p.get("epochs", 0)), "model_size": p.get("model_size"),
                "image_size": int(p.get("image_size", 0))}
@@ -87,22 +66,14 @@ def baselines_frame(evaluation: dict, split: str = "test"):
     return pd.DataFrame(rows)
 
 
-def _store() -> str:
-    from . import tracking
-
-    return tracking.resolve_target().display
-
-
 def loss_history(run_id: str, keys=(*LOSSES, "val_l1")):
     """Every logged value of ``keys`` for a run: DataFrame indexed by step, one column per key."""
     import pandas as pd
 
-    client = _client()
-    series = {}
-    for key in keys:
-        history = client.get_metric_history(run_id, key)
-        if history:
-            series[key] = pd.Series({h.step: h.value for h in history}, name=key)
+    from . import tracking
+
+    series = {key: pd.Series(dict(history), name=key)
+              for key, history in tracking.metric_history(run_id, keys).items()}
     if not series:
         raise UserError(f"run {run_id} has none of {', '.join(keys)}")
     return pd.DataFrame(series).sort_index()

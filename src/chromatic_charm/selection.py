@@ -55,27 +55,13 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     With ``register``, the best run becomes the champion: a registered version with the alias
     ``champion`` where the server has a model registry, else tags on the run and its experiment
     (``note`` says so); ``models:/<model_name>@champion`` finds it either way."""
-    from mlflow.tracking import MlflowClient
-
     from . import tracking
 
-    tracking.use_target()
-    client = MlflowClient()
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        raise UserError(f"no MLflow experiment named '{experiment}'; train first or pass --experiment")
     if mode not in (None, "min", "max"):
         raise UserError(f"direction must be min or max, got {mode!r}")
-    runs = client.search_runs([found.experiment_id], filter_string="attributes.status = 'FINISHED'", max_results=5000)
-    runs = [r for r in runs if r.data.tags.get("sweep") != "parent"]  # a sweep's parent holds no model
-    if candidates is not None or run_ids is not None:
-        wanted = candidate_run_ids(candidates) if candidates is not None else set(run_ids)
-        runs = [r for r in runs if r.info.run_id in wanted]
-        missing = wanted - {r.info.run_id for r in runs}
-        if missing:
-            raise UserError(f"run(s) {', '.join(sorted(missing))} named as candidates are not finished "
-                            f"runs of '{experiment}' in this MLflow store; re-run them (dvc repro) or point "
-                            "MLFLOW_TRACKING_URI at the store that has them")
+    wanted = (candidate_run_ids(candidates) if candidates is not None
+              else set(run_ids) if run_ids is not None else None)
+    runs = tracking.finished_runs(experiment, wanted)
     requested, fallback_reason = metric, None
     if fallback_metric and not any(_has(r, metric) for r in runs):
         fallback_reason = (f"no candidate run has '{metric}'"
@@ -105,7 +91,7 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     best = ranked[0]
     champion = {"registry": None, "version": None, "uri": None, "note": None}
     if register:
-        champion = tracking.make_champion(best.info.run_id, found.experiment_id, model_name, f"{mode} {metric}")
+        champion = tracking.make_champion(best.info.run_id, best.info.experiment_id, model_name, f"{mode} {metric}")
     return {"run_id": best.info.run_id, "run_name": best.info.run_name, "version": champion["version"],
             "registry": champion["registry"], "champion_uri": champion["uri"], "note": champion["note"],
             "model": model_name,

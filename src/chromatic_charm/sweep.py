@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from .config import DEFAULT_SWEEP_GRID
 from .errors import UserError
-
-# The original study's (lr_G, lr_D) pairs.
-DEFAULT_GRID = ((1e-4, 3e-4), (2e-4, 2e-4), (3e-4, 1e-4))
 
 
 def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
@@ -21,42 +19,41 @@ def parse_grid(text: str) -> tuple[tuple[float, float], ...]:
     return pairs
 
 
-def sweep(config, grid=DEFAULT_GRID, *, evaluate_split: str = "test", crops: int | None = None, fid: bool = True,
+def format_grid(grid) -> str:
+    """((1e-4, 3e-4), (2e-4, 2e-4)) -> '1e-4:3e-4,2e-4:2e-4' (what parse_grid reads)."""
+    def lr(x: float) -> str:
+        mantissa, exponent = f"{x:e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+
+    return ",".join(f"{lr(g)}:{lr(d)}" for g, d in grid)
+
+
+def sweep(config, grid=DEFAULT_SWEEP_GRID, *, evaluate_split: str = "test", crops: int | None = None, fid: bool = True,
           fid_weights: str | None = None, progress: bool = True) -> list[dict]:
     """Train and evaluate each (lr_G, lr_D) pair; returns one summary per run."""
     import time
-
-    from mlflow.tracking import MlflowClient
 
     from .config import DEFAULT_EVAL_CROPS
     from .evaluation import evaluate
     from . import tracking
     from .training.loop import train
 
-    _, experiment_id = tracking.connect(config.experiment)
-    client = MlflowClient()
     name = time.strftime("sweep-%Y%m%d-%H%M%S")
-    parent = client.create_run(experiment_id, run_name=name, tags={"sweep": "parent"})
-    client.log_param(parent.info.run_id, "grid", ",".join(f"{g}:{d}" for g, d in grid))
+    parent = tracking.start_sweep(config.experiment, name, format_grid(grid))
     results, status = [], "FAILED"
     try:
         for lr_g, lr_d in grid:
             run_config = replace(config, lr_g=lr_g, lr_d=lr_d, run_name=f"{name}-lrG{lr_g:g}-lrD{lr_d:g}",
                                  checkpoint_dir=None)
             print(f"sweep: training lr_G={lr_g:g}, lr_D={lr_d:g}")
-            result = train(run_config, progress=progress, parent_run_id=parent.info.run_id)
+            result = train(run_config, progress=progress, parent_run_id=parent)
             scores = evaluate(result.run_id, data_dir=config.data_dir, split=evaluate_split,
-                              device=_device(config.device), crops=crops or DEFAULT_EVAL_CROPS, fid=fid,
+                              device=config.device, crops=crops or DEFAULT_EVAL_CROPS, fid=fid,
                               fid_weights=fid_weights, progress=progress)
             results.append({"run_id": result.run_id, "lr_g": lr_g, "lr_d": lr_d, **scores["metrics"],
                             "fid_status": scores["fid_status"]})
         status = "FINISHED"
     finally:
-        client.set_terminated(parent.info.run_id, status=status)
+        tracking.end_run(parent, status)
     return results
 
-
-def _device(name: str):
-    from .training.loop import _device as resolve
-
-    return resolve(name)

@@ -35,6 +35,7 @@ from ..color import chroma_stats
 from ..images import to_rgb
 from ..config import SPLITS
 from ..errors import ConfigError, UserError
+from ..files import atomic_path, write_text_atomic
 from . import sources
 
 REASONS = ("unreadable", "truncated", "too_small", "grayscale", "sepia", "duplicate")
@@ -183,12 +184,6 @@ def _split_folder(n: int, config: PrepareConfig) -> list[str]:
     return labels.tolist()
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def prepare(config: PrepareConfig) -> dict:
     """Run the whole step; returns the report (also written to ``out_dir/report.json``)."""
     started = time.time()
@@ -237,17 +232,17 @@ def prepare(config: PrepareConfig) -> dict:
     rows = []
     for split in SPLITS:
         members = [i for i, label in zip(kept, labels) if label == split]
-        tmp = out_dir / f".{split}.npy.tmp"
-        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), config.size, config.size, 3))
-        for start in range(0, len(members), 256):  # blocks of rows: one gather per block, not per row
-            array[start:start + 256] = staging[members[start:start + 256]]
+        with atomic_path(out_dir / f"{split}.npy") as tmp:
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
+                                              shape=(len(members), config.size, config.size, 3))
+            for start in range(0, len(members), 256):  # blocks of rows: one gather per block, not per row
+                array[start:start + 256] = staging[members[start:start + 256]]
+            array.flush()
+            del array
         for row, i in enumerate(members):
             r = results[i]
             rows.append([split, row, rel[i], r["width"], r["height"], r["mode"], f"{r['chroma_mean']:.3f}",
                          f"{r['chroma_spread']:.3f}", f"{r['phash']:016x}"])
-        array.flush()
-        del array
-        os.replace(tmp, out_dir / f"{split}.npy")
     del staging
     staging_path.unlink(missing_ok=True)
 
@@ -255,16 +250,16 @@ def prepare(config: PrepareConfig) -> dict:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["split", "row", "source", "width", "height", "mode", "chroma_mean", "chroma_spread", "phash"])
     writer.writerows(rows)
-    _write_atomic(out_dir / "index.csv", buffer.getvalue())
+    write_text_atomic(out_dir / "index.csv", buffer.getvalue())
     data_version = hashlib.sha256(buffer.getvalue().encode()).hexdigest()[:12]
 
     report = _report(config, root, rel, results, labels, data_version, out_dir)
     report["seconds"] = round(time.time() - started, 1)
-    _write_atomic(out_dir / "report.json", json.dumps(report, indent=1))
+    write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1))
     manifest = {"format": 1, "size": config.size, "splits": {s: labels.count(s) for s in SPLITS},
                 "data_version": data_version, "source": report["source"], "seed": config.seed,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
+    write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     return report
 
 

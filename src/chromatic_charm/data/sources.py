@@ -5,7 +5,6 @@ Both return ``{split or "all": [paths]}``; Kaggle keeps its own train/valid/test
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from pathlib import Path
@@ -104,7 +103,3 @@ def locate_places(raw_dir: Path, progress: bool = True, download: bool = True) -
             print(f"note: {split} has {len(files)} images, the published subset has {PLACES_EXPECTED[split]}")
     return splits
 
-
-def describe(source: str, raw_dir: Path) -> str:
-    return json.dumps({"kind": "kaggle", "dataset": KAGGLE_DATASET, "raw_dir": str(raw_dir)}) \
-        if source == "kaggle" else json.dumps({"kind": "folder", "path": str(Path(source).resolve())})

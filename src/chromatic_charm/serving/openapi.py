@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..config import OUTPUT_FORMATS
+
 
 def _error(description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -17,7 +19,7 @@ def spec(config: dict) -> dict:
             "/colorize": {"post": {
                 "summary": "Colourise a photo",
                 "parameters": [{"name": "format", "in": "query", "required": False,
-                                "schema": {"type": "string", "enum": ["png", "jpeg", "webp"], "default": "png"}}],
+                                "schema": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "png"}}],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
                                                        "properties": {"image": {"type": "string", "format": "binary"}}}},

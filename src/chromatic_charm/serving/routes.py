@@ -7,6 +7,7 @@ from importlib import resources
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..config import OUTPUT_FORMATS
 from ..inference import CorruptImage, ImageTooLarge, UnsupportedImage, encode, open_image
 from .openapi import spec
 
@@ -33,8 +34,8 @@ def colorize():
     if not data:
         return error(400, "no image: POST a photo as the multipart field 'image' or as the raw request body")
     fmt = (request.args.get("format") or "png").lower()
-    if fmt not in ("png", "jpeg", "jpg", "webp"):
-        return error(400, f"unknown format {fmt!r}; use format=png, jpeg or webp")
+    if fmt not in OUTPUT_FORMATS:
+        return error(400, f"unknown format {fmt!r}; use format={', '.join(OUTPUT_FORMATS)}")
     holder = current_app.extensions["colorizer"]
     if not holder.ready:
         return error(503, holder.error)

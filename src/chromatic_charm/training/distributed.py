@@ -23,6 +23,7 @@ from datetime import timedelta
 import torch
 from torch import distributed as dist
 
+from ..devices import resolve_device
 from ..errors import UserError
 
 
@@ -57,12 +58,8 @@ def from_env() -> World:
 
 def device_for(world: World, requested: str) -> torch.device:
     """The device of this rank: its own GPU (cuda:LOCAL_RANK) when CUDA is used, else the CPU."""
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
+    device = resolve_device(requested)
     if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError("device 'cuda' asked for but no CUDA GPU is available; use --device cpu")
         if world.enabled:
             if world.local_rank >= torch.cuda.device_count():
                 raise UserError(f"LOCAL_RANK {world.local_rank} but only {torch.cuda.device_count()} GPU(s) here; "

@@ -56,10 +56,6 @@ class _NoLogger:
         return lambda *args, **kwargs: None
 
 
-def _device(name: str) -> torch.device:
-    return distributed.device_for(distributed.World(), name)
-
-
 def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
     """auto: bf16 on GPUs of compute capability 8.0 and up (A100, L4, H100), fp16 with loss scaling
     below (T4, V100). Not ``torch.cuda.is_bf16_supported()``: it counts emulation, and cuDNN has no
