@@ -138,3 +138,22 @@ def test_sweep_grid_is_read_and_written_the_same_way(capsys):
     with pytest.raises(SystemExit):
         main(["sweep", "--help"])
     assert "the original study's 1e-4:3e-4,2e-4:2e-4,3e-4:1e-4" in " ".join(capsys.readouterr().out.split())
+
+
+def test_every_train_config_field_is_a_train_flag_with_its_own_help():
+    """The train flags are built from TrainConfig: each field one flag, its help from the field."""
+    from dataclasses import fields
+
+    from chromatic_charm.cli import build_parser
+    from chromatic_charm.training.config import TrainConfig
+
+    parsers = [a for a in build_parser()._actions if a.dest == "command"][0].choices
+    train = {a.dest: a for a in parsers["train"]._actions}
+    for f in fields(TrainConfig):
+        assert f.name in train, f"TrainConfig.{f.name} has no train flag"
+        assert train[f.name].default is None and f.metadata["help"].replace("%", "%%") in train[f.name].help
+    sweep = {a.dest for a in parsers["sweep"]._actions}
+    assert {"lr_g", "lr_d", "run_name", "resume"}.isdisjoint(sweep) and "model_size" in sweep
+    args = build_parser().parse_args(["train", "--no-fused-adam", "--workers", "3", "--lr-g", "1e-3"])
+    given = {k: v for k, v in vars(args).items() if k in TrainConfig.field_names() and v is not None}
+    assert given == {"fused_adam": False, "num_workers": 3, "lr_g": 1e-3}

