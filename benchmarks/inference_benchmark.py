@@ -119,7 +119,7 @@ def load_onnx_weights(generator: torch.nn.Module, model_path: Path) -> None:
 def eager_generator(model_path: Path, metadata: dict, checkpoint: str | None) -> tuple[torch.nn.Module, str]:
     source = checkpoint or metadata.get("source")
     if source and Path(source).exists():
-        from chromatic_charm.evaluation import resolve_generator
+        from chromatic_charm.generators import resolve_generator
 
         return resolve_generator(source, "cpu").generator.float().eval(), f"checkpoint {source}"
     generator = build_generator(metadata["generator_config"]).eval()

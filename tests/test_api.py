@@ -153,15 +153,31 @@ def test_sigterm_lets_the_request_in_flight_finish(onnx_model):
     assert proc.wait(timeout=60) == 0
 
 
-def test_serving_never_imports_torch(onnx_model):
+def test_serving_never_imports_torch_training_or_evaluation(onnx_model):
     code = ("import io, sys; from PIL import Image; from chromatic_charm.serving import create_app; "
             f"app = create_app({{'MODEL_PATH': r'{onnx_model}'}}); buf = io.BytesIO(); "
-            "Image.new('L', (50, 30)).save(buf, 'PNG'); "
-            "r = app.test_client().post('/colorize', data=buf.getvalue(), content_type='image/png'); "
-            "print(r.status_code, 'torch' in sys.modules)")
+            "Image.new('L', (50, 30)).save(buf, 'PNG'); c = app.test_client(); "
+            "r = c.post('/colorize', data=buf.getvalue(), content_type='image/png'); c.get('/model'); c.get('/'); "
+            "print(r.status_code, sorted(m for m in sys.modules if m.split('.')[0] == 'torch' or "
+            "m.startswith(('chromatic_charm.training', 'chromatic_charm.evaluation', 'chromatic_charm.metrics'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["200", "False"]
+    assert out.stdout.strip() == "200 []"
+
+
+def test_export_never_imports_evaluation(tiny_config):
+    """export builds on the checkpoint or the run, never on evaluate's code (tested after a real export)."""
+    from dataclasses import replace
+
+    from chromatic_charm.training.loop import train
+
+    result = train(replace(tiny_config, max_steps=1), progress=False)
+    code = ("import sys; from chromatic_charm.export import export; "
+            f"export(r'{result.checkpoint}', r'{result.checkpoint.parent / 'g.onnx'}'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('chromatic_charm.evaluation', 'chromatic_charm.metrics'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypatch):

@@ -128,6 +128,12 @@ def test_the_dockerfile_replayed_serves_and_its_health_check_tells_ready_from_br
         venv_python = root / "venv" / "bin" / "python"
         no_torch = subprocess.run([str(venv_python), "-c", "import torch"], capture_output=True, text=True)
         assert no_torch.returncode != 0 and "No module named 'torch'" in no_torch.stderr
+        # the serve-only environment: serving loads nothing from training/ or evaluation.py
+        loaded = subprocess.run([str(venv_python), "-c", "import sys; from chromatic_charm.serving import create_app; "
+                                 "create_app().test_client().get('/ready'); print(sorted(m for m in sys.modules if "
+                                 "m.startswith(('chromatic_charm.training', 'chromatic_charm.evaluation'))))"],
+                                capture_output=True, text=True, timeout=120, cwd=str(root))
+        assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stderr[-2000:]
         assert image["user"] == "10001"
         broken = root / "models" / "broken.onnx"
         broken.parent.mkdir()

@@ -18,7 +18,6 @@ the numbers and in which order the places were searched.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,45 +29,11 @@ from .data.dataset import ArraySplit, eval_views, read_manifest
 from .devices import resolve_device
 from .errors import UserError
 from .files import atomic_path, write_text_atomic
+from .generators import resolve_generator
 from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
                       distances, find_fid_weights, load_feature_network, psnr_ssim)
 
 BASELINES_VERSION = 2  # bump when the cached real features or baselines would change
-
-
-@dataclass
-class GeneratorSource:
-    generator: torch.nn.Module
-    image_size: int
-    run_id: str | None
-    label: str  # for file names and messages
-
-
-def resolve_generator(source: str, device: str | torch.device = "cpu") -> GeneratorSource:
-    """A checkpoint file or folder, or any model reference of ``tracking.parse`` (a run id,
-    ``runs:/<id>``, ``models:/m-<id>``, ``models:/<name>@<alias>``, ``models:/<name>/<version>``;
-    ``models:/<name>@champion`` also where the server has no registry) -> the generator."""
-    from . import tracking
-    from .training import checkpoint
-
-    path = Path(source)
-    if path.exists():
-        file = path / checkpoint.LAST if path.is_dir() else path
-        state = checkpoint.load(file)
-        generator = checkpoint.load_generator(file, device)
-        return GeneratorSource(generator, state["train_config"]["image_size"], state.get("run_id"), file.parent.name)
-    try:
-        tracking.parse(source)
-    except UserError:
-        raise UserError(f"'{source}' is neither a checkpoint path nor a model reference (a run id, runs:/<id>, "
-                        "models:/m-<id>, models:/<name>@<alias>)") from None
-    run_id = tracking.run_of(source)
-    try:
-        run = tracking.get_run(run_id)
-        generator = tracking.load_generator(run_id, device)
-    except Exception as exc:
-        raise UserError(f"cannot load the generator of run {run_id}: {tracking.first_line(exc)}") from None
-    return GeneratorSource(generator.to(device).eval(), int(run.data.params.get("image_size", 256)), run_id, run_id[:8])
 
 
 @torch.no_grad()

@@ -70,7 +70,7 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     ``image_size``: the side the exported network takes (default: the one it was trained at). The
     generators are fully convolutional, so a network trained on 128-pixel crops of 256-pixel photos
     can serve at 256, the scale it learnt things at."""
-    from .evaluation import resolve_generator
+    from .generators import resolve_generator
 
     out_path = Path(out_path)
     if out_path.suffix != ".onnx":
