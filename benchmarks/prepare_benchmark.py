@@ -314,18 +314,18 @@ def diagnostics(source: Path, n: int, sample: int) -> dict:
 
     c = PrepareConfig()
     files = sorted((source / PLACES_ROOT / PLACES_SPLITS["train"]).glob("*.jpg"))[:sample]
-    jobs = [(str(p), c.size, c.min_size, c.gray_chroma, c.sepia_chroma, c.sepia_spread) for p in files]
-    inspect_file(jobs[0])  # warm-up: imports scipy.fft
+    checks = c.checks()
+    inspect_file(files[0], checks)  # warm-up: imports scipy.fft
     start = time.perf_counter()
-    for job in jobs:
-        inspect_file(job)
-    per_image = (time.perf_counter() - start) / len(jobs)
+    for path in files:
+        inspect_file(path, checks)
+    per_image = (time.perf_counter() - start) / len(files)
     rng = np.random.default_rng(0)
     hashes = rng.integers(0, 2**63, n, dtype=np.int64).astype(np.uint64)
     start = time.perf_counter()
     find_duplicates([f"{i:064x}" for i in range(n)], hashes, c.near_dup_distance)
     dedup = time.perf_counter() - start
-    return {"inspect_file_ms_per_image_serial": round(1000 * per_image, 2), "inspect_file_sample": len(jobs),
+    return {"inspect_file_ms_per_image_serial": round(1000 * per_image, 2), "inspect_file_sample": len(files),
             "find_duplicates_s_at_n": round(dedup, 2), "find_duplicates_n": n,
             "pickled_result_kb_per_image": round(SIZE * SIZE * 3 / 1024, 1)}
 

@@ -23,7 +23,7 @@ import io
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -69,6 +69,39 @@ class PrepareConfig:
         if not 0 <= self.near_dup_distance < 32:
             raise ConfigError("near_dup_distance must be in [0, 32)")
 
+    def checks(self) -> Checks:
+        return Checks(self.size, self.min_size, self.gray_chroma, self.sepia_chroma, self.sepia_spread)
+
+
+@dataclass(frozen=True)
+class Checks:
+    """What a worker needs to check and convert one file (PrepareConfig's per-file part)."""
+
+    size: int
+    min_size: int
+    gray_chroma: float
+    sepia_chroma: float
+    sepia_spread: float
+
+
+@dataclass
+class Inspection:
+    """One file's verdict: ``reason`` is None for a photo that is kept (so far: duplicates are found later)."""
+
+    reason: str | None = None
+    detail: str = ""
+    notes: list[str] = field(default_factory=list)  # conversions made (CMYK, palette, 16-bit, EXIF rotation...)
+    mode: str = ""
+    width: int = 0
+    height: int = 0
+    sha256: str | None = None
+    chroma_mean: float | None = None
+    chroma_spread: float | None = None
+    phash: int | None = None
+    duplicate_of: str | None = None  # the earlier file it copies, and the hash distance (-1: exact)
+    distance: int | None = None
+    pixels: np.ndarray | None = field(default=None, repr=False)  # size x size x 3, uint8
+
 
 # ---------------------------------------------------------------- one file (runs in a worker)
 
@@ -91,58 +124,58 @@ def centre_square(rgb: Image.Image, size: int) -> np.ndarray:
     return np.asarray(resized.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
-def inspect_file(args: tuple[str, int, int, float, float]) -> dict:
+def inspect_file(path: str | Path, checks: Checks) -> Inspection:
     """Check and convert one file. Never raises: problems become a ``reason``."""
-    path, size, min_size, gray_chroma, sepia_chroma, sepia_spread = args
     ImageFile.LOAD_TRUNCATED_IMAGES = False
-    out: dict = {"reason": None, "detail": "", "notes": [], "mode": "", "width": 0, "height": 0}
+    out = Inspection()
     try:
         data = Path(path).read_bytes()
-        out["sha256"] = hashlib.sha256(data).hexdigest()
+        out.sha256 = hashlib.sha256(data).hexdigest()
         with Image.open(io.BytesIO(data)) as image:
-            out["mode"] = image.mode
+            out.mode = image.mode
             image.load()
-            rgb, out["notes"] = to_rgb(image)
+            rgb, out.notes = to_rgb(image)
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        return {**out, "reason": "unreadable", "detail": str(exc).split(" (")[0][:200]}
+        return replace(out, reason="unreadable", detail=str(exc).split(" (")[0][:200])
     except (OSError, SyntaxError, ValueError) as exc:
         reason = "truncated" if "truncated" in str(exc) or "broken data stream" in str(exc) else "unreadable"
-        return {**out, "reason": reason, "detail": f"{type(exc).__name__}: {exc}"[:200]}
-    out["width"], out["height"] = rgb.size
-    if min(rgb.size) < min_size:
-        return {**out, "reason": "too_small", "detail": f"{rgb.width}x{rgb.height} < {min_size} px"}
+        return replace(out, reason=reason, detail=f"{type(exc).__name__}: {exc}"[:200])
+    out.width, out.height = rgb.size
+    if min(rgb.size) < checks.min_size:
+        return replace(out, reason="too_small", detail=f"{rgb.width}x{rgb.height} < {checks.min_size} px")
     thumb = rgb.copy()
     thumb.thumbnail((64, 64), Image.Resampling.BOX)
     stats = chroma_stats(np.asarray(thumb, dtype=np.float64) / 255.0)
-    out.update(stats)
-    if stats["chroma_mean"] < gray_chroma:
-        return {**out, "reason": "grayscale", "detail": f"mean chroma {stats['chroma_mean']:.2f} < {gray_chroma}"}
-    if stats["chroma_mean"] < sepia_chroma:
-        return {**out, "reason": "sepia", "detail": f"mean chroma {stats['chroma_mean']:.2f} < {sepia_chroma}"}
-    if stats["chroma_spread"] < sepia_spread:
-        return {**out, "reason": "sepia", "detail": f"one tint: chroma spread {stats['chroma_spread']:.2f} < {sepia_spread}"}
-    out["phash"] = perceptual_hash(rgb)
-    out["pixels"] = centre_square(rgb, size)
+    out.chroma_mean, out.chroma_spread = stats["chroma_mean"], stats["chroma_spread"]
+    if out.chroma_mean < checks.gray_chroma:
+        return replace(out, reason="grayscale", detail=f"mean chroma {out.chroma_mean:.2f} < {checks.gray_chroma}")
+    if out.chroma_mean < checks.sepia_chroma:
+        return replace(out, reason="sepia", detail=f"mean chroma {out.chroma_mean:.2f} < {checks.sepia_chroma}")
+    if out.chroma_spread < checks.sepia_spread:
+        return replace(out, reason="sepia",
+                       detail=f"one tint: chroma spread {out.chroma_spread:.2f} < {checks.sepia_spread}")
+    out.phash = perceptual_hash(rgb)
+    out.pixels = centre_square(rgb, checks.size)
     return out
 
 
 _STAGING: dict[str, np.ndarray] = {}  # per worker process: the staging array, opened once
 
 
-def _inspect_into_staging(job: tuple[int, str, tuple]) -> dict:
+def _inspect_into_staging(job: tuple[int, str, str, Checks]) -> Inspection:
     """``inspect_file``, writing the pixels straight into row ``index`` of the staging array.
 
     Only the small result travels back to the main process, not 192 KB of pixels per photo: the
     main process was the bottleneck at the size of Places365 (benchmarks/prepare_benchmark.py).
     """
-    index, staging_path, args = job
-    result = inspect_file(args)
-    pixels = result.pop("pixels", None)
-    if pixels is not None:
+    index, staging_path, path, checks = job
+    result = inspect_file(path, checks)
+    if result.pixels is not None:
         staging = _STAGING.get(staging_path)
         if staging is None:
             staging = _STAGING[staging_path] = np.load(staging_path, mmap_mode="r+")
-        staging[index] = pixels
+        staging[index] = result.pixels
+        result.pixels = None
     return result
 
 
@@ -187,71 +220,25 @@ def _split_folder(n: int, config: PrepareConfig) -> list[str]:
 def prepare(config: PrepareConfig) -> dict:
     """Run the whole step; returns the report (also written to ``out_dir/report.json``)."""
     started = time.time()
-    raw_dir, out_dir = Path(config.raw_dir), Path(config.out_dir)
-    # A folder that holds the Places365 layout (e.g. 'Data/Raw Data' after a download, tracked by
-    # DVC) keeps the published split, as --source kaggle does.
-    keep_split = config.source == "kaggle" or sources.find_places_root(Path(config.source)) is not None
-    if keep_split:
-        found = sources.locate_places(raw_dir if config.source == "kaggle" else Path(config.source),
-                                      progress=config.progress, download=config.source == "kaggle")
-        root = next(iter(found.values()))[0].parents[1]
-        entries = [(split, path) for split in SPLITS for path in found[split]]
-    else:
-        root = Path(config.source)
-        entries = [(None, path) for path in sources.list_images(root)]
+    out_dir = Path(config.out_dir)
+    root, entries, keep_split = _scan(config)
     out_dir.mkdir(parents=True, exist_ok=True)
-
-    jobs = [(str(p), config.size, config.min_size, config.gray_chroma, config.sepia_chroma, config.sepia_spread)
-            for _, p in entries]
     staging_path = out_dir / ".staging.npy"
-    staging = np.lib.format.open_memmap(staging_path, mode="w+", dtype=np.uint8,
-                                        shape=(len(jobs), config.size, config.size, 3))
-    staging.flush()
-    workers = config.workers or os.cpu_count() or 1
-    with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
-        stream = pool.imap(_inspect_into_staging, [(i, str(staging_path), job) for i, job in enumerate(jobs)],
-                           chunksize=16)
-        results = list(tqdm(stream, total=len(jobs), desc="checking photos", unit="img", disable=not config.progress))
-
-    rel = [str(Path(p).relative_to(root)) for _, p in entries]
-    ok = [i for i, r in enumerate(results) if r["reason"] is None]
-    dups = find_duplicates([results[i]["sha256"] for i in ok],
-                           np.array([results[i]["phash"] for i in ok], dtype=np.uint64), config.near_dup_distance)
-    for k, (first, dist) in dups.items():
-        i = ok[k]
-        results[i].update(reason="duplicate", duplicate_of=rel[ok[first]], distance=dist,
-                          detail="exact copy" if dist < 0 else f"perceptual hash distance {dist}")
-    kept = [i for i in ok if results[i]["reason"] is None]
-    if not kept:
-        raise UserError(f"no usable images among {len(entries)} in '{root}' (see the reasons with --no-progress off)")
-    labels = [entries[i][0] for i in kept] if keep_split else _split_folder(len(kept), config)
-    for split in SPLITS:
-        if labels.count(split) == 0 and (split == "train" or keep_split):
-            raise UserError(f"the {split} split would be empty; add photos or change the fractions")
-
-    rows = []
-    for split in SPLITS:
-        members = [i for i, label in zip(kept, labels) if label == split]
-        with atomic_path(out_dir / f"{split}.npy") as tmp:
-            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                              shape=(len(members), config.size, config.size, 3))
-            for start in range(0, len(members), 256):  # blocks of rows: one gather per block, not per row
-                array[start:start + 256] = staging[members[start:start + 256]]
-            array.flush()
-            del array
-        for row, i in enumerate(members):
-            r = results[i]
-            rows.append([split, row, rel[i], r["width"], r["height"], r["mode"], f"{r['chroma_mean']:.3f}",
-                         f"{r['chroma_spread']:.3f}", f"{r['phash']:016x}"])
-    del staging
-    staging_path.unlink(missing_ok=True)
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["split", "row", "source", "width", "height", "mode", "chroma_mean", "chroma_spread", "phash"])
-    writer.writerows(rows)
-    write_text_atomic(out_dir / "index.csv", buffer.getvalue())
-    data_version = hashlib.sha256(buffer.getvalue().encode()).hexdigest()[:12]
+    try:
+        staging = np.lib.format.open_memmap(staging_path, mode="w+", dtype=np.uint8,
+                                            shape=(len(entries), config.size, config.size, 3))
+        results = _check([path for _, path in entries], staging_path, config)
+        rel = [str(Path(p).relative_to(root)) for _, p in entries]
+        _deduplicate(results, rel, config.near_dup_distance)
+        kept = [i for i, r in enumerate(results) if r.reason is None]
+        if not kept:
+            raise UserError(f"no usable images among {len(entries)} in '{root}' (see the reasons with --no-progress off)")
+        labels = _split(kept, entries, keep_split, config)
+        rows = _write_splits(out_dir, staging, kept, labels, results, rel, config.size)
+        del staging
+    finally:
+        staging_path.unlink(missing_ok=True)
+    data_version = _write_index(out_dir, rows)
 
     report = _report(config, root, rel, results, labels, data_version, out_dir)
     report["seconds"] = round(time.time() - started, 1)
@@ -263,16 +250,88 @@ def prepare(config: PrepareConfig) -> dict:
     return report
 
 
+def _scan(config: PrepareConfig) -> tuple[Path, list[tuple[str | None, Path]], bool]:
+    """(the folder the files are named relative to, [(published split or None, file)], keep the published split).
+
+    A folder that holds the Places365 layout (e.g. 'Data/Raw Data' after a download, tracked by DVC)
+    keeps the published split, as --source kaggle does."""
+    keep_split = config.source == "kaggle" or sources.find_places_root(Path(config.source)) is not None
+    if keep_split:
+        found = sources.locate_places(Path(config.raw_dir) if config.source == "kaggle" else Path(config.source),
+                                      progress=config.progress, download=config.source == "kaggle")
+        root = next(iter(found.values()))[0].parents[1]
+        return root, [(split, path) for split in SPLITS for path in found[split]], True
+    root = Path(config.source)
+    return root, [(None, path) for path in sources.list_images(root)], False
+
+
+def _check(paths: list[Path], staging_path: Path, config: PrepareConfig) -> list[Inspection]:
+    """Every file checked by the workers, its pixels written into its row of the staging array."""
+    checks = config.checks()
+    jobs = [(i, str(staging_path), str(path), checks) for i, path in enumerate(paths)]
+    workers = config.workers or os.cpu_count() or 1
+    with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
+        stream = pool.imap(_inspect_into_staging, jobs, chunksize=16)
+        return list(tqdm(stream, total=len(jobs), desc="checking photos", unit="img", disable=not config.progress))
+
+
+def _deduplicate(results: list[Inspection], rel: list[str], distance: int) -> None:
+    """Mark exact and near copies of an earlier kept photo as duplicates."""
+    ok = [i for i, r in enumerate(results) if r.reason is None]
+    dups = find_duplicates([results[i].sha256 for i in ok],
+                           np.array([results[i].phash for i in ok], dtype=np.uint64), distance)
+    for k, (first, dist) in dups.items():
+        results[ok[k]] = replace(results[ok[k]], reason="duplicate", duplicate_of=rel[ok[first]], distance=dist,
+                                 detail="exact copy" if dist < 0 else f"perceptual hash distance {dist}")
+
+
+def _split(kept: list[int], entries, keep_split: bool, config: PrepareConfig) -> list[str]:
+    """The split of each kept photo: the published one, or a seeded draw for a folder."""
+    labels = [entries[i][0] for i in kept] if keep_split else _split_folder(len(kept), config)
+    for split in SPLITS:
+        if labels.count(split) == 0 and (split == "train" or keep_split):
+            raise UserError(f"the {split} split would be empty; add photos or change the fractions")
+    return labels
+
+
+def _write_splits(out_dir: Path, staging, kept, labels, results, rel, size: int) -> list[list]:
+    """{split}.npy from the staging rows, each written atomically; returns the index rows."""
+    rows = []
+    for split in SPLITS:
+        members = [i for i, label in zip(kept, labels) if label == split]
+        with atomic_path(out_dir / f"{split}.npy") as tmp:
+            array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(members), size, size, 3))
+            for start in range(0, len(members), 256):  # blocks of rows: one gather per block, not per row
+                array[start:start + 256] = staging[members[start:start + 256]]
+            array.flush()
+            del array
+        for row, i in enumerate(members):
+            r = results[i]
+            rows.append([split, row, rel[i], r.width, r.height, r.mode, f"{r.chroma_mean:.3f}",
+                         f"{r.chroma_spread:.3f}", f"{r.phash:016x}"])
+    return rows
+
+
+def _write_index(out_dir: Path, rows: list[list]) -> str:
+    """index.csv; returns the data version (a hash of it: which files, where, how converted)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["split", "row", "source", "width", "height", "mode", "chroma_mean", "chroma_spread", "phash"])
+    writer.writerows(rows)
+    write_text_atomic(out_dir / "index.csv", buffer.getvalue())
+    return hashlib.sha256(buffer.getvalue().encode()).hexdigest()[:12]
+
+
 def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
     rejected: dict[str, list] = {reason: [] for reason in REASONS}
     converted: dict[str, list] = {}
     for name, r in zip(rel, results):
-        if r["reason"]:
-            item = {"file": name, "detail": r["detail"]}
-            if r["reason"] == "duplicate":
-                item.update(duplicate_of=r["duplicate_of"], distance=r["distance"])
-            rejected[r["reason"]].append(item)
-        for note in r["notes"]:
+        if r.reason:
+            item = {"file": name, "detail": r.detail}
+            if r.reason == "duplicate":
+                item.update(duplicate_of=r.duplicate_of, distance=r.distance)
+            rejected[r.reason].append(item)
+        for note in r.notes:
             converted.setdefault(note, []).append(name)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
     return {
