@@ -55,10 +55,10 @@ def images_per_second(split: ArraySplit, batch: int, workers: int, convert: bool
 
 def train_step_images_per_second(batch: int) -> float:
     from chromatic_charm.training.config import TrainConfig
-    from chromatic_charm.training.loop import _build
+    from chromatic_charm.training.loop import build_networks
     from chromatic_charm.training.step import train_step
 
-    nets, *_ = _build(TrainConfig(device="cpu"), torch.device("cpu"))
+    nets, *_ = build_networks(TrainConfig(device="cpu"), torch.device("cpu"))
     lightness, ab = torch.rand(batch, 1, 256, 256) * 2 - 1, torch.rand(batch, 2, 256, 256) * 2 - 1
     train_step(nets, lightness, ab)  # warm-up
     start = time.perf_counter()

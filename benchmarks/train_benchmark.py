@@ -5,7 +5,7 @@ the loader, jitter it (resize to 286, random 256 crop, flip), make (L, ab), upda
 
 - ours: ``chromatic_charm``'s loader (``EpochBatchSampler`` + ``make_loader`` over the prepared
   arrays), ``to_model_batch`` and ``train_step``, with the networks, optimisers and speed settings
-  that ``chromatic-charm train`` builds from the same ``TrainConfig`` (``loop._build``). Variants
+  that ``chromatic-charm train`` builds from the same ``TrainConfig`` (``loop.build_networks``). Variants
   are ``TrainConfig`` overrides, e.g. ``--ours default "amp=bf16,channels_last=true"``.
 - reference (with ``--reference PATH``, a local checkout of junyanz/pytorch-CycleGAN-and-pix2pix;
   never committed here): its own ``TrainOptions``, ``create_dataset`` and ``create_model`` with
@@ -85,7 +85,7 @@ def worker_ours(job: dict) -> dict:
     from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, make_loader, to_model_batch
     from chromatic_charm.training.config import TrainConfig
     from chromatic_charm.devices import resolve_device
-    from chromatic_charm.training.loop import _build, _step_generator, seed_everything
+    from chromatic_charm.training.loop import augmentation_generator, build_networks, seed_everything
     from chromatic_charm.training.step import train_step
 
     config = TrainConfig(data_dir=job["data"], model_size=job["model_size"], image_size=job["image_size"],
@@ -93,7 +93,7 @@ def worker_ours(job: dict) -> dict:
                          **_parse_overrides(job["variant"]))
     device = resolve_device(config.device)
     seed_everything(config.seed)
-    nets, _, _, channels_last = _build(config, device)
+    nets, _, _, channels_last = build_networks(config, device)
     split = ArraySplit(Path(job["data"]), "train")
     sampler = EpochBatchSampler(len(split), config.batch_size, seed=config.seed)
     loader = make_loader(split, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
@@ -108,7 +108,7 @@ def worker_ours(job: dict) -> dict:
                 start = time.perf_counter()
             lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
                                            load_size=config.load_size, channels_last=channels_last,
-                                           generator=_step_generator(config.seed, step))
+                                           generator=augmentation_generator(config.seed, step))
             losses = train_step(nets, lightness, ab)
             step += 1
             if step == total:

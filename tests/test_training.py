@@ -14,13 +14,13 @@ from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, to_model
 from chromatic_charm.errors import UserError
 from chromatic_charm.training import checkpoint
 from chromatic_charm.training.config import TrainConfig
-from chromatic_charm.training.loop import _build, seed_everything, train
+from chromatic_charm.training.loop import build_networks, seed_everything, train
 from chromatic_charm.training.step import train_step
 
 
 def test_steps_on_a_fixed_batch_lower_the_loss(tiny_config, clean_data):
     seed_everything(0)
-    nets, *_ = _build(tiny_config, torch.device("cpu"))
+    nets, *_ = build_networks(tiny_config, torch.device("cpu"))
     lightness, ab = to_model_batch(ArraySplit(clean_data, "train")[list(range(8))], image_size=32, device="cpu")
     losses = [{k: v.item() for k, v in train_step(nets, lightness, ab).items()} for _ in range(60)]
     assert set(losses[0]) == {"loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake"}
@@ -29,7 +29,7 @@ def test_steps_on_a_fixed_batch_lower_the_loss(tiny_config, clean_data):
 
 
 def test_l1_only_warmup_leaves_the_discriminator_alone(tiny_config, clean_data):
-    nets, *_ = _build(tiny_config, torch.device("cpu"))
+    nets, *_ = build_networks(tiny_config, torch.device("cpu"))
     before = [p.clone() for p in nets.discriminator.parameters()]
     lightness, ab = to_model_batch(ArraySplit(clean_data, "train")[list(range(8))], image_size=32, device="cpu")
     losses = train_step(nets, lightness, ab, l1_only=True)
@@ -142,7 +142,7 @@ def test_fused_adam_takes_the_same_steps_as_the_plain_one(tiny_config, clean_dat
     weights = {}
     for fused in (False, True):
         seed_everything(0)
-        nets, *_ = _build(replace(tiny_config, fused_adam=fused, dropout=0.0), torch.device("cpu"))
+        nets, *_ = build_networks(replace(tiny_config, fused_adam=fused, dropout=0.0), torch.device("cpu"))
         assert nets.opt_g.defaults["fused"] is (True if fused else None)
         for _ in range(3):
             train_step(nets, lightness, ab)

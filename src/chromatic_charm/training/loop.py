@@ -1,4 +1,6 @@
-"""The training loop: data, networks, MLflow run, checkpoints and resume."""
+"""The training loop, read top to bottom: ``train`` runs the phases in order (resume, data, build, track,
+loop, finish); a ``Run`` holds what they share and its ``Position`` what a checkpoint saves; ``GracefulStop``
+owns SIGTERM and the ranks' agreement to stop."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +76,9 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _step_generator(seed: int, step: int) -> torch.Generator:
-    # Augmentation draws depend only on (seed, step), so a resumed run repeats them exactly.
+def augmentation_generator(seed: int, step: int) -> torch.Generator:
+    """The random source of a step's augmentation: it depends only on (seed, step), so a resumed run
+    repeats the draws exactly."""
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
@@ -108,10 +112,17 @@ def sample_grid(generator, split: ArraySplit, config: TrainConfig, device: torch
     return Image.fromarray(array)
 
 
-def _build(config: TrainConfig, device: torch.device, world: distributed.World = distributed.World(), *,
-           pretrained: bool = True):
-    """The networks and optimisers of a run; ``pretrained``: start a pretrained encoder from ImageNet (a new
-    run; a resumed one loads its own weights next)."""
+class Built(NamedTuple):
+    nets: Networks
+    gen_cfg: object
+    disc_cfg: object
+    channels_last: bool
+
+
+def build_networks(config: TrainConfig, device: torch.device, world: distributed.World = distributed.World(), *,
+                   pretrained: bool = True) -> Built:
+    """The networks and optimisers of a run, initialised and on ``device``; ``pretrained``: start a
+    pretrained encoder from ImageNet (a new run; a resumed one loads its own weights next)."""
     gen_cfg, disc_cfg = model_configs(config.model_size, ngf=config.ngf, num_downs=config.num_downs,
                                       dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
     if config.encoder != "none":
@@ -150,7 +161,7 @@ def _build(config: TrainConfig, device: torch.device, world: distributed.World =
         scaler=torch.amp.GradScaler("cuda") if dtype == torch.float16 else None,
         autocast_dtype=dtype,
     )
-    return nets, gen_cfg, disc_cfg, channels_last
+    return Built(nets, gen_cfg, disc_cfg, channels_last)
 
 
 def _generator_groups(generator: torch.nn.Module, config: TrainConfig) -> list[dict]:
@@ -304,233 +315,345 @@ def train(config: TrainConfig, resume: str | Path | bool | None = None, progress
 
     Started by torchrun (``WORLD_SIZE`` > 1), every process runs this function: see ``distributed``.
     ``batch_size`` is then per process; rank 0 logs, validates and writes the checkpoints.
+
+    The phases, in order: resume (the config and state of a checkpoint), data, build (networks,
+    optimisers, restored state), track (the MLflow run), loop (epochs of steps, until the epochs, the
+    step limit, the CPU budget or a stop), finish (validate, save, upload the generator).
     """
     world = distributed.from_env()
-    main = world.is_main
-    say = print if main else (lambda *args, **kwargs: None)
-    state = None
-    if resume:
-        path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
-        state = checkpoint.load(path)
-        saved = TrainConfig(**{k: v for k, v in state["train_config"].items() if k in TrainConfig.field_names()})
-        changes = _resume_changes(config, saved, given)
-        here = {name: getattr(config, name) for name in MACHINE_FIELDS}
-        here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
-        if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
-            here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
-        # A CPU budget counts the CPU time before the resume too.
-        config = replace(saved, **changes, **here)
-        say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
-        moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
-                 for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
-        if moved:
-            say("on this machine: " + ", ".join(moved))
-
-    run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
-    config = replace(config, run_name=run_name)
-    data_dir = Path(config.data_dir) if config.data_dir else clean_data_dir()
-    manifest = read_manifest(data_dir)
-    train_split, val_split = ArraySplit(data_dir, "train"), ArraySplit(data_dir, "val")
-    global_batch = config.batch_size * world.size
-    if len(train_split) < global_batch:
-        raise UserError(f"only {len(train_split)} training images for batch size {config.batch_size}"
-                        + (f" x {world.size} processes" if world.enabled else "")
-                        + "; lower --batch-size or prepare more data")
-    if len(val_split) == 0:
-        raise UserError(f"the val split in '{data_dir}' is empty; prepare with a larger --val-frac")
-    if state is not None and state.get("data_version") not in (None, manifest.get("data_version")):
-        warnings.warn(f"the run was trained on data version {state['data_version']}, '{data_dir}' is "
-                      f"{manifest.get('data_version')}; pass --data with the run's data to continue it as it was",
-                      stacklevel=2)
-    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else checkpoints_dir() / run_name
-    config = replace(config, checkpoint_dir=str(ckpt_dir))
-
+    say = print if world.is_main else (lambda *args, **kwargs: None)
+    config, state = _resume(config, resume, given, say)
+    config, data = _open_data(config, world, state)
     device = distributed.device_for(world, config.device)
     created_group = distributed.init(world, device)
     try:
-        return _train(config, world, device, state, data_dir, manifest, train_split, val_split, ckpt_dir,
-                      progress=progress and main, say=say, parent_run_id=parent_run_id, command=command)
+        run = _build_run(config, world, device, state, data, say)
+        _start_tracking(run, state, parent_run_id, command)
+        with GracefulStop(world, device) as stop:
+            return _loop_and_finish(run, stop, progress=progress and world.is_main)
     finally:
         distributed.shutdown(created_group)
 
 
-def _train(config, world, device, state, data_dir, manifest, train_split, val_split, ckpt_dir, *,
-           progress, say, parent_run_id, command) -> TrainResult:
-    main = world.is_main
-    run_name = config.run_name
+# --- phase 1: resume ------------------------------------------------------------------------------
+
+def _resume(config: TrainConfig, resume, given, say) -> tuple[TrainConfig, dict | None]:
+    """The config to train with and the checkpoint's state (None for a new run)."""
+    if not resume:
+        return config, None
+    path = checkpoint.find_resume(None if resume is True else resume, checkpoints_dir())
+    state = checkpoint.load(path)
+    saved = TrainConfig(**{k: v for k, v in state["train_config"].items() if k in TrainConfig.field_names()})
+    changes = _resume_changes(config, saved, given)
+    here = {name: getattr(config, name) for name in MACHINE_FIELDS}
+    here["checkpoint_dir"] = config.checkpoint_dir or str(path.parent)
+    if not config.data_dir and saved.data_dir and Path(saved.data_dir).is_dir():
+        here["data_dir"] = saved.data_dir  # not given, and the run's own data is on this machine
+    config = replace(saved, **changes, **here)  # a CPU budget counts the CPU time before the resume too
+    say(f"resuming from {path} (step {state['step']}, epoch {state['epoch'] + 1})")
+    moved = [f"{name} {getattr(config, name)!r} (the run had {getattr(saved, name)!r})"
+             for name in MACHINE_FIELDS if getattr(config, name) != getattr(saved, name)]
+    if moved:
+        say("on this machine: " + ", ".join(moved))
+    return config, state
+
+
+# --- phase 2: data --------------------------------------------------------------------------------
+
+@dataclass
+class Data:
+    folder: Path
+    manifest: dict
+    train: ArraySplit
+    val: ArraySplit
+
+
+def _open_data(config: TrainConfig, world: distributed.World, state: dict | None) -> tuple[TrainConfig, Data]:
+    """The prepared splits, checked against the batch; the config with its run name and checkpoint folder."""
+    run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
+    folder = Path(config.data_dir) if config.data_dir else clean_data_dir()
+    data = Data(folder, read_manifest(folder), ArraySplit(folder, "train"), ArraySplit(folder, "val"))
+    if len(data.train) < config.batch_size * world.size:
+        raise UserError(f"only {len(data.train)} training images for batch size {config.batch_size}"
+                        + (f" x {world.size} processes" if world.enabled else "")
+                        + "; lower --batch-size or prepare more data")
+    if len(data.val) == 0:
+        raise UserError(f"the val split in '{folder}' is empty; prepare with a larger --val-frac")
+    if state is not None and state.get("data_version") not in (None, data.manifest.get("data_version")):
+        warnings.warn(f"the run was trained on data version {state['data_version']}, '{folder}' is "
+                      f"{data.manifest.get('data_version')}; pass --data with the run's data to continue it as it was",
+                      stacklevel=3)
+    ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else checkpoints_dir() / run_name
+    return replace(config, run_name=run_name, checkpoint_dir=str(ckpt_dir)), data
+
+
+# --- phase 3: build -------------------------------------------------------------------------------
+
+@dataclass
+class Position:
+    """Where the run is; saved in every checkpoint, restored on resume."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    val_l1: float | None = None
+    best_val_l1: float | None = None
+    cpu_before: float = 0.0  # CPU seconds the run spent before this process resumed it
+    cpu_start: float | None = None  # time.process_time() when this process's loop started
+    images_seen: int = 0  # by this process, since it started
+
+    def start_clock(self) -> None:
+        """The CPU budget counts the training loop's CPU time (all threads), carried over a resume."""
+        self.cpu_start = time.process_time()
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_before + (time.process_time() - self.cpu_start if self.cpu_start is not None else 0.0)
+
+    def reached(self, config: TrainConfig) -> bool:
+        return config.max_steps is not None and self.step >= config.max_steps
+
+    def over_budget(self, config: TrainConfig) -> bool:
+        return config.max_cpu_minutes is not None and self.cpu_seconds() >= 60.0 * config.max_cpu_minutes
+
+
+@dataclass
+class Run:
+    """Everything one training run holds."""
+
+    config: TrainConfig
+    world: distributed.World
+    device: torch.device
+    data: Data
+    built: Built
+    position: Position
+    say: object
+    logger: object = None
+    run_id: str | None = None
+
+    @property
+    def nets(self) -> Networks:
+        return self.built.nets
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return Path(self.config.checkpoint_dir)
+
+    def save(self, name: str = checkpoint.LAST, *, epoch: int | None = None, batch_in_epoch: int | None = None) -> Path:
+        """The run's state (rank 0 writes it, atomically); ``epoch``/``batch_in_epoch`` default to the position."""
+        p, path = self.position, self.ckpt_dir / name
+        if self.world.is_main:
+            state = _state(self.nets, self.config, self.built.gen_cfg, self.built.disc_cfg, step=p.step,
+                           epoch=p.epoch if epoch is None else epoch,
+                           batch_in_epoch=p.batch_in_epoch if batch_in_epoch is None else batch_in_epoch,
+                           run_id=self.run_id, val_l1=p.val_l1, device=self.device, world_size=self.world.size,
+                           data_version=self.data.manifest.get("data_version"))
+            checkpoint.save_atomic({**state, "cpu_seconds": p.cpu_seconds(), "best_val_l1": p.best_val_l1}, path)
+        return path
+
+
+def _build_run(config: TrainConfig, world, device, state: dict | None, data: Data, say) -> Run:
+    """Seeded networks and optimisers (a resumed run's restored), wrapped for DDP and compiled as asked."""
     seed_everything(config.seed)
     if device.type == "cuda":  # the training shapes never change: let cuDNN time its algorithms once
         torch.backends.cudnn.benchmark = True
-    nets, gen_cfg, disc_cfg, channels_last = _build(config, device, world, pretrained=state is None)
-    step, epoch, batch_in_epoch, val_l1 = 0, 0, 0, None
+    built = build_networks(config, device, world, pretrained=state is None)
+    position = Position()
     if state is not None:
-        _restore(nets, state, device)
-        step, epoch, batch_in_epoch, val_l1 = state["step"], state["epoch"], state["batch_in_epoch"], state["val_l1"]
+        _restore(built.nets, state, device)
+        position = Position(step=state["step"], epoch=state["epoch"], batch_in_epoch=state["batch_in_epoch"],
+                            val_l1=state["val_l1"], best_val_l1=state.get("best_val_l1"))
         saved_world = state.get("world_size", 1)
-        if saved_world != world.size and batch_in_epoch:
+        if saved_world != world.size and position.batch_in_epoch:
             # Positions are counted in global batches: keep the images already seen this epoch.
-            batch_in_epoch = batch_in_epoch * saved_world // world.size
+            position.batch_in_epoch = position.batch_in_epoch * saved_world // world.size
             say(f"checkpoint written by {saved_world} process(es), resumed by {world.size}: "
-                f"continuing the epoch at global batch {batch_in_epoch}")
+                f"continuing the epoch at global batch {position.batch_in_epoch}")
     if world.rank > 0:  # dropout masks of their own (rank 0 keeps the single-process stream)
-        torch.manual_seed(config.seed * 1_000_003 + world.rank * 7_919 + step)
+        torch.manual_seed(config.seed * 1_000_003 + world.rank * 7_919 + position.step)
     if world.enabled:
-        _wrap_ddp(nets, device)
+        _wrap_ddp(built.nets, device)
     if config.compile:
-        _compile(nets)
+        _compile(built.nets)
+    position.cpu_before = state.get("cpu_seconds", 0.0) if state else 0.0
+    return Run(config, world, device, data, built, position, say)
 
-    if main:
-        target, experiment_id = tracking.connect(config.experiment)
-        commit, dirty = tracking.git_commit()
-        try:
-            logger = tracking.RunLogger.start(
-                experiment_id, run_name=run_name, run_id=state["run_id"] if state else None,
-                tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
-                      **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
-                      **({"command": command} if command else {})},
-                local_dir=ckpt_dir, display=target.display,
-            )
-            if state is None:
-                logger.log_params({**_params(config, gen_cfg, disc_cfg, manifest, data_dir, len(train_split),
-                                             world.size), "git_commit": commit})
-        except Exception as exc:  # before any training: nothing is lost by stopping here
-            where = (f"; the checkpoint's run {state['run_id']} must be in this store: point MLFLOW_TRACKING_URI "
-                     "or DAGSHUB_REPO at the one that has it" if state else "")
-            raise UserError(f"MLflow at {target.display} could not start the run ({tracking.first_line(exc)})"
-                            + where) from None
-        say(f"MLflow run {logger.run_id} at {target.display} (experiment '{config.experiment}')"
+
+# --- phase 4: track -------------------------------------------------------------------------------
+
+def _start_tracking(run: Run, state: dict | None, parent_run_id: str | None, command: str | None) -> None:
+    """The MLflow run (rank 0; the others get its id), continued on resume; a UserError before any
+    training if the server cannot start it."""
+    config, world = run.config, run.world
+    if not world.is_main:
+        run.logger = _NoLogger(distributed.broadcast(world, None))
+        run.run_id = run.logger.run_id
+        return
+    target, experiment_id = tracking.connect(config.experiment)
+    commit, dirty = tracking.git_commit()
+    try:
+        run.logger = tracking.RunLogger.start(
+            experiment_id, run_name=config.run_name, run_id=state["run_id"] if state else None,
+            tags={"mlflow.source.git.commit": commit, "git_dirty": str(dirty), "model": "pix2pix-lab",
+                  **({"mlflow.parentRunId": parent_run_id} if parent_run_id else {}),
+                  **({"command": command} if command else {})},
+            local_dir=run.ckpt_dir, display=target.display,
+        )
+        if state is None:
+            run.logger.log_params({**_params(config, run.built.gen_cfg, run.built.disc_cfg, run.data.manifest,
+                                             run.data.folder, len(run.data.train), world.size), "git_commit": commit})
+    except Exception as exc:  # before any training: nothing is lost by stopping here
+        where = (f"; the checkpoint's run {state['run_id']} must be in this store: point MLFLOW_TRACKING_URI "
+                 "or DAGSHUB_REPO at the one that has it" if state else "")
+        raise UserError(f"MLflow at {target.display} could not start the run ({tracking.first_line(exc)})"
+                        + where) from None
+    run.say(f"MLflow run {run.logger.run_id} at {target.display} (experiment '{config.experiment}')"
             + (f"; {world.size} processes, {config.batch_size} images each per step" if world.enabled else ""))
-        run_id = distributed.broadcast(world, logger.run_id)
-    else:
-        logger = _NoLogger(distributed.broadcast(world, None))
-        run_id = logger.run_id
+    run.run_id = distributed.broadcast(world, run.logger.run_id)
 
-    best_val_l1 = state.get("best_val_l1") if state else None
 
-    def save(ep: int, batch: int, name: str = checkpoint.LAST) -> Path:
-        path = ckpt_dir / name
-        if main:
-            checkpoint.save_atomic(
-                {**_state(nets, config, gen_cfg, disc_cfg, step=step, epoch=ep, batch_in_epoch=batch,
-                          run_id=run_id, val_l1=val_l1, device=device, world_size=world.size,
-                          data_version=manifest.get("data_version")),
-                 "cpu_seconds": time.process_time() - cpu_start, "best_val_l1": best_val_l1},
-                path,
-            )
-        return path
+# --- phase 5: loop, stop, finish ------------------------------------------------------------------
 
-    stop = {"signal": None}
-    previous = signal.getsignal(signal.SIGTERM)
+class GracefulStop:
+    """Owns SIGTERM while training: the signal only asks for a stop, which the loop takes after the
+    current step, once every rank agrees (``agreed``), with a checkpoint. Outside the main thread
+    (some notebook runners) no handler can be set: checkpoints are the safety net there."""
 
-    def on_sigterm(signum, frame):  # finish the current step, save, then stop
-        stop["signal"] = signum
+    def __init__(self, world: distributed.World, device: torch.device):
+        self.world, self.device = world, device
+        self.signum: int | None = None
+        self._previous, self._installed = None, False
 
-    in_main_thread = True
-    try:
-        signal.signal(signal.SIGTERM, on_sigterm)
-    except ValueError:  # not the main thread (e.g. some notebook runners): rely on checkpoints
-        in_main_thread = False
+    def __enter__(self) -> GracefulStop:
+        self._previous = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, self._ask)
+            self._installed = True
+        except ValueError:  # not the main thread
+            pass
+        return self
 
-    sampler = EpochBatchSampler(len(train_split), config.batch_size, seed=config.seed,
-                                rank=world.rank, world_size=world.size)
-    loader = make_loader(train_split, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
-    images_seen = 0
+    def _ask(self, signum, frame) -> None:
+        self.signum = signum
+
+    def agreed(self) -> bool:
+        """True on every rank when any rank was asked to stop."""
+        return distributed.any_rank(self.world, self.signum is not None, self.device)
+
+    def __exit__(self, *exc) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, self._previous)
+
+
+def _loop_and_finish(run: Run, stop: GracefulStop, progress: bool) -> TrainResult:
+    """The epochs, then the finish; the run's MLflow status says how it ended."""
     status = "FAILED"
-    # CPU time of this process (all its threads), carried over a resume: the budget of --max-cpu-minutes.
-    cpu_start = time.process_time() - (state.get("cpu_seconds", 0.0) if state else 0.0)
-    out_of_time = _over_budget(config, time.process_time() - cpu_start)
     try:
-        while epoch < config.epochs and not _reached(step, config) and not out_of_time:
-            sampler.set_epoch(epoch, start_batch=batch_in_epoch)
-            l1_only = epoch < config.warmup_epochs
-            frozen = set_encoder_phase(nets, config, epoch)
-            phases = [p for p, on in (("L1 warm-up", l1_only), ("encoder frozen", frozen)) if on]
-            bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
-                       desc=f"epoch {epoch + 1}/{config.epochs}" + (f" ({', '.join(phases)})" if phases else ""))
-            window: list[dict] = []
-            stopping = False
-            for images in bar:
-                lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
-                                               load_size=config.load_size, channels_last=channels_last,
-                                               generator=_step_generator(config.seed, step),
-                                               shard=(world.rank, world.size))
-                losses = train_step(nets, lightness, ab, l1_only=l1_only)
-                step += 1
-                batch_in_epoch += 1
-                images_seen += len(images)
-                window.append(losses)
-                if step % config.log_every == 0:
-                    _log_window(logger, window, step, bar, world)
-                    window = []
-                if step % config.checkpoint_every == 0:
-                    save(epoch, batch_in_epoch)
-                # Under DDP the ranks agree on a stop at each metric upload (log_every steps),
-                # where the losses are gathered anyway: a check every step would add a host sync.
-                if not world.enabled or step % config.log_every == 0:
-                    stopping = distributed.any_rank(world, stop["signal"] is not None, device)
-                    out_of_time = distributed.any_rank(world, _over_budget(config, time.process_time() - cpu_start),
-                                                       device)
-                if stopping or out_of_time or _reached(step, config):
-                    break
-            _log_window(logger, window, step, bar, world)
-            bar.close()
-            if stopping:
-                save(epoch, batch_in_epoch)
-                distributed.barrier(world)  # no rank exits before rank 0's checkpoint is on disk
-                raise Interrupted(f"stopped by signal {stop['signal'] or int(signal.SIGTERM)} at step {step}; checkpoint "
-                                  f"saved in {ckpt_dir}; continue with `chromatic-charm train --resume {ckpt_dir}`")
-            if batch_in_epoch >= sampler.batches_per_epoch:
-                epoch, batch_in_epoch = epoch + 1, 0
-                if main:
-                    val_l1 = validate(nets.generator, val_split, config, device)
-                    logger.log_metrics({"val_l1": val_l1, "epoch": epoch}, step=step)
-                    logger.log_image(sample_grid(nets.generator, val_split, config, device),
-                                     f"samples/epoch_{epoch:03d}_step_{step:06d}.png")
-                    if best_val_l1 is None or val_l1 < best_val_l1:  # the epoch to export where later ones overfit
-                        best_val_l1 = val_l1
-                        save(epoch, 0, checkpoint.BEST)
-                    say(f"epoch {epoch}/{config.epochs}: step {step}, val L1 {val_l1:.4f}"
-                        + (" (best so far: best.pt)" if best_val_l1 == val_l1 else ""))
-            save(epoch, batch_in_epoch)
-        if out_of_time:
-            say(f"CPU budget of {config.max_cpu_minutes:g} min spent at step {step} (epoch {epoch + 1}); finishing")
-        if main and (val_l1 is None or batch_in_epoch):  # stopped mid-epoch (max_steps, CPU budget): validate
-            val_l1 = validate(nets.generator, val_split, config, device)
-            logger.log_metrics({"val_l1": val_l1}, step=step)
-            logger.log_image(sample_grid(nets.generator, val_split, config, device),
-                             f"samples/final_step_{step:06d}.png")
-        last = save(epoch, batch_in_epoch)
-        logger.log_metrics({"cpu_minutes": (time.process_time() - cpu_start) / 60.0}, step=step)
-        distributed.barrier(world)
-        if world.enabled:
-            total = distributed.sum_over_ranks(world, images_seen, device)
-            print(f"rank {world.rank}/{world.size}: {step} steps, {images_seen} of {total} images")
-        model_uri = _log_model(logger, nets.generator, config, last) if main else None
+        out_of_time = _loop(run, stop, progress)
+        result = _finish(run, out_of_time)
         status = "FINISHED"
-        return TrainResult(run_id, step, epoch, val_l1, last, model_uri)
+        return result
     except KeyboardInterrupt:
-        save(epoch, batch_in_epoch)
+        run.save()
         status = "KILLED"
-        raise Interrupted(f"interrupted at step {step}; checkpoint saved in {ckpt_dir}; "
-                          f"continue with `chromatic-charm train --resume {ckpt_dir}`") from None
+        raise Interrupted(f"interrupted at step {run.position.step}; checkpoint saved in {run.ckpt_dir}; "
+                          f"continue with `chromatic-charm train --resume {run.ckpt_dir}`") from None
     except Interrupted:
         status = "KILLED"
         raise
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
         try:
-            logger.close(status)
+            run.logger.close(status)
         except Exception as exc:  # the run's status is cosmetic next to the error being raised
             print(f"warning: could not close the MLflow run: {tracking.first_line(exc)}")
 
 
-def _reached(step: int, config: TrainConfig) -> bool:
-    return config.max_steps is not None and step >= config.max_steps
+def _loop(run: Run, stop: GracefulStop, progress: bool) -> bool:
+    """Epochs of steps until the epochs, the step limit or the CPU budget are used up (True: the budget);
+    Interrupted, after a checkpoint, when a stop was asked for."""
+    config, world, device, p = run.config, run.world, run.device, run.position
+    sampler = EpochBatchSampler(len(run.data.train), config.batch_size, seed=config.seed,
+                                rank=world.rank, world_size=world.size)
+    loader = make_loader(run.data.train, sampler, num_workers=config.num_workers, pin_memory=device.type == "cuda")
+    p.start_clock()
+    out_of_time = p.over_budget(config)
+    while p.epoch < config.epochs and not p.reached(config) and not out_of_time:
+        sampler.set_epoch(p.epoch, start_batch=p.batch_in_epoch)
+        l1_only = p.epoch < config.warmup_epochs
+        frozen = set_encoder_phase(run.nets, config, p.epoch)
+        phases = [name for name, on in (("L1 warm-up", l1_only), ("encoder frozen", frozen)) if on]
+        bar = tqdm(loader, total=len(sampler), disable=not progress, leave=False,
+                   desc=f"epoch {p.epoch + 1}/{config.epochs}" + (f" ({', '.join(phases)})" if phases else ""))
+        window: list[dict] = []
+        stopping = False
+        for images in bar:
+            lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
+                                           load_size=config.load_size, channels_last=run.built.channels_last,
+                                           generator=augmentation_generator(config.seed, p.step),
+                                           shard=(world.rank, world.size))
+            window.append(train_step(run.nets, lightness, ab, l1_only=l1_only))
+            p.step += 1
+            p.batch_in_epoch += 1
+            p.images_seen += len(images)
+            if p.step % config.log_every == 0:
+                _log_window(run.logger, window, p.step, bar, world)
+                window = []
+            if p.step % config.checkpoint_every == 0:
+                run.save()
+            # Under DDP the ranks agree on a stop at each metric upload (log_every steps),
+            # where the losses are gathered anyway: a check every step would add a host sync.
+            if not world.enabled or p.step % config.log_every == 0:
+                stopping = stop.agreed()
+                out_of_time = distributed.any_rank(world, p.over_budget(config), device)
+            if stopping or out_of_time or p.reached(config):
+                break
+        _log_window(run.logger, window, p.step, bar, world)
+        bar.close()
+        if stopping:
+            run.save()
+            distributed.barrier(world)  # no rank exits before rank 0's checkpoint is on disk
+            raise Interrupted(f"stopped by signal {stop.signum or int(signal.SIGTERM)} at step {p.step}; checkpoint "
+                              f"saved in {run.ckpt_dir}; continue with `chromatic-charm train --resume {run.ckpt_dir}`")
+        if p.batch_in_epoch >= sampler.batches_per_epoch:
+            _end_epoch(run)
+        run.save()
+    return out_of_time
 
 
-def _over_budget(config: TrainConfig, cpu_seconds: float) -> bool:
-    return config.max_cpu_minutes is not None and cpu_seconds >= 60.0 * config.max_cpu_minutes
+def _end_epoch(run: Run) -> None:
+    """Validate (rank 0), log the val L1 and a sample grid, keep best.pt."""
+    p, config = run.position, run.config
+    p.epoch, p.batch_in_epoch = p.epoch + 1, 0
+    if not run.world.is_main:
+        return
+    p.val_l1 = validate(run.nets.generator, run.data.val, config, run.device)
+    run.logger.log_metrics({"val_l1": p.val_l1, "epoch": p.epoch}, step=p.step)
+    run.logger.log_image(sample_grid(run.nets.generator, run.data.val, config, run.device),
+                         f"samples/epoch_{p.epoch:03d}_step_{p.step:06d}.png")
+    if p.best_val_l1 is None or p.val_l1 < p.best_val_l1:  # the epoch to export where later ones overfit
+        p.best_val_l1 = p.val_l1
+        run.save(checkpoint.BEST, batch_in_epoch=0)
+    run.say(f"epoch {p.epoch}/{config.epochs}: step {p.step}, val L1 {p.val_l1:.4f}"
+            + (" (best so far: best.pt)" if p.best_val_l1 == p.val_l1 else ""))
+
+
+def _finish(run: Run, out_of_time: bool) -> TrainResult:
+    """Validate where it stopped mid-epoch, save, log the CPU time, upload the generator (rank 0)."""
+    config, world, p = run.config, run.world, run.position
+    if out_of_time:
+        run.say(f"CPU budget of {config.max_cpu_minutes:g} min spent at step {p.step} (epoch {p.epoch + 1}); finishing")
+    if world.is_main and (p.val_l1 is None or p.batch_in_epoch):  # stopped mid-epoch (max_steps, CPU budget)
+        p.val_l1 = validate(run.nets.generator, run.data.val, config, run.device)
+        run.logger.log_metrics({"val_l1": p.val_l1}, step=p.step)
+        run.logger.log_image(sample_grid(run.nets.generator, run.data.val, config, run.device),
+                             f"samples/final_step_{p.step:06d}.png")
+    last = run.save()
+    run.logger.log_metrics({"cpu_minutes": p.cpu_seconds() / 60.0}, step=p.step)
+    distributed.barrier(world)
+    if world.enabled:
+        total = distributed.sum_over_ranks(world, p.images_seen, run.device)
+        print(f"rank {world.rank}/{world.size}: {p.step} steps, {p.images_seen} of {total} images")
+    model_uri = _log_model(run.logger, run.nets.generator, config, last) if world.is_main else None
+    return TrainResult(run.run_id, p.step, p.epoch, p.val_l1, last, model_uri)
 
 
 def _log_window(logger, window: list[dict], step: int, bar, world: distributed.World = distributed.World()) -> None:
