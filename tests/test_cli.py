@@ -48,7 +48,7 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     def broken(args):
         raise ValueError("a bug deep inside")
 
-    monkeypatch.setattr(cli, "_run_prepare", broken)
+    monkeypatch.setitem(cli.COMMANDS, "prepare", broken)
     with pytest.raises(ValueError, match="a bug deep inside"):
         main(["prepare", "--source", "nowhere"])
 
@@ -65,7 +65,7 @@ sys.meta_path.insert(0, NoTorch())
 from chromatic_charm import cli
 def broken(args):
     raise RuntimeError("the real problem")
-cli._run_colorize = broken
+cli.COMMANDS["colorize"] = broken
 try:
     cli.main(["colorize", {str(tmp_path / "in.png")!r}, "-o", {str(tmp_path / "out")!r}])
 except BaseException as exc:

@@ -357,15 +357,19 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"warning: {message}\n"
 
 
+# The function behind each subcommand.
+COMMANDS = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
+            "select": _run_select, "export": _run_export, "colorize": _run_colorize, "serve": _run_serve,
+            "demo": _run_demo}
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.formatwarning = _one_line_warning  # users see the message, not our source line
     args = build_parser().parse_args(argv)
     try:
-        commands = {"prepare": _run_prepare, "train": _run_train, "evaluate": _run_evaluate, "sweep": _run_sweep,
-                    "select": _run_select, "export": _run_export, "colorize": _run_colorize, "serve": _run_serve, "demo": _run_demo}
-        commands[args.command](args)
+        COMMANDS[args.command](args)
     except UserError as exc:  # only our own user-facing errors; anything else is a bug: traceback
         print(f"chromatic-charm {args.command}: error: {exc}", file=sys.stderr)
         return 2
