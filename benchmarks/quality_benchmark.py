@@ -40,6 +40,7 @@ from _machine import describe  # noqa: E402
 from api_benchmark import start_server  # noqa: E402
 
 from chromatic_charm import color  # noqa: E402
+from chromatic_charm.files import write_text_atomic  # noqa: E402
 from chromatic_charm.config import EVAL_CROP_FRACTION, IMAGE_EXTENSIONS, MAX_EVAL_CROPS  # noqa: E402
 from chromatic_charm.images import to_rgb  # noqa: E402
 from chromatic_charm.metrics import (ciede2000, colourfulness, distances, load_feature_network,  # noqa: E402
@@ -206,6 +207,15 @@ def grid(path: Path, grays, outputs: dict[str, list[np.ndarray]], reals, picks: 
     canvas.save(path)
 
 
+def write_outputs(args, text: str, numbers: dict) -> None:
+    """Print the table; write it to --markdown and every number (with the machine) to --json."""
+    print(text)
+    if args.markdown:
+        write_text_atomic(args.markdown, text + "\n")
+    if args.json:
+        write_text_atomic(args.json, json.dumps({**numbers, "machine": describe()}, indent=1))
+
+
 def log_runs(models: dict, rows: dict, terms: str, table: str | None) -> None:
     from chromatic_charm import tracking
 
@@ -270,14 +280,8 @@ def main(argv=None) -> int:
         ok = all(passed for _, passed in checks)
         text += f"\n\nTargets for `{args.targets}`:\n\n" + "\n".join(
             f"- {'met' if passed else 'MISSED'}: {what}" for what, passed in checks)
-    print(text)
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(text + "\n")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "models": models, "source": source,
-                                               "photos": len(photos), "views": args.crops, "timings": timings,
-                                               "machine": describe()}, indent=1))
+    write_outputs(args, text, {"rows": rows, "models": models, "source": source, "photos": len(photos),
+                               "views": args.crops, "timings": timings})
     if args.log_runs:
         via = "in process" if args.in_process else "through the API"
         log_runs(models, rows, f"{source}, {len(photos)} photos x {args.crops} views, {via}", args.markdown)

@@ -16,7 +16,6 @@ colouriser must know the true colours before it can meet them.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,9 +23,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import describe  # noqa: E402
-from quality_benchmark import (GRAY, colorize_all, features, gray_of, load_photos, score, tensor,  # noqa: E402
-                               views)
+from quality_benchmark import (GRAY, check_targets, colorize_all, features, gray_of, load_photos,  # noqa: E402
+                               score, tensor, views, write_outputs)
 
 from chromatic_charm import color  # noqa: E402
 from chromatic_charm.metrics import colourfulness, load_feature_network  # noqa: E402
@@ -69,12 +67,10 @@ def oracles(real: list[np.ndarray]) -> dict[str, list[np.ndarray]]:
 
 
 def targets_met(m: dict, gray: dict, truth_colour: float) -> str:
-    checks = [("FID", "fid" in m and m["fid"] <= 0.75 * gray["fid"]),
-              ("KID", "kid" in m and m["kid"] <= 0.75 * gray["kid"]),
-              ("CIEDE2000", m["ciede2000"] < gray["ciede2000"]),
-              ("PSNR", m["psnr"] > gray["psnr"]),
-              ("colour", m["colourfulness"] >= 0.75 * truth_colour)]
-    missed = [name for name, ok in checks if not ok]
+    """The issue's targets against the grayscale input (quality_benchmark.check_targets), in a few words."""
+    checks = check_targets({GRAY: gray, "truth": {"colourfulness": truth_colour}, "row": m}, "row")
+    missed = ([] if "fid" in m else ["FID", "KID"]) + [
+        "colour" if what.startswith("colourfulness") else what.split()[0] for what, ok in checks if not ok]
     return "all" if not missed else "misses " + ", ".join(missed)
 
 
@@ -134,14 +130,8 @@ def main(argv=None) -> int:
               f"{network.description if network else 'not computed'}; targets: FID and KID <= 3/4 of the "
               f"grayscale input's, CIEDE2000 below and PSNR above it, colourfulness >= 75% of the truth's")
     text = markdown(rows, truth_colour, header)
-    print(text)
-    if args.markdown:
-        Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.markdown).write_text(text + "\n")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "truth_colourfulness": truth_colour, "source": source,
-                                               "photos": len(photos), "views": args.crops, "models": models,
-                                               "machine": describe()}, indent=1))
+    write_outputs(args, text, {"rows": rows, "truth_colourfulness": truth_colour, "source": source,
+                               "photos": len(photos), "views": args.crops, "models": models})
     return 0
 
 
