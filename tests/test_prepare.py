@@ -265,3 +265,19 @@ def test_finds_the_22_near_grayscale_photos_of_the_shared_set(tmp_path):
     found = set(rejected(report, "grayscale")) | set(rejected(report, "sepia"))
     assert len(marked) == 22
     assert found == marked  # all 22, and no colour photo taken for one
+
+
+def test_the_report_records_paths_relative_to_the_project_not_this_machines(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    (project / "photos").mkdir(parents=True)
+    for i in range(5):
+        photo(200 + i).save(project / "photos" / f"p{i}.jpg")
+    monkeypatch.setenv("CHROMATIC_CHARM_ROOT", str(project))
+    monkeypatch.chdir(project)
+    prepare(PrepareConfig(source=str(project / "photos"), out_dir=project / "clean", size=64, min_size=64,
+                          val_frac=0.2, test_frac=0.2, progress=False, workers=1))
+    report = json.loads((project / "clean" / "report.json").read_text())
+    manifest = json.loads((project / "clean" / "manifest.json").read_text())
+    assert (report["source"], report["root"], report["out_dir"]) == ("photos", "photos", "clean")
+    assert manifest["source"] == "photos"
+    assert str(tmp_path) not in json.dumps(report) + json.dumps(manifest)

@@ -109,16 +109,19 @@ def ab_histogram(data: CleanData, split: str = "train", bins: int = 88, max_imag
     return counts, edges, edges
 
 
-def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution (log density)"):
+def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution (log density)",
+                      labels=("a* (green - red)", "b* (blue - yellow)", "pixels + 1")):
+    """The 2-D histogram of ``ab_histogram``; ``labels`` are the x, y and colour-bar labels (a
+    notebook in another language passes its own)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     mesh = ax.pcolormesh(a_edges, b_edges, counts.T + 1, norm=LogNorm(), cmap="magma")
-    ax.set(xlabel="a* (green - red)", ylabel="b* (blue - yellow)", title=title, aspect="equal")
+    ax.set(xlabel=labels[0], ylabel=labels[1], title=title, aspect="equal")
     ax.axhline(0, color="w", lw=0.5)
     ax.axvline(0, color="w", lw=0.5)
-    fig.colorbar(mesh, ax=ax, label="pixels + 1")
+    fig.colorbar(mesh, ax=ax, label=labels[2])
     fig.tight_layout()
     return fig
 
@@ -168,3 +171,105 @@ def raw_thumbnails(data: CleanData, files: list[str], size: int = 128) -> list[n
         except (OSError, ValueError):  # unreadable files are among the rejected: show a gray square
             out.append(np.full((size, size, 3), 128, np.uint8))
     return out
+
+
+def source_group(name: str) -> str:
+    """The group a source file belongs to: the prefix before ``__`` of the shared photos' names
+    (their Debian package, e.g. ``gcompris__kitchen.jpg`` -> ``gcompris``), else its first folder
+    (Places365's ``train_samples``), else ``"-"``."""
+    base = Path(name).name
+    if "__" in base:
+        return base.split("__")[0]
+    parts = Path(name).parts
+    return parts[0] if len(parts) > 1 else "-"
+
+
+def composition(data: CleanData, rejected=None):
+    """Images per source group (``source_group``) and split, with the total and, when the rejections
+    (``rejections(data)``) are given, how many of the group ``prepare`` set aside: DataFrame."""
+    import pandas as pd
+
+    groups = data.index.assign(group=data.index["source"].map(source_group))
+    table = groups.pivot_table(index="group", columns="split", values="row", aggfunc="count", fill_value=0)
+    table = table.reindex(columns=[s for s in SPLITS if s in table.columns]).astype(int)
+    table["total"] = table.sum(axis=1)
+    if rejected is not None:
+        dropped = rejected.assign(group=rejected["file"].map(source_group)).groupby("group").size()
+        table = table.reindex(table.index.union(dropped.index), fill_value=0)
+        table["rejected"] = dropped.reindex(table.index, fill_value=0).astype(int)
+    return table.sort_values("total", ascending=False)
+
+
+def image_stats(data: CleanData, max_images: int = 5000, seed: int = 0):
+    """Per image (up to ``max_images`` per split): brightness (mean L*), contrast (std of L*), mean a*
+    and b*, mean chroma and Hasler-Suesstrunk colourfulness. DataFrame with ``split`` and ``row``."""
+    import pandas as pd
+
+    rows = []
+    for split, picked in _sample_rows(data, max_images, seed).items():
+        for start in range(0, len(picked), 64):
+            chunk = picked[start:start + 64]
+            rgb = np.asarray(data.arrays[split][chunk]).astype(np.float64)
+            lab = color.rgb_to_lab((rgb / 255.0).astype(np.float32)).astype(np.float64)
+            rg = (rgb[..., 0] - rgb[..., 1]).reshape(len(chunk), -1)
+            yb = (0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]).reshape(len(chunk), -1)
+            colourful = (np.sqrt(rg.var(1) + yb.var(1)) + 0.3 * np.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2))
+            flat = lab.reshape(len(chunk), -1, 3)
+            rows.append(pd.DataFrame({
+                "split": split, "row": chunk, "brightness": flat[..., 0].mean(1), "contrast": flat[..., 0].std(1),
+                "a_mean": flat[..., 1].mean(1), "b_mean": flat[..., 2].mean(1),
+                "chroma": np.hypot(flat[..., 1], flat[..., 2]).mean(1), "colourfulness": colourful}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def hue_histogram(data: CleanData, split: str = "train", bins: int = 36, min_chroma: float = 10.0,
+                  max_images: int = 2000, seed: int = 0):
+    """Where the colour is: the CIE LCh hue angle (0-360 degrees; about 40 red, 90 yellow, 140 green,
+    200 cyan, 280 blue, 330 magenta) of the pixels whose chroma is at least ``min_chroma``, weighted by
+    count. Returns (counts, edges in degrees, share of all pixels that are that chromatic)."""
+    picked = _pick(len(data.arrays[split]), max_images, seed)
+    edges = np.linspace(0.0, 360.0, bins + 1)
+    counts = np.zeros(bins)
+    total = chromatic = 0
+    for start in range(0, len(picked), 256):
+        rgb = np.asarray(data.arrays[split][picked[start:start + 256]]).astype(np.float32) / 255.0
+        lab = color.rgb_to_lab(rgb)
+        a, b = lab[..., 1].ravel(), lab[..., 2].ravel()
+        keep = np.hypot(a, b) >= min_chroma
+        counts += np.histogram(np.degrees(np.arctan2(b[keep], a[keep])) % 360.0, bins=edges)[0]
+        total += a.size
+        chromatic += int(keep.sum())
+    return counts, edges, (chromatic / total if total else 0.0)
+
+
+def hue_colours(edges: np.ndarray, lightness: float = 65.0, chroma: float = 45.0) -> np.ndarray:
+    """The sRGB colour (0-1) of each hue bin's centre at a fixed L* and chroma, for plotting."""
+    centres = np.radians((edges[:-1] + edges[1:]) / 2)
+    lab = np.stack([np.full_like(centres, lightness), chroma * np.cos(centres), chroma * np.sin(centres)], -1)
+    return np.clip(color.lab_to_rgb(lab.astype(np.float32)), 0, 1)
+
+
+def crop_loss(data: CleanData):
+    """What the centre-square crop of ``prepare`` discards from each kept original: its aspect ratio
+    (width / height) and the share of its area outside the square. DataFrame with ``split``."""
+    w, h = data.index["width"].astype(float), data.index["height"].astype(float)
+    return data.index[["split", "source"]].assign(aspect=w / h, discarded=1.0 - np.minimum(w, h) / np.maximum(w, h))
+
+
+def split_similarity(stats, features=("brightness", "contrast", "a_mean", "b_mean", "colourfulness"),
+                     reference: str = "train"):
+    """Do the splits come from the same distribution? A two-sample Kolmogorov-Smirnov test of each
+    feature of ``image_stats`` between ``reference`` and every other split: statistic D and p-value
+    (a small p, say below 0.05, says they differ; with few images the test has little power)."""
+    import pandas as pd
+    from scipy.stats import ks_2samp
+
+    ref = stats[stats["split"] == reference]
+    rows = []
+    for split in [s for s in SPLITS if s != reference and (stats["split"] == s).any()]:
+        other = stats[stats["split"] == split]
+        for feature in features:
+            test = ks_2samp(ref[feature], other[feature])
+            rows.append({"split": split, "feature": feature, "n_reference": len(ref), "n": len(other),
+                         "ks_statistic": float(test.statistic), "p_value": float(test.pvalue)})
+    return pd.DataFrame(rows)

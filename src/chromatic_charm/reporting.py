@@ -79,9 +79,10 @@ def loss_history(run_id: str, keys=(*LOSSES, "val_l1")):
     return pd.DataFrame(series).sort_index()
 
 
-def plot_losses(histories: dict, smooth: int = 20):
+def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, xlabel: str = "step"):
     """Losses of several runs side by side: ``histories`` maps a label to ``loss_history(...)``.
-    Step losses are shown as a rolling mean over ``smooth`` steps; val L1 per epoch as dots."""
+    Step losses are shown as a rolling mean over ``smooth`` steps; val L1 per epoch as dots.
+    ``titles`` maps a metric to its panel's title (default: the metric's name)."""
     import matplotlib.pyplot as plt
 
     keys = [*LOSSES, "val_l1"]
@@ -96,7 +97,7 @@ def plot_losses(histories: dict, smooth: int = 20):
             else:
                 ax.plot(values.index, values.rolling(smooth, min_periods=1).mean().values, label=label)
     for ax, key in zip(axes, keys):
-        ax.set(title=key, xlabel="step")
+        ax.set(title=(titles or {}).get(key, key), xlabel=xlabel)
         ax.grid(alpha=0.3)
     axes[-1].legend(fontsize=7)
     fig.tight_layout()
@@ -142,3 +143,27 @@ def _gray_lab(rgb: np.ndarray) -> np.ndarray:
     lab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)
     lab[..., 1:] = 0
     return lab
+
+
+def pipeline_stamp(root: str | Path | None = None) -> dict:
+    """What names one pipeline run, for the notebooks to show: a short hash of ``dvc.lock`` (every
+    stage's inputs and outputs), the data version, and the champion's run name and id. Missing pieces
+    are ``None`` (a notebook run before ``dvc repro``)."""
+    import hashlib
+
+    root = Path(root) if root else project_root()
+    lock = root / "dvc.lock"
+    manifest = root / "Data" / "Clean Data" / "manifest.json"
+    champion = root / "metrics" / "champion.json"
+    chosen = json.loads(champion.read_text()) if champion.is_file() else {}
+    return {"dvc_lock": hashlib.sha256(lock.read_bytes()).hexdigest()[:12] if lock.is_file() else None,
+            "data_version": json.loads(manifest.read_text())["data_version"] if manifest.is_file() else None,
+            "champion": chosen.get("run_name"), "champion_run_id": chosen.get("run_id")}
+
+
+def run_metrics(run_id: str) -> dict:
+    """The last value of every metric a run logged (its evaluation included), for ``baselines_frame``:
+    ``baselines_frame({"metrics": run_metrics(run_id)})``."""
+    from . import tracking
+
+    return dict(tracking.get_run(run_id).data.metrics)

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ..color import chroma_stats
 from ..images import to_rgb
-from ..config import SPLITS
+from ..config import SPLITS, project_root
 from ..errors import ConfigError, UserError
 from ..files import atomic_path, write_text_atomic
 from . import sources
@@ -322,6 +322,16 @@ def _write_index(out_dir: Path, rows: list[list]) -> str:
     return hashlib.sha256(buffer.getvalue().encode()).hexdigest()[:12]
 
 
+def _from_project(path) -> str:
+    """A path as the report records it: relative to the project root (readers resolve it against the
+    root again), so reports, notebooks and their outputs carry no machine's absolute paths."""
+    path = Path(path).resolve()
+    try:
+        return Path(os.path.relpath(path, project_root())).as_posix()
+    except ValueError:  # another drive (Windows): no relative path exists
+        return str(path)
+
+
 def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
     rejected: dict[str, list] = {reason: [] for reason in REASONS}
     converted: dict[str, list] = {}
@@ -333,11 +343,13 @@ def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
             rejected[r.reason].append(item)
         for note in r.notes:
             converted.setdefault(note, []).append(name)
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    settings = asdict(config)
+    settings.update(out_dir=_from_project(config.out_dir), raw_dir=_from_project(config.raw_dir),
+                    source=config.source if config.source == "kaggle" else _from_project(config.source))
     return {
-        "source": "kaggle" if config.source == "kaggle" else str(Path(config.source).resolve()),
-        "root": str(root),
-        "out_dir": str(out_dir),
+        "source": "kaggle" if config.source == "kaggle" else _from_project(config.source),
+        "root": _from_project(root),
+        "out_dir": _from_project(out_dir),
         "config": settings,
         "counts": {"scanned": len(rel), "kept": len(labels), **{s: labels.count(s) for s in SPLITS},
                    "rejected": {k: len(v) for k, v in rejected.items()},

@@ -1,0 +1,153 @@
+"""The course deliverables from one pipeline run: execute the notebooks on what `dvc repro` wrote,
+clean their saved outputs, check them, and build the PowerPoint from the executed report.
+
+    python scripts/deliverables.py build   # after `dvc repro`: EDA, training, report, then the .pptx
+    python scripts/deliverables.py check   # the committed notebooks' saved outputs, as CI checks them
+
+A notebook's saved outputs must read as a course deliverable: no error, no stderr (warnings, progress
+bars), no widget state, no absolute path of the machine that ran it, and no English sentence (the
+deliverables speak Spanish; code and column names of metrics may stay as they are).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = {"eda": Path("EDA/EDA.ipynb"), "training": Path("Entrenamiento/training.ipynb"),
+             "report": Path("Informe Escrito/informe.ipynb")}
+PRESENTATION = Path("Informe Escrito/presentacion.pptx")
+# Parameters the pipeline executes each notebook with: the committed run (no progress bars anywhere).
+PIPELINE_PARAMETERS = {"eda": {}, "training": {"train_new": False, "progress": False}, "report": {}}
+
+# English words that are not also Spanish words: one of them in an output is an English sentence.
+ENGLISH_WORDS = frozenset(
+    "the and of with is are was were this that these those from for not have has been will could would should which "
+    "when into without found missing please there their it its an be by or on at as if then than".split())
+_WORD = re.compile(r"[A-Za-zÀ-ÿ]+(?:'[a-z]+)?")
+# An absolute path: a slash that starts a path of two or more parts, not inside a URL, a relative
+# path or a model reference (models:/name), or a Windows drive.
+_ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w. -]*|sqlite:////|\b[A-Z]:\\\\")
+
+
+def output_text(output: dict) -> str:
+    """What a reader sees of one output: the stream, the plain/markdown text, or the error."""
+    if output["output_type"] == "stream":
+        return "".join(output.get("text", ""))
+    if output["output_type"] == "error":
+        return f"{output.get('ename')}: {output.get('evalue')}"
+    data = output.get("data", {})
+    if "image/png" in data:  # a figure: its text/plain repr is not what a reader sees
+        return "".join(data.get("text/markdown", ""))
+    return "".join(data.get("text/markdown", data.get("text/plain", "")))
+
+
+def _strip_code_spans(text: str) -> str:
+    return re.sub(r"`[^`]*`", " ", text)
+
+
+def english_words(text: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(_strip_code_spans(text))]
+    return sorted({w for w in words if w in ENGLISH_WORDS})
+
+
+def absolute_paths(text: str) -> list[str]:
+    return sorted({m.group(0).strip() for m in _ABSOLUTE.finditer(text)})
+
+
+def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
+    """Every reason the notebook's saved outputs are not fit to hand in; empty when they are.
+    ``forbidden``: strings that must not appear anywhere in the outputs (the folder it ran in)."""
+    found = []
+    if "widgets" in nb.get("metadata", {}):
+        found.append("widget state in the notebook's metadata")
+    for number, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            where = f"cell {number}"
+            kind = output["output_type"]
+            text = output_text(output)
+            if kind == "error":
+                found.append(f"{where}: error {text[:200]}")
+                continue
+            if kind == "stream" and output.get("name") == "stderr":
+                found.append(f"{where}: stderr {text[:200]!r}")
+            if any(k.startswith("application/vnd.jupyter.widget") for k in output.get("data", {})):
+                found.append(f"{where}: a widget (a progress bar?)")
+            for path in absolute_paths(text):
+                found.append(f"{where}: absolute path {path!r}")
+            for value in forbidden:
+                if value and value in text:
+                    found.append(f"{where}: {value!r}")
+            english = english_words(text)
+            if english:
+                line = next((ln for ln in text.splitlines() if set(english_words(ln)) & set(english)), "")
+                found.append(f"{where}: English ({', '.join(english)}): {line.strip()[:160]!r}")
+    return found
+
+
+def clean(nb: dict) -> dict:
+    """The notebook without what only the machine that ran it needs: widget state, papermill's paths
+    and timings, execution timestamps."""
+    nb["metadata"].pop("widgets", None)
+    papermill = nb["metadata"].get("papermill")
+    if papermill:
+        nb["metadata"]["papermill"] = {"parameters": papermill.get("parameters", {})}
+    for cell in nb["cells"]:
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    return nb
+
+
+def execute(notebook: Path, out: Path, cwd: Path, parameters: dict) -> dict:
+    """Run ``notebook`` with papermill (a real kernel) into ``out`` and return it cleaned."""
+    args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(cwd), "--no-progress-bar",
+            "--kernel", "python3"]
+    for key, value in parameters.items():
+        args += ["-p", key, str(value)]
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"{notebook} failed:\n{result.stderr[-4000:]}")
+    nb = clean(json.loads(out.read_text()))
+    out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    return nb
+
+
+def build(root: Path) -> int:
+    failed = False
+    for name, path in NOTEBOOKS.items():
+        print(f"executing {path}", flush=True)
+        nb = execute(root / path, root / path, (root / path).parent if name == "report" else root,
+                     PIPELINE_PARAMETERS[name])
+        for problem in problems(nb, forbidden=(str(root),)):
+            print(f"{path}: {problem}")
+            failed = True
+    from presentation import build_presentation  # noqa: E402  (scripts/ is on sys.path)
+
+    slides = build_presentation(root / NOTEBOOKS["report"], root / PRESENTATION)
+    print(f"wrote {PRESENTATION} ({slides} slides)")
+    return 1 if failed else 0
+
+
+def check(root: Path) -> int:
+    failed = False
+    for path in NOTEBOOKS.values():
+        for problem in problems(json.loads((root / path).read_text()), forbidden=(str(root),)):
+            print(f"{path}: {problem}")
+            failed = True
+    return 1 if failed else 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("build", "check"))
+    args = parser.parse_args(argv)
+    return (build if args.command == "build" else check)(REPO)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
