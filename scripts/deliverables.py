@@ -32,7 +32,8 @@ ENGLISH_WORDS = frozenset(
 _WORD = re.compile(r"[A-Za-zÀ-ÿ]+(?:'[a-z]+)?")
 # An absolute path: a slash that starts a path of two or more parts, not inside a URL, a relative
 # path or a model reference (models:/name), or a Windows drive.
-_ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w. -]*|sqlite:////|\b[A-Z]:\\\\")
+_ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")
+_FENCED = re.compile(r"```.*?```", re.S)
 
 
 def output_text(output: dict) -> str:
@@ -57,7 +58,9 @@ def english_words(text: str) -> list[str]:
 
 
 def absolute_paths(text: str) -> list[str]:
-    return sorted({m.group(0).strip() for m in _ABSOLUTE.finditer(text)})
+    """Absolute paths outside fenced code blocks (a quoted Dockerfile's /app is the image's, not a
+    machine's; the folder a notebook ran in is caught everywhere by ``problems``' ``forbidden``)."""
+    return sorted({m.group(0).strip() for m in _ABSOLUTE.finditer(_FENCED.sub(" ", text))})
 
 
 def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:

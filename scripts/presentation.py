@@ -21,8 +21,8 @@ from pptx.dml.color import RGBColor
 from pptx.util import Emu, Inches, Pt
 
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)  # 16:9
-MARGIN = Inches(0.5)
-TITLE_HEIGHT = Inches(0.9)
+MARGIN = Inches(0.4)
+TITLE_HEIGHT = Inches(0.8)
 ACCENT = RGBColor(0x8A, 0x3F, 0xB8)
 CONTENTS = "Contenido"
 
@@ -138,8 +138,8 @@ def build_presentation(report_path: Path, out_path: Path) -> int:
         slide = deck.slides.add_slide(blank)
         _title(slide, spec["title"])
         if spec["figure"]:
-            text_height = Inches(0.45) * max(len(spec["bullets"]), 1) + Inches(0.3)
-            _text(slide, spec["bullets"], MARGIN, body_top, body_width, text_height, 16)
+            text_height = Inches(0.4) * max(len(spec["bullets"]), 1) + Inches(0.15)
+            _text(slide, spec["bullets"], MARGIN, body_top - Inches(0.15), body_width, text_height, 15)
             top = body_top + text_height
             _picture(slide, spec["figure"], MARGIN, top, body_width, HEIGHT - top - Inches(0.3))
         else:

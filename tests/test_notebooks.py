@@ -16,10 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import deliverables  # noqa: E402
+import presentation  # noqa: E402
+
+from chromatic_charm import reporting  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": REPO / "EDA" / "EDA.ipynb", "training": REPO / "Entrenamiento" / "training.ipynb",
              "report": REPO / "Informe Escrito" / "informe.ipynb"}
-SLIDES = REPO / "Informe Escrito" / "informe.slides.html"
+PRESENTATION = REPO / "Informe Escrito" / "presentacion.pptx"
 STAGES = ("prepare", "train", "evaluate", "select", "export")
 REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema", "EDA",
                    "Data wrangling", "Entrenamiento con MLflow", "Selección del mejor modelo", "API",
@@ -119,77 +125,123 @@ def test_dvc_push_and_pull_through_a_local_remote(pipeline_project, tmp_path):
     assert "testremote" in (project / ".dvc" / "config.local").read_text()
 
 
-def _execute(notebook: Path, out: Path, project: Path, **parameters) -> dict:
-    args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(project), "--no-progress-bar",
-            "--kernel", "python3"]
+def _execute(notebook: Path, out: Path, project: Path, cwd: Path | None = None, **parameters) -> dict:
+    args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(cwd or project),
+            "--no-progress-bar", "--kernel", "python3"]
     for key, value in parameters.items():
         args += ["-p", key, str(value)]
     _run(args, project)
-    return json.loads(out.read_text())
+    return deliverables.clean(json.loads(out.read_text()))
 
 
 def _text(nb: dict) -> str:
-    parts = []
-    for cell in nb["cells"]:
-        parts.append("".join(cell["source"]))
-        for output in cell.get("outputs", []):
-            parts.append("".join(output.get("text", "")))
-            data = output.get("data", {})
-            parts.append("".join(data.get("text/markdown", "")) + "".join(data.get("text/plain", "")))
-    return "\n".join(parts)
+    return "\n".join(deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", []))
 
 
 def _images(nb: dict) -> int:
     return sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
 
 
-def test_every_notebook_executes_on_the_pipeline_outputs_and_the_slides_build(pipeline_project, tmp_path):
+def _fit_to_hand_in(nb: dict, project: Path) -> None:
+    """CI's check of saved outputs: no error, stderr, widget, absolute path or English sentence."""
+    problems = deliverables.problems(nb, forbidden=(str(project), str(REPO)))
+    assert problems == [], "\n".join(problems)
+
+
+def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_builds(pipeline_project, tmp_path):
     project = pipeline_project
     eda = _execute(NOTEBOOKS["eda"], tmp_path / "eda.ipynb", project, max_images=50)
+    _fit_to_hand_in(eda, project)
     text = _text(eda)
     counts = json.loads((project / "Data" / "Clean Data" / "report.json").read_text())["counts"]
-    assert f"scanned {counts['scanned']} files, kept {counts['kept']}" in text
-    assert "chroma < 10" in text and _images(eda) >= 6
+    assert f"Se revisaron **{counts['scanned']}** archivos y se conservaron **{counts['kept']}**" in text
+    assert "croma < 10" in text and "D de KS" in text and "Sesgo." in text and _images(eda) >= 8
+
+    # the committed mode: no training, the pipeline's runs and champion
+    read = _execute(NOTEBOOKS["training"], tmp_path / "training-read.ipynb", project, train_new=False, progress=False)
+    _fit_to_hand_in(read, project)
+    champion = json.loads((project / "metrics" / "champion.json").read_text())
+    assert f"**Campeón del pipeline:** `{champion['run_name']}`" in _text(read) and "coincide con él" in _text(read)
 
     training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, model_size="tiny", image_size=64,
-                        epochs=1, grid="2e-4:2e-4", num_examples=2)
+                        epochs=1, grid="2e-4:2e-4", num_examples=2, crops=2, progress=False)
+    _fit_to_hand_in(training, project)
     text = _text(training)
-    assert "champion:" in text and "exported outputs/notebook/generator.onnx" in text
+    assert "**Campeón:** `sweep-" in text and "outputs/notebook/generator.onnx" in text and "**1 corrida**" in text
     assert (project / "outputs" / "notebook" / "generator.onnx").is_file()
+    assert champion["run_name"] not in text.split("**1 corrida**")[1]  # its tables hold only the run it made
     assert _images(training) >= 2
 
-    report = _execute(NOTEBOOKS["report"], tmp_path / "informe.ipynb", project, num_examples=2, api_requests=2)
-    text = _text(report)
+    report_dir = project / "Informe Escrito"
+    report_dir.mkdir(exist_ok=True)
+    report = _execute(NOTEBOOKS["report"], tmp_path / "informe.ipynb", project, cwd=report_dir, num_examples=2,
+                      api_requests=2)
+    _fit_to_hand_in(report, project)
+    text = _text(report) + "\n".join("".join(c["source"]) for c in report["cells"])
     for section in REPORT_SECTIONS:
         assert section in text, section
-    assert "FID y KID:** calculados sobre" in text and "entrada en gris" in text  # real FID, with its references
-    assert "Criterio aplicado:** menor `test_fid`" in text
-    assert "Campeón" in text and "200" in text and _images(report) >= 5
+    assert "**FID y KID:** calculados sobre" in text and "entrada en gris" in text and "Dataset final" in text
+    assert "**Criterio aplicado:** menor `test_fid`" in text and f"campeón `{champion['run_name']}`" in text
+    assert "xagallegos/Image-Colorization" in text and "https://arxiv.org/abs/2401.09603" in text
+    assert "200" in text and _images(report) >= 5
 
-    slides = tmp_path / "slides"
-    _run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "slides", "--no-input", str(tmp_path / "informe.ipynb"),
-          "--output-dir", str(slides)], project)
-    html = (slides / "informe.slides.html").read_text()
-    assert html.count("<section") >= len(REPORT_SECTIONS) and "Contenido" in html and "Despliegue en la nube" in html
+    deck = tmp_path / "presentacion.pptx"
+    (tmp_path / "informe.ipynb").write_text(json.dumps(report))
+    count = presentation.build_presentation(tmp_path / "informe.ipynb", deck)
+    _check_deck(deck)
+    assert count <= 15
+
+
+def _slide_texts(deck_path: Path) -> list[list[str]]:
+    from pptx import Presentation
+
+    return [[p.text for shape in slide.shapes if shape.has_text_frame for p in shape.text_frame.paragraphs if p.text]
+            for slide in Presentation(str(deck_path)).slides]
+
+
+def _check_deck(deck_path: Path) -> None:
+    """A title, then a table of contents that lists, in order, the sections of the slides that follow;
+    at most about 15 slides; figures on the slides whose section has one."""
+    from pptx import Presentation
+
+    slides = _slide_texts(deck_path)
+    assert 10 <= len(slides) <= 15, len(slides)
+    assert slides[1][0] == presentation.CONTENTS
+    following = list(dict.fromkeys(texts[0] for texts in slides[2:]))
+    assert slides[1][1:] == following
+    for section in ("Antecedentes", "Selección del mejor modelo", "Conclusiones", "Referencias"):
+        assert any(section in title for title in following), section
+    pictures = sum(shape.shape_type == 13 for slide in Presentation(str(deck_path)).slides for shape in slide.shapes)
+    assert pictures >= 5
+    assert all(len(texts) <= 8 for texts in slides[2:])  # a few lines each: one idea per slide
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
-def test_committed_notebooks_carry_outputs_from_a_named_real_run(name):
+def test_committed_notebooks_carry_clean_outputs_from_a_named_pipeline_run(name):
     nb = json.loads(NOTEBOOKS[name].read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
-    assert not errors, errors[:1]
     missing = [i for i, c in enumerate(code) if "parameters" not in c["metadata"].get("tags", []) and not c.get("outputs")]
     assert not missing, f"code cells without outputs: {missing}"
-    assert "shared/data/photos" in _text(nb)  # the data of the committed run is named
+    _fit_to_hand_in(nb, REPO)
+    text = _text(nb)
+    assert "shared/data/photos" in text  # the data of the committed run is named
+    lock = reporting.pipeline_stamp(REPO)["dvc_lock"]
+    assert f"`dvc.lock` {lock}" in text, "executed on another pipeline run than dvc.lock's"
     assert _images(nb) >= 2
 
 
-def test_the_committed_slides_are_the_report_as_a_deck():
-    html = SLIDES.read_text()
-    assert html.count("<section") >= len(REPORT_SECTIONS)
-    for section in ("Contenido", *REPORT_SECTIONS):
-        assert section in html, section
+def test_the_committed_notebooks_name_the_same_champion():
+    champion = json.loads((REPO / "metrics" / "champion.json").read_text())
+    training = _text(json.loads(NOTEBOOKS["training"].read_text()))
+    report = _text(json.loads(NOTEBOOKS["report"].read_text()))
+    assert f"**Campeón del pipeline:** `{champion['run_name']}` (corrida `{champion['run_id']}`" in training
+    assert f"campeón `{champion['run_name']}` (corrida `{champion['run_id']}`)" in report
+
+
+def test_the_committed_presentation_has_a_table_of_contents_of_the_slides_that_follow():
+    _check_deck(PRESENTATION)
+    titles = [texts[0] for texts in _slide_texts(PRESENTATION)]
+    assert "Chromatic Charm" in titles[0]
 
 
 def test_the_pipeline_definition_matches_the_product():

@@ -1,0 +1,67 @@
+"""The check CI applies to the notebooks' saved outputs (scripts/deliverables.py), on outputs made to
+fail it: each kind of problem is caught, and Spanish output with relative paths passes."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import deliverables  # noqa: E402
+
+
+def _nb(*outputs, metadata=None) -> dict:
+    return {"metadata": metadata or {}, "cells": [{"cell_type": "code", "source": "x", "outputs": list(outputs)}]}
+
+
+def _stream(text, name="stdout"):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def _display(markdown=None, plain=None, png=False):
+    data = {}
+    if markdown is not None:
+        data["text/markdown"] = markdown
+    if plain is not None:
+        data["text/plain"] = plain
+    if png:
+        data["image/png"] = "iVBORw0KGgo="
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def test_spanish_output_with_relative_paths_and_urls_passes():
+    nb = _nb(_stream("Entorno: Colab\n"),
+             _display("**Datos:** `../shared/data/photos`, modelo `models:/chromatic-charm@champion`, "
+                      "https://dagshub.com/usuario/repo.mlflow, a\\*b\\* del 54%."),
+             _display(plain="<Figure size 640x480 with 1 Axes>", png=True),
+             _display("```dockerfile\nWORKDIR /app\nCOPY src /app/src\n```"))
+    assert deliverables.problems(nb, forbidden=("/work/main",)) == []
+
+
+def test_each_kind_of_problem_is_caught():
+    cases = {
+        "error": {"output_type": "error", "ename": "ValueError", "evalue": "x", "traceback": []},
+        "stderr": _stream("2026/11/26 INFO mlflow: creando", name="stderr"),
+        "absolute path": _stream("datos en /home/ana/proyecto/Data\n"),
+        "sqlite": _display("almacén `sqlite:////content/x/mlflow.db`"),
+        "English": _stream("uploading the generator to MLflow...\n"),
+        "widget": {"output_type": "display_data", "data": {"application/vnd.jupyter.widget-view+json": {}}, "metadata": {}},
+    }
+    for name, output in cases.items():
+        found = deliverables.problems(_nb(output))
+        assert found, name
+    assert deliverables.problems(_nb(_stream("corrida en /tmp/x1\n")), forbidden=("/tmp/x1",))
+    assert deliverables.problems(_nb(metadata={"widgets": {}})) == ["widget state in the notebook's metadata"]
+
+
+def test_english_is_told_from_spanish_and_code_spans_are_skipped():
+    assert deliverables.english_words("The model is not found") == ["found", "is", "not", "the"]
+    assert deliverables.english_words("El modelo no está: `is not the`") == []
+    assert deliverables.english_words("Datos de prueba, con colorido y FID") == []
+
+
+def test_clean_drops_what_only_the_machine_that_ran_it_needs():
+    nb = _nb(_stream("hola\n"), metadata={"widgets": {"state": {}}, "papermill": {
+        "input_path": "/work/main/EDA/EDA.ipynb", "parameters": {"max_images": 50}, "start_time": "t"}})
+    nb["cells"][0]["metadata"] = {"papermill": {"duration": 1.0}, "execution": {"iopub.status.busy": "t"}, "tags": ["a"]}
+    cleaned = deliverables.clean(nb)
+    assert cleaned["metadata"] == {"papermill": {"parameters": {"max_images": 50}}}
+    assert cleaned["cells"][0]["metadata"] == {"tags": ["a"]}
