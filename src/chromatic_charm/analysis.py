@@ -187,8 +187,6 @@ def source_group(name: str) -> str:
 def composition(data: CleanData, rejected=None):
     """Images per source group (``source_group``) and split, with the total and, when the rejections
     (``rejections(data)``) are given, how many of the group ``prepare`` set aside: DataFrame."""
-    import pandas as pd
-
     groups = data.index.assign(group=data.index["source"].map(source_group))
     table = groups.pivot_table(index="group", columns="split", values="row", aggfunc="count", fill_value=0)
     table = table.reindex(columns=[s for s in SPLITS if s in table.columns]).astype(int)
