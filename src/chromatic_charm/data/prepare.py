@@ -343,11 +343,11 @@ def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
             rejected[r.reason].append(item)
         for note in r.notes:
             converted.setdefault(note, []).append(name)
-    settings = asdict(config)
-    settings.update(out_dir=_from_project(config.out_dir), raw_dir=_from_project(config.raw_dir),
-                    source=config.source if config.source == "kaggle" else _from_project(config.source))
+    source = config.source if config.source == "kaggle" else _from_project(config.source)
+    settings = {**asdict(config), "source": source, "out_dir": _from_project(config.out_dir),
+                "raw_dir": _from_project(config.raw_dir)}
     return {
-        "source": "kaggle" if config.source == "kaggle" else _from_project(config.source),
+        "source": source,
         "root": _from_project(root),
         "out_dir": _from_project(out_dir),
         "config": settings,
