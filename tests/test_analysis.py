@@ -53,6 +53,20 @@ def test_hue_histogram_puts_red_and_blue_where_lch_says_and_ignores_gray():
     assert 30 <= red <= 50 and 295 <= blue <= 315  # sRGB red: h about 40; blue: about 306
     colours = analysis.hue_colours(edges)
     assert colours.shape == (36, 3) and colours[3].argmax() == 0  # the bin at 35-45 degrees is drawn red
+    shares = analysis.hue_shares(counts, edges, {"red": (10, 70), "blue": (240, 300), "wrap": (300, 370)})
+    assert shares == pytest.approx({"red": 2 / 3, "blue": 0.0, "wrap": 1 / 3})  # blue's h 306 is in 300-370
+
+
+def test_the_hue_chart_draws_a_bar_per_bin_in_its_own_colour():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    edges = np.linspace(0, 360, 37)
+    fig = analysis.plot_hue_histogram(np.arange(36.0), edges, title="tono")
+    bars = fig.axes[0].patches
+    assert len(bars) == 36 and fig.axes[0].name == "polar" and fig.axes[0].get_title() == "tono"
+    assert np.allclose(bars[3].get_facecolor()[:3], analysis.hue_colours(edges)[3])
+    assert sum(b.get_height() for b in bars) == pytest.approx(1.0)
 
 
 def test_crop_loss_and_composition_from_the_index():
@@ -87,3 +101,8 @@ def test_plots_take_the_notebooks_labels():
     fig = analysis.plot_ab_histogram(np.ones((4, 4)), np.linspace(-110, 110, 5), np.linspace(-110, 110, 5),
                                      title="t", labels=("a* (verde - rojo)", "b* (azul - amarillo)", "píxeles + 1"))
     assert fig.axes[0].get_xlabel() == "a* (verde - rojo)" and fig.axes[1].get_ylabel() == "píxeles + 1"
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(1, 2)
+    assert analysis.plot_ab_histogram(np.ones((4, 4)), np.linspace(-110, 110, 5), np.linspace(-110, 110, 5),
+                                      ax=axes[1]) is axes[1].figure and axes[1].collections

@@ -225,7 +225,7 @@ def test_committed_notebooks_carry_clean_outputs_from_a_named_pipeline_run(name)
     _fit_to_hand_in(nb, REPO)
     text = _text(nb)
     assert "shared/data/photos" in text  # the data of the committed run is named
-    lock = reporting.pipeline_stamp(REPO)["dvc_lock"]
+    lock = reporting.dvc_lock_hash(REPO)
     assert f"`dvc.lock` {lock}" in text, "executed on another pipeline run than dvc.lock's"
     assert _images(nb) >= 2
 

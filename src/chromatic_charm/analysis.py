@@ -110,13 +110,15 @@ def ab_histogram(data: CleanData, split: str = "train", bins: int = 88, max_imag
 
 
 def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution (log density)",
-                      labels=("a* (green - red)", "b* (blue - yellow)", "pixels + 1")):
-    """The 2-D histogram of ``ab_histogram``; ``labels`` are the x, y and colour-bar labels (a
-    notebook in another language passes its own)."""
+                      labels=("a* (green - red)", "b* (blue - yellow)", "pixels + 1"), ax=None):
+    """The 2-D histogram of ``ab_histogram`` (on ``ax``, or a new figure); ``labels`` are the x, y and
+    colour-bar labels (a notebook in another language passes its own)."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig = ax.figure
     mesh = ax.pcolormesh(a_edges, b_edges, counts.T + 1, norm=LogNorm(), cmap="magma")
     ax.set(xlabel=labels[0], ylabel=labels[1], title=title, aspect="equal")
     ax.axhline(0, color="w", lw=0.5)
@@ -124,23 +126,6 @@ def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution 
     fig.colorbar(mesh, ax=ax, label=labels[2])
     fig.tight_layout()
     return fig
-
-
-def colourfulness_per_image(data: CleanData, max_images: int = 5000, seed: int = 0):
-    """Hasler-Suesstrunk colourfulness of each image (up to ``max_images`` per split): DataFrame."""
-    import pandas as pd
-    import torch
-
-    from .metrics import colourfulness
-
-    frames = []
-    for split, picked in _sample_rows(data, max_images, seed).items():
-        values = []
-        for start in range(0, len(picked), 256):
-            rgb = np.asarray(data.arrays[split][picked[start:start + 256]])
-            values.append(colourfulness(torch.from_numpy(rgb).permute(0, 3, 1, 2).float() / 255.0).numpy())
-        frames.append(pd.DataFrame({"split": split, "row": picked, "colourfulness": np.concatenate(values)}))
-    return pd.concat(frames, ignore_index=True)
 
 
 def rejections(data: CleanData):
@@ -202,17 +187,17 @@ def image_stats(data: CleanData, max_images: int = 5000, seed: int = 0):
     """Per image (up to ``max_images`` per split): brightness (mean L*), contrast (std of L*), mean a*
     and b*, mean chroma and Hasler-Suesstrunk colourfulness. DataFrame with ``split`` and ``row``."""
     import pandas as pd
+    import torch
+
+    from .metrics import colourfulness
 
     rows = []
     for split, picked in _sample_rows(data, max_images, seed).items():
         for start in range(0, len(picked), 64):
             chunk = picked[start:start + 64]
-            rgb = np.asarray(data.arrays[split][chunk]).astype(np.float64)
-            lab = color.rgb_to_lab((rgb / 255.0).astype(np.float32)).astype(np.float64)
-            rg = (rgb[..., 0] - rgb[..., 1]).reshape(len(chunk), -1)
-            yb = (0.5 * (rgb[..., 0] + rgb[..., 1]) - rgb[..., 2]).reshape(len(chunk), -1)
-            colourful = (np.sqrt(rg.var(1) + yb.var(1)) + 0.3 * np.sqrt(rg.mean(1) ** 2 + yb.mean(1) ** 2))
-            flat = lab.reshape(len(chunk), -1, 3)
+            rgb = np.asarray(data.arrays[split][chunk]).astype(np.float32) / 255.0
+            colourful = colourfulness(torch.from_numpy(rgb).permute(0, 3, 1, 2)).numpy()
+            flat = color.rgb_to_lab(rgb).astype(np.float64).reshape(len(chunk), -1, 3)
             rows.append(pd.DataFrame({
                 "split": split, "row": chunk, "brightness": flat[..., 0].mean(1), "contrast": flat[..., 0].std(1),
                 "a_mean": flat[..., 1].mean(1), "b_mean": flat[..., 2].mean(1),
@@ -245,6 +230,33 @@ def hue_colours(edges: np.ndarray, lightness: float = 65.0, chroma: float = 45.0
     centres = np.radians((edges[:-1] + edges[1:]) / 2)
     lab = np.stack([np.full_like(centres, lightness), chroma * np.cos(centres), chroma * np.sin(centres)], -1)
     return np.clip(color.lab_to_rgb(lab.astype(np.float32)), 0, 1)
+
+
+def plot_hue_histogram(counts: np.ndarray, edges: np.ndarray, title: str = "hue of the chromatic pixels", ax=None):
+    """``hue_histogram`` as a polar bar chart, each bar in its own hue (on a polar ``ax``, or a new one)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        ax = plt.figure(figsize=(4.5, 4.5)).add_subplot(projection="polar")
+    ax.bar(np.radians(edges[:-1]), counts / max(counts.sum(), 1), width=np.radians(np.diff(edges)), align="edge",
+           color=hue_colours(edges), edgecolor="k", linewidth=0.3)
+    ax.set_title(title, fontsize=10)
+    ax.set_yticklabels([])
+    return ax.figure
+
+
+# Families of CIE LCh hue angles in degrees, [from, to); magenta wraps past 360 to 10.
+HUE_FAMILIES = {"red and orange": (10, 70), "yellow": (70, 110), "green": (110, 190), "cyan": (190, 240),
+                "blue": (240, 300), "magenta and purple": (300, 370)}
+
+
+def hue_shares(counts: np.ndarray, edges: np.ndarray, families: dict = HUE_FAMILIES) -> dict:
+    """The share of ``hue_histogram``'s pixels in each named family of hue angles, ``{name: (from,
+    to)}`` in degrees; a range may pass 360 (``(300, 370)`` is 300-360 and 0-10)."""
+    centres = (edges[:-1] + edges[1:]) / 2
+    total = max(counts.sum(), 1)
+    return {name: float(counts[((centres >= lo) & (centres < hi)) | ((centres + 360 >= lo) & (centres + 360 < hi))].sum()
+                        / total) for name, (lo, hi) in families.items()}
 
 
 def crop_loss(data: CleanData):

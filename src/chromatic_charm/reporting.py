@@ -145,20 +145,13 @@ def _gray_lab(rgb: np.ndarray) -> np.ndarray:
     return lab
 
 
-def pipeline_stamp(root: str | Path | None = None) -> dict:
+def dvc_lock_hash(root: str | Path | None = None) -> str | None:
     """What names one pipeline run, for the notebooks to show: a short hash of ``dvc.lock`` (every
-    stage's inputs and outputs), the data version, and the champion's run name and id. Missing pieces
-    are ``None`` (a notebook run before ``dvc repro``)."""
+    stage's inputs and outputs); ``None`` before the first ``dvc repro``."""
     import hashlib
 
-    root = Path(root) if root else project_root()
-    lock = root / "dvc.lock"
-    manifest = root / "Data" / "Clean Data" / "manifest.json"
-    champion = root / "metrics" / "champion.json"
-    chosen = json.loads(champion.read_text()) if champion.is_file() else {}
-    return {"dvc_lock": hashlib.sha256(lock.read_bytes()).hexdigest()[:12] if lock.is_file() else None,
-            "data_version": json.loads(manifest.read_text())["data_version"] if manifest.is_file() else None,
-            "champion": chosen.get("run_name"), "champion_run_id": chosen.get("run_id")}
+    lock = (Path(root) if root else project_root()) / "dvc.lock"
+    return hashlib.sha256(lock.read_bytes()).hexdigest()[:12] if lock.is_file() else None
 
 
 def run_metrics(run_id: str) -> dict:
