@@ -80,13 +80,6 @@ def test_checkpoint_rebuilds_the_generator_from_the_file_alone(tiny_config):
     assert generator(torch.zeros(1, 1, 32, 32)).shape == (1, 2, 32, 32)
 
 
-def test_the_upload_line_is_progress_output_and_quiet_without_progress(tiny_config, capsys):
-    quiet = train(replace(tiny_config, max_steps=1), progress=False)
-    assert quiet.model_uri is not None and "uploading the generator" not in capsys.readouterr().out
-    loud = train(replace(tiny_config, max_steps=1), progress=True)
-    assert loud.model_uri is not None and "uploading the generator to MLflow..." in capsys.readouterr().out
-
-
 def test_bad_checkpoints_and_data_are_user_errors(tmp_path, tiny_config):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(UserError, match="not a readable checkpoint"):

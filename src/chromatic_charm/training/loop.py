@@ -549,7 +549,7 @@ def _loop_and_finish(run: Run, stop: GracefulStop, progress: bool) -> TrainResul
     status = "FAILED"
     try:
         out_of_time = _loop(run, stop, progress)
-        result = _finish(run, out_of_time, progress)
+        result = _finish(run, out_of_time)
         status = "FINISHED"
         return result
     except KeyboardInterrupt:
@@ -636,7 +636,7 @@ def _end_epoch(run: Run) -> None:
             + (" (best so far: best.pt)" if p.best_val_l1 == p.val_l1 else ""))
 
 
-def _finish(run: Run, out_of_time: bool, progress: bool) -> TrainResult:
+def _finish(run: Run, out_of_time: bool) -> TrainResult:
     """Validate where it stopped mid-epoch, save, log the CPU time, upload the generator (rank 0)."""
     config, world, p = run.config, run.world, run.position
     if out_of_time:
@@ -652,7 +652,7 @@ def _finish(run: Run, out_of_time: bool, progress: bool) -> TrainResult:
     if world.enabled:
         total = distributed.sum_over_ranks(world, p.images_seen, run.device)
         print(f"rank {world.rank}/{world.size}: {p.step} steps, {p.images_seen} of {total} images")
-    model_uri = _log_model(run.logger, run.nets.generator, config, last, progress) if world.is_main else None
+    model_uri = _log_model(run.logger, run.nets.generator, config, last) if world.is_main else None
     return TrainResult(run.run_id, p.step, p.epoch, p.val_l1, last, model_uri)
 
 
@@ -669,7 +669,7 @@ def _log_window(logger, window: list[dict], step: int, bar, world: distributed.W
     bar.set_postfix({k.removeprefix("loss_"): f"{v:.3f}" for k, v in zip(LOSS_NAMES, values[-1])})
 
 
-def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path, progress: bool) -> str | None:
+def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path) -> str | None:
     """Log the final generator with a signature (L in, ab out); returns its URI, or None when the
     server cannot take it (said in one line: the checkpoint holds the same generator)."""
     fallback = f"the generator is in {checkpoint_path}, which evaluate and export take as well"
@@ -682,8 +682,7 @@ def _log_model(logger, generator, config: TrainConfig, checkpoint_path: Path, pr
     with torch.no_grad():
         output = generator(torch.from_numpy(example).to(next(generator.parameters()).device)).float().cpu().numpy()
     cpu_copy = copy.deepcopy(generator).float().cpu().to(memory_format=torch.contiguous_format)
-    if progress:  # a progress line, like the bars: quiet with --no-progress (the pipeline, notebooks)
-        print("uploading the generator to MLflow...", flush=True)
+    print("uploading the generator to MLflow...", flush=True)
     done, value = tracking.run_bounded(
         lambda: tracking.log_generator(logger.run_id, cpu_copy, example, output,
                                        [f"torch=={torch.__version__.split('+')[0]}", "chromatic-charm"]),
