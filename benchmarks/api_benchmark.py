@@ -1,8 +1,9 @@
 """API latency and throughput, as ratios measured in one run on one machine.
 
 1. model only: ONNX Runtime on one (1, 1, S, S) input;
-2. the inference path in process (decode, Lab, resize, model, upsample, encode) at 256x256 and 12 MP;
-3. POST /colorize end to end through a real gunicorn on 127.0.0.1, same two sizes;
+2. the inference path in process (decode, Lab, resize, model, upsample, encode) at 256x256 and 12 MP
+   (a gray JPEG, and a gray PNG split into decode, colourise and encode);
+3. POST /colorize end to end through a real gunicorn on 127.0.0.1, same photos;
 4. throughput of /colorize at 256x256 with 1, 2 and 4 concurrent clients.
 
 5. p50 and p90 of /colorize at 256x256, one request at a time (what a user waits).
@@ -32,11 +33,12 @@ from PIL import Image
 from chromatic_charm.inference import Colorizer, encode, open_image
 
 
-def photo(width: int, height: int) -> bytes:
+def photo(width: int, height: int, fmt: str = "JPEG") -> bytes:
+    """A smooth gray test photo (random blocks resized), as a user's black-and-white photo arrives."""
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).resize((width, height)).convert("L")
     data = io.BytesIO()
-    image.save(data, "JPEG", quality=90)
+    image.save(data, fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     return data.getvalue()
 
 
@@ -72,18 +74,24 @@ def measure(model: str, args) -> tuple[dict, dict, dict]:
     """(median seconds per path, images/s per client count, p50/p90 ms of POST at 256x256) for one model."""
     colorizer = Colorizer(model)
     size = colorizer.size
-    small, big = photo(256, 256), photo(4000, 3000)
+    small, big, big_png = photo(256, 256), photo(4000, 3000), photo(4000, 3000, "PNG")
     l_input = np.zeros((1, 1, size, size), np.float32)
     rows = {"model only (ONNX Runtime)": median_seconds(lambda: colorizer.predict_ab(l_input), args.repeat * 4)}
-    for name, data in (("256x256", small), ("12 MP", big)):
+    for name, data in (("256x256", small), ("12 MP", big), ("12 MP PNG", big_png)):
         rows[f"inference path in process, {name}"] = median_seconds(
             lambda d=data: encode(colorizer.colorize_image(open_image(d)))[0], args.repeat)
+    # where the 12 MP PNG's time goes
+    decoded = open_image(big_png)
+    coloured = colorizer.colorize_image(decoded)
+    rows["  of which: decode 12 MP PNG"] = median_seconds(lambda: open_image(big_png), args.repeat)
+    rows["  of which: colourise 12 MP"] = median_seconds(lambda: colorizer.colorize_image(decoded), args.repeat)
+    rows["  of which: encode 12 MP PNG"] = median_seconds(lambda: encode(coloured), args.repeat)
     proc, url = start_server(model)
     try:
         session = requests.Session()
         post = lambda d: session.post(f"{url}/colorize", data=d, headers={"Content-Type": "image/jpeg"},  # noqa: E731
                                       timeout=300).raise_for_status()
-        for name, data in (("256x256", small), ("12 MP", big)):
+        for name, data in (("256x256", small), ("12 MP", big), ("12 MP PNG", big_png)):
             rows[f"POST /colorize via gunicorn, {name}"] = median_seconds(lambda d=data: post(d), args.repeat)
         latencies = []
         for _ in range(args.latency_requests):  # one client, one request at a time: what one user waits

@@ -96,3 +96,11 @@ def test_8bit_fast_paths_agree_with_the_general_formulas():
     assert np.abs(round_trip - rgb).max() <= 1
     with pytest.raises(ValueError, match="expected uint8"):
         color.srgb8_to_lightness(rgb.astype(np.float32))
+
+
+def test_gray8_lightness_is_the_rgb_path_of_the_same_gray():
+    gray = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    assert np.array_equal(color.gray8_to_lightness(gray), color.srgb8_to_lightness(np.repeat(gray[..., None], 3, -1)))
+    assert color.gray8_to_lightness(gray).dtype == np.float32
+    with pytest.raises(ValueError, match="uint8 \\(H, W\\) gray"):
+        color.gray8_to_lightness(np.zeros((4, 4, 3), np.uint8))

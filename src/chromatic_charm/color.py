@@ -221,20 +221,37 @@ def srgb8_to_lightness(rgb: np.ndarray) -> np.ndarray:
     return np.where(y > _EPS, 116.0 * np.cbrt(y) - 16.0, 903.3 * y).astype(np.float32, copy=False)
 
 
+def gray8_to_lightness(gray: np.ndarray) -> np.ndarray:
+    """uint8 gray (H, W) -> L* (H, W) float32, exactly ``srgb8_to_lightness`` of the RGB photo (g, g, g)."""
+    gray = np.asarray(gray)
+    if gray.dtype != np.uint8 or gray.ndim != 2:
+        raise ValueError(f"expected uint8 (H, W) gray, got {gray.dtype} {tuple(gray.shape)}")
+    return _L_FROM_GRAY8[gray]
+
+
+_L_FROM_GRAY8 = srgb8_to_lightness(np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, axis=-1))[:, 0]
+
+
 def lab_to_srgb8(lightness: np.ndarray, ab: np.ndarray) -> np.ndarray:
     """L* (H, W) and a*b* (H, W, 2), in Lab units -> uint8 sRGB (H, W, 3), as
     ``round(255 * lab_to_rgb(stack([L, a, b])))`` to within one level."""
-    lightness = np.asarray(lightness, np.float32)
     ab = np.asarray(ab, np.float32)
+    return lab_planes_to_srgb8(lightness, ab[..., 0], ab[..., 1])
+
+
+def lab_planes_to_srgb8(lightness: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``lab_to_srgb8`` with a* and b* as two (H, W) planes, into ``out`` (uint8 (H, W, 3)) when given."""
+    lightness = np.asarray(lightness, np.float32)
     # _lab_to_xyz's formulas, with f * f * f for f**3 (NumPy's float32 pow is 4x slower at 12 MP).
     fy = (lightness + np.float32(16.0)) / np.float32(116.0)
-    fx = fy + ab[..., 0] / np.float32(500.0)
-    fz = np.maximum(fy - ab[..., 1] / np.float32(200.0), np.float32(0.0))
+    fx = fy + np.asarray(a, np.float32) / np.float32(500.0)
+    fz = np.maximum(fy - np.asarray(b, np.float32) / np.float32(200.0), np.float32(0.0))
     xyz = []
     for f, white in zip((fx, fy, fz), _WHITE_D65):
         cube = f * f * f
         xyz.append(np.float32(white) * np.where(cube > _EPS, cube, (f - np.float32(16.0 / 116.0)) / np.float32(_KAPPA)))
-    out = np.empty(lightness.shape + (3,), np.uint8)
+    if out is None:
+        out = np.empty(lightness.shape + (3,), np.uint8)
     for c, row in enumerate(_RGB_FROM_XYZ):
         linear = np.float32(row[0]) * xyz[0]
         linear += np.float32(row[1]) * xyz[1]

@@ -42,6 +42,9 @@ class TrainConfig:
     freeze_encoder_epochs: int = option(0, "epochs with the encoder frozen at its ImageNet weights (and BatchNorm "
                                         "statistics) first", "model")
     encoder_lr_mult: float = option(1.0, "the encoder's learning rate as a multiple of --lr-g", "model")
+    init_from: str | None = option(None, "start the generator from this checkpoint's weights (a new run: fresh "
+                                   "discriminator and optimisers), e.g. an adversarial phase after an L1-only run; "
+                                   "the model flags must match the checkpoint's", "model", metavar="CHECKPOINT")
     ngf: int | None = option(None, "generator width (overrides the size)", "model")
     num_downs: int | None = option(None, "generator depth; the image size must be divisible by 2**num_downs", "model")
     ndf: int | None = option(None, "discriminator width (overrides the size)", "model")

@@ -137,10 +137,12 @@ def build_networks(config: TrainConfig, device: torch.device, world: distributed
     if isinstance(generator, PretrainedUNet):
         init_weights(generator.decoder)
         init_weights(generator.head)
-        if pretrained:
+        if pretrained and not config.init_from:
             generator.load_imagenet(config.encoder_weights)
     else:
         init_weights(generator)
+    if pretrained and config.init_from:
+        load_initial_generator(generator, gen_cfg, config.init_from)
     init_weights(discriminator)
     if world.enabled and device.type == "cuda" and config.sync_bn:
         # BatchNorm statistics over the global batch, as in a single-process run (GPUs only).
@@ -162,6 +164,21 @@ def build_networks(config: TrainConfig, device: torch.device, world: distributed
         autocast_dtype=dtype,
     )
     return Built(nets, gen_cfg, disc_cfg, channels_last)
+
+
+def load_initial_generator(generator: torch.nn.Module, gen_cfg, source: str | Path) -> Path:
+    """Load the generator weights of another run's checkpoint (a file, or a folder holding last.pt) into
+    ``generator``; a UserError when its architecture is not the one this run builds."""
+    path = checkpoint.find_resume(source, checkpoints_dir())
+    state = checkpoint.load(path)
+    def plain(cfg: dict) -> dict:  # tuples saved, lists read back from older files: compare the values
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
+
+    if plain(state["generator_config"]) != plain(asdict(gen_cfg)):
+        raise UserError(f"--init-from '{path}' holds a generator {state['generator_config']}, this run builds "
+                        f"{asdict(gen_cfg)}; give the checkpoint's model flags (--encoder, --model-size, ...)")
+    generator.load_state_dict(state["generator"])
+    return path
 
 
 def _generator_groups(generator: torch.nn.Module, config: TrainConfig) -> list[dict]:
