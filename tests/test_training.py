@@ -158,3 +158,34 @@ def test_compiled_training_runs_and_saves_plain_weights(tiny_config):
     assert state["step"] == 3 and not any("_orig_mod" in k for k in state["generator"])
     generator = checkpoint.load_generator(result.checkpoint)
     assert torch.isfinite(generator(torch.zeros(1, 1, 32, 32))).all()
+
+
+def test_init_from_starts_a_new_run_from_another_runs_generator(tiny_config, tmp_path):
+    """An adversarial phase after an L1-only run: the generator's weights carried over, a new MLflow run,
+    a fresh discriminator and fresh optimisers, and the L1 run's checkpoint left as it was."""
+    l1 = train(replace(tiny_config, warmup_epochs=100, max_steps=3, checkpoint_dir=str(tmp_path / "l1")), progress=False)
+    l1_state = checkpoint.load(l1.checkpoint)
+    seed_everything(0)
+    built = build_networks(replace(tiny_config, init_from=str(tmp_path / "l1")), torch.device("cpu"))
+    for name, tensor in l1_state["generator"].items():
+        assert torch.equal(built.nets.generator.state_dict()[name], tensor), name
+    assert not built.nets.opt_g.state  # Adam starts again (its moments belong to the L1 phase)
+    seed_everything(0)
+    fresh_d = build_networks(tiny_config, torch.device("cpu")).nets.discriminator.state_dict()
+    assert all(torch.equal(t, fresh_d[k]) for k, t in built.nets.discriminator.state_dict().items())
+
+    gan = train(replace(tiny_config, init_from=str(l1.checkpoint), lambda_l1=300.0, max_steps=2,
+                        checkpoint_dir=str(tmp_path / "gan")), progress=False)
+    assert gan.run_id != l1.run_id and gan.steps == 2
+    state = checkpoint.load(gan.checkpoint)
+    assert state["train_config"]["init_from"] == str(l1.checkpoint)
+    assert any(not torch.equal(t, l1_state["generator"][k]) for k, t in state["generator"].items())
+    assert checkpoint.load(l1.checkpoint)["step"] == 3
+
+
+def test_init_from_refuses_another_architecture(tiny_config, tmp_path):
+    l1 = train(replace(tiny_config, max_steps=1, checkpoint_dir=str(tmp_path / "l1")), progress=False)
+    with pytest.raises(UserError, match="give the checkpoint's model flags"):
+        build_networks(replace(tiny_config, init_from=str(l1.checkpoint), ngf=16), torch.device("cpu"))
+    with pytest.raises(UserError, match="no checkpoint at"):
+        build_networks(replace(tiny_config, init_from=str(tmp_path / "nowhere")), torch.device("cpu"))
