@@ -39,12 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 from api_benchmark import start_server  # noqa: E402
 
-from chromatic_charm import color  # noqa: E402
+from chromatic_charm import color, stats  # noqa: E402
 from chromatic_charm.files import write_text_atomic  # noqa: E402
 from chromatic_charm.config import EVAL_CROP_FRACTION, IMAGE_EXTENSIONS, MAX_EVAL_CROPS  # noqa: E402
 from chromatic_charm.images import to_rgb  # noqa: E402
 from chromatic_charm.metrics import (ciede2000, colourfulness, distances, load_feature_network,  # noqa: E402
-                                     psnr_ssim)
+                                     psnr_ssim_per_image)
 
 GRAY = "grayscale input"
 
@@ -134,24 +134,85 @@ def features(network, images: list[np.ndarray]) -> torch.Tensor:
     return out
 
 
-def score(real: list[np.ndarray], fake: list[np.ndarray], real_features, network) -> dict:
-    n = len(real)
-    sums = {"colourfulness": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
+PER_IMAGE = ("colourfulness", "ciede2000", "psnr", "ssim")
+
+
+def score(real: list[np.ndarray], fake: list[np.ndarray], real_features, network) -> tuple[dict, dict]:
+    """(the means, with FID and KID; every per-image value, with the Inception features of ``fake``)."""
+    per_image = {k: np.zeros(len(real)) for k in PER_IMAGE}
     for _, idx in by_size(real).items():
         r = tensor([real[i] for i in idx]).float() / 255
         f = tensor([fake[i] for i in idx]).float() / 255
-        sums["colourfulness"] += float(colourfulness(f).sum())
+        per_image["colourfulness"][idx] = colourfulness(f).numpy()
         lab_r = color.rgb_to_lab(r, axis=1).permute(0, 2, 3, 1).numpy()
         lab_f = color.rgb_to_lab(f, axis=1).permute(0, 2, 3, 1).numpy()
-        sums["ciede2000"] += float(ciede2000(lab_f, lab_r).reshape(len(idx), -1).mean(1).sum())
-        psnr, ssim = psnr_ssim(f, r)
-        sums["psnr"] += psnr * len(idx)
-        sums["ssim"] += ssim * len(idx)
-    result = {k: v / n for k, v in sums.items()}
+        per_image["ciede2000"][idx] = ciede2000(lab_f, lab_r).reshape(len(idx), -1).mean(1)
+        per_image["psnr"][idx], per_image["ssim"][idx] = (v.numpy() for v in psnr_ssim_per_image(f, r))
+    result = {k: float(v.mean()) for k, v in per_image.items()}
     if network is not None:
-        d = distances(real_features, features(network, fake))
+        per_image["features"] = features(network, fake)
+        d = distances(real_features, per_image["features"])
         result.update(fid=d.fid, kid=d.kid, kid_std=d.kid_std)
-    return result
+    return result, per_image
+
+
+def spreads(per_image: dict, reference: dict, groups: np.ndarray, real_features) -> dict[str, stats.Interval]:
+    """Paired differences against ``reference`` (the grayscale input, or a baseline model), photos as the
+    unit: CIEDE2000, PSNR and colourfulness per photo (mean of its views), and KID."""
+    def per_photo(values: dict, key: str) -> np.ndarray:
+        # PSNR is infinite where an image equals the truth (a gray photo, gray): count it as 100 dB
+        return stats.photo_means(np.minimum(values[key], 100.0) if key == "psnr" else values[key], groups)
+
+    out = {key: stats.bootstrap_interval(per_photo(per_image, key) - per_photo(reference, key))
+           for key in ("ciede2000", "psnr", "colourfulness")}
+    if "features" in per_image:
+        out["kid"] = stats.kid_difference(real_features.numpy(), per_image["features"].numpy(),
+                                          reference["features"].numpy(), groups)
+    return out
+
+
+def eligible(rows: dict, spread: dict, name: str) -> list[str]:
+    """What keeps a model from shipping under the study's rule (docs/encoder_study.md); [] when eligible:
+    CIEDE2000 and PSNR better than the grayscale input's beyond the spread, colourfulness >= 80% of the truth's."""
+    misses = []
+    if not spread[name]["ciede2000"].below_zero():
+        misses.append("CIEDE2000 not below gray's beyond the spread")
+    if not spread[name]["psnr"].above_zero():
+        misses.append("PSNR not above gray's beyond the spread")
+    if rows[name]["colourfulness"] < 0.8 * rows["truth"]["colourfulness"]:
+        misses.append("colourfulness under 80% of the truth's")
+    return misses
+
+
+def choose(rows: dict, spread: dict, kid_between, names: list[str]) -> tuple[str | None, str]:
+    """The study's rule: among eligible models, the lowest KID; a model whose KID difference to that one is
+    within the spread ties with it, and a tie goes to the lowest CIEDE2000, then to the earlier name
+    (list cheaper recipes first). ``kid_between(a, b)``: the Interval of KID(a) - KID(b)."""
+    candidates = [n for n in names if not eligible(rows, spread, n)]
+    if not candidates:
+        return None, "no model is eligible"
+    if "kid" not in rows[candidates[0]]:
+        return None, "KID was not computed (--no-fid)"
+    best = min(candidates, key=lambda n: rows[n]["kid"])
+    tied = [n for n in candidates if n == best or not kid_between(n, best).above_zero()]
+    winner = min(tied, key=lambda n: (rows[n]["ciede2000"], names.index(n)))
+    why = (f"lowest KID ({best})" if tied == [best] else
+           f"tied on KID within the spread with {', '.join(t for t in tied if t != winner)}; lowest CIEDE2000")
+    return winner, why
+
+
+def spread_markdown(rows: dict, spread: dict, reference: str, names: list[str]) -> str:
+    lines = [f"Paired differences against the {reference}, mean and 95% bootstrap interval over photos "
+             f"({stats.BOOTSTRAP_RESAMPLES} resamples, each photo's views together); an interval containing 0 "
+             "means no difference at this N.",
+             "", "| colouriser | KID | CIEDE2000 | PSNR (dB) | colourfulness |", "| --- | ---: | ---: | ---: | ---: |"]
+    for name in names:
+        d = spread[name]
+        kid = f"{d['kid'].value:+.4f} [{d['kid'].low:+.4f}, {d['kid'].high:+.4f}]" if "kid" in d else "n/a"
+        lines.append(f"| {name} | {kid} | " + " | ".join(
+            f"{d[k].value:+.2f} [{d[k].low:+.2f}, {d[k].high:+.2f}]" for k in ("ciede2000", "psnr", "colourfulness"))
+            + " |")
+    return "\n".join(lines)
 
 
 def check_targets(rows: dict, name: str) -> list[tuple[str, bool]]:
@@ -252,6 +313,12 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every number to this file")
     p.add_argument("--grid", help="write a grid of the first photos (whole views) to this image (.png, .jpg)")
     p.add_argument("--grid-photos", type=int, default=6)
+    p.add_argument("--baseline", metavar="NAME", help="also give every other model's paired differences against "
+                   "this one (the L1-only run, say)")
+    p.add_argument("--choose", action="store_true", help="apply the study's rule (docs/encoder_study.md) and say "
+                   "which model it picks; list cheaper recipes first (ties go to the earlier)")
+    p.add_argument("--not-shippable", action="append", default=[], metavar="NAME",
+                   help="a model the rule must not pick (a reference row: the old default, the L1-only baseline)")
     p.add_argument("--log-runs", action="store_true",
                    help="add the numbers to each model's MLflow run (its run id from the model's .json) as "
                         "quality_<metric>, with the terms in the tag quality_measured_on")
@@ -260,28 +327,54 @@ def main(argv=None) -> int:
     if args.targets and args.targets not in models:
         sys.exit(f"error: --targets {args.targets} is not one of the --model names ({', '.join(models)})")
 
+    if args.baseline and args.baseline not in models:
+        sys.exit(f"error: --baseline {args.baseline} is not one of the --model names ({', '.join(models)})")
+
     photos, source = load_photos(args)
     real = [v for photo in photos for v in views(photo, args.crops)]
+    groups = np.repeat(np.arange(len(photos)), args.crops)
     grays = [gray_of(v) for v in real]
     network = None if args.no_fid else load_feature_network()
     real_features = features(network, real) if network is not None else None
-    rows = {GRAY: score(real, [np.stack([g] * 3, -1) for g in grays], real_features, network)}
+    rows, per_image = {}, {}
+    rows[GRAY], per_image[GRAY] = score(real, [np.stack([g] * 3, -1) for g in grays], real_features, network)
     timings, outputs = {}, {}
     for name, path in models.items():
         outputs[name], timings[name] = colorize_all(path, grays, args.in_process)
-        rows[name] = score(real, outputs[name], real_features, network)
+        rows[name], per_image[name] = score(real, outputs[name], real_features, network)
         print(f"{name}: {timings[name]['seconds']:.1f} s for {len(grays)} images ({timings[name]['via']})", flush=True)
     rows["truth"] = {"colourfulness": float(np.mean([float(colourfulness(tensor([r]).float() / 255)) for r in real]))}
+    names = list(models)
+    spread = {name: spreads(per_image[name], per_image[GRAY], groups, real_features) for name in names}
 
     text = markdown(rows, len(photos), args.crops, source, network.description if network else None)
+    text += "\n\n" + spread_markdown(rows, spread, GRAY, names)
+    numbers_spread = {"against_gray": {n: {k: vars(v) for k, v in d.items()} for n, d in spread.items()}}
+    if args.baseline:
+        others = [n for n in names if n != args.baseline]
+        against = {n: spreads(per_image[n], per_image[args.baseline], groups, real_features) for n in others}
+        text += "\n\n" + spread_markdown(rows, against, f"baseline `{args.baseline}`", others)
+        numbers_spread["against_baseline"] = {n: {k: vars(v) for k, v in d.items()} for n, d in against.items()}
+    if args.choose:
+        def kid_between(a: str, b: str) -> stats.Interval:
+            return stats.kid_difference(real_features.numpy(), per_image[a]["features"].numpy(),
+                                        per_image[b]["features"].numpy(), groups)
+
+        pool = [n for n in names if n not in args.not_shippable]
+        winner, why = choose(rows, spread, kid_between if network is not None else None, pool)
+        text += "\n\nThe study's rule (docs/encoder_study.md), over " + ", ".join(f"`{n}`" for n in pool) + ":\n\n"
+        text += "\n".join(f"- `{n}`: " + ("eligible" if not eligible(rows, spread, n) else
+                                           "not eligible: " + "; ".join(eligible(rows, spread, n))) for n in pool)
+        text += f"\n\n**Chosen: {winner if winner else 'none'}** ({why})."
+        numbers_spread["chosen"] = {"model": winner, "why": why}
     ok = True
     if args.targets:
         checks = check_targets(rows, args.targets)
         ok = all(passed for _, passed in checks)
         text += f"\n\nTargets for `{args.targets}`:\n\n" + "\n".join(
             f"- {'met' if passed else 'MISSED'}: {what}" for what, passed in checks)
-    write_outputs(args, text, {"rows": rows, "models": models, "source": source, "photos": len(photos),
-                               "views": args.crops, "timings": timings})
+    write_outputs(args, text, {"rows": rows, "spread": numbers_spread, "models": models, "source": source,
+                               "photos": len(photos), "views": args.crops, "timings": timings})
     if args.log_runs:
         via = "in process" if args.in_process else "through the API"
         log_runs(models, rows, f"{source}, {len(photos)} photos x {args.crops} views, {via}", args.markdown)

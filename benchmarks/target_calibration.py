@@ -122,7 +122,7 @@ def main(argv=None) -> int:
             candidates[f"{name}, a*b* x{k:g}"] = out if k == 1 else [with_ab(lab, k * lab[..., 1:]) for lab in labs]
     rows = {}
     for name, images in candidates.items():
-        rows[name] = score(real, images, real_features, network)
+        rows[name], _ = score(real, images, real_features, network)
         print(f"scored: {name}", flush=True)
     truth_colour = float(np.mean([float(colourfulness(tensor([r]).float() / 255)) for r in real]))
 

@@ -26,6 +26,7 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
         Image.fromarray(rgb).resize((64 + 32 * (i % 2), 64), Image.Resampling.BILINEAR).save(photos / f"p{i}.jpg")
     out = subprocess.run(
         [sys.executable, str(SCRIPT), "--photos", str(photos), "--crops", "2", "--model", f"tiny={onnx_model}",
+         "--model", f"same={onnx_model}", "--baseline", "same", "--choose", "--not-shippable", "same",
          "--targets", "tiny", "--json", str(tmp_path / "q.json"), "--grid", str(tmp_path / "grid.png"),
          "--markdown", str(tmp_path / "q.md")],
         capture_output=True, text=True, timeout=600, cwd=REPO)
@@ -33,7 +34,7 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
     result = json.loads((tmp_path / "q.json").read_text())
     rows = result["rows"]
     assert (result["photos"], result["views"]) == (3, 2)
-    assert set(rows) == {"grayscale input", "tiny", "truth"}
+    assert set(rows) == {"grayscale input", "tiny", "same", "truth"}
     gray = rows["grayscale input"]
     assert gray["colourfulness"] == pytest.approx(0.0, abs=0.5)  # the gray input has no colour
     assert gray["fid"] >= 0 and rows["tiny"]["fid"] >= 0
@@ -42,7 +43,19 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
     text = (tmp_path / "q.md").read_text()
     assert "N = 6 images (3 photos x 2 views)" in text and "Targets for `tiny`" in text
     assert ("MISSED" in text) == (out.returncode == 1)
-    assert Image.open(tmp_path / "grid.png").size == (3 * 160, 18 + 3 * 160)  # gray | tiny | truth, 3 photos
+    assert Image.open(tmp_path / "grid.png").size == (4 * 160, 18 + 3 * 160)  # gray | tiny | same | truth
+    # the spread: paired differences per photo, against the gray input and against the baseline
+    spread = result["spread"]
+    against_gray = spread["against_gray"]["tiny"]
+    for key in ("kid", "ciede2000", "psnr", "colourfulness"):
+        d = against_gray[key]
+        assert d["low"] <= d["value"] <= d["high"], key
+    assert against_gray["colourfulness"]["value"] == pytest.approx(rows["tiny"]["colourfulness"] - gray["colourfulness"])
+    same = spread["against_baseline"]["tiny"]  # the same model under two names: no difference at all
+    assert all(same[k] == {"value": 0.0, "low": 0.0, "high": 0.0} for k in ("kid", "ciede2000", "psnr"))
+    assert "Paired differences against the grayscale input" in text and "baseline `same`" in text
+    assert "The study's rule" in text and "`same`" not in text.split("The study's rule")[1].split(":")[0]
+    assert spread["chosen"]["model"] in (None, "tiny")
 
 
 def test_quality_benchmark_rejects_an_empty_folder(tmp_path):

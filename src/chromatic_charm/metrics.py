@@ -316,8 +316,14 @@ def ciede2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:
 
 def psnr_ssim(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
     """Mean PSNR (dB) and SSIM over a batch of (B, 3, H, W) images in [0, 1]."""
+    psnr, ssim = psnr_ssim_per_image(pred, target)
+    return float(psnr.mean()), float(ssim.mean())
+
+
+def psnr_ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """PSNR (dB) and SSIM of each image of a batch of (B, 3, H, W) images in [0, 1]: two (B,) tensors."""
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
     psnr = peak_signal_noise_ratio(pred.float(), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3))
     ssim = structural_similarity_index_measure(pred.float(), target.float(), data_range=1.0, reduction="none")
-    return float(psnr.mean()), float(ssim.mean())
+    return psnr, ssim
