@@ -103,3 +103,18 @@ def test_candidates_naming_an_unknown_run_or_no_file_are_errors(experiment, tmp_
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(UserError, match="not an evaluation file"):
         select("select-tests", candidates=[tmp_path / "bad.json"], register=False)
+
+
+def test_kid_is_shown_beside_fid_and_a_disagreement_beyond_its_spread_is_said(experiment):
+    client, ids = experiment
+    for name, fid, kid, std in (("a", 40.0, 0.020, 0.002), ("b", 42.0, 0.010, 0.002), ("c", 44.0, 0.019, 0.002)):
+        for key, value in {"test_fid": fid, "test_kid": kid, "test_kid_std": std}.items():
+            client.log_metric(ids[name], key, value)
+    with pytest.warns(UserWarning, match="test_fid and test_kid disagree beyond KID's spread: test_fid picks a"):
+        out = select("select-tests", register=False)
+    assert out["run_id"] == ids["a"]  # FID still chooses, as the course asks
+    assert "test_kid picks b (0.0100 ± 0.0020)" in out["kid_disagrees"]
+    assert "| a |  |  | 40.0000 | 0.0200 ± 0.0020 |" in out["table"]
+    client.log_metric(ids["b"], "test_kid", 0.016)  # 0.004 apart, within 2 x sqrt(2) x 0.002 = 0.0057
+    out = select("select-tests", register=False)
+    assert out["kid_disagrees"] is None

@@ -241,6 +241,8 @@ def _run_select(args) -> None:
         print(f"note: {out['fallback_reason']}; selected by {out['metric']} ({out['mode']}) instead")
     if out["note"]:
         print(f"note: {out['note']}")
+    if out["kid_disagrees"]:
+        print(f"note: {out['kid_disagrees']}")
     where = f"version {out['version']}" if out["registry"] else "tagged, no registry"
     print(f"champion: run {out['run_id']} -> {out['champion_uri']} ({where})")
     path = args.out or project_root() / "metrics" / "champion.json"

@@ -89,6 +89,9 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     ranked = sorted(candidates, key=lambda r: (sign * r.data.metrics[metric],
                                                r.data.metrics.get(tie_breaker, math.inf)))
     best = ranked[0]
+    kid_note = kid_disagreement(ranked, metric)
+    if kid_note:
+        warnings.warn(kid_note, stacklevel=2)
     champion = {"registry": None, "version": None, "uri": None, "note": None}
     if register:
         champion = tracking.make_champion(best.info.run_id, best.info.experiment_id, model_name, f"{mode} {metric}")
@@ -98,7 +101,29 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
             "metric": metric, "mode": mode, "value": best.data.metrics[metric], "requested_metric": requested,
             "fallback_used": fallback_reason is not None, "fallback_reason": fallback_reason,
             "ranked": [(r.info.run_id, r.info.run_name, r.data.metrics[metric]) for r in ranked],
-            "compared_on": terms, "table": _table(ranked, metric, tie_breaker, best.info.run_id, terms)}
+            "compared_on": terms, "kid_disagrees": kid_note,
+            "table": _table(ranked, metric, tie_breaker, best.info.run_id, terms)}
+
+
+def kid_disagreement(ranked, metric: str) -> str | None:
+    """A sentence when KID, unbiased at small N, picks another run than ``metric`` beyond its spread (the
+    two KIDs further apart than twice their combined std over subsets); None when they agree, or within
+    the spread, or when there is no KID."""
+    split = metric.split("_", 1)[0]
+    kid, std = f"{split}_kid", f"{split}_kid_std"
+    with_kid = [r for r in ranked if _has(r, kid)]
+    if len(with_kid) < 2 or metric == kid:
+        return None
+    chosen, by_kid = ranked[0], min(with_kid, key=lambda r: r.data.metrics[kid])
+    if chosen.info.run_id == by_kid.info.run_id or not _has(chosen, kid):
+        return None
+    a, b = chosen.data.metrics, by_kid.data.metrics
+    gap, spread = a[kid] - b[kid], 2 * math.sqrt(a.get(std, 0.0) ** 2 + b.get(std, 0.0) ** 2)
+    if gap <= spread:
+        return None
+    return (f"{metric} and {kid} disagree beyond KID's spread: {metric} picks {chosen.info.run_name} "
+            f"({kid} {a[kid]:.4f} ± {a.get(std, 0.0):.4f}), {kid} picks {by_kid.info.run_name} "
+            f"({b[kid]:.4f} ± {b.get(std, 0.0):.4f}); at a small N FID is dominated by its bias, KID is not")
 
 
 def _has(run, metric: str) -> bool:
@@ -127,11 +152,15 @@ def _terms(runs, metric: str) -> str:
 
 
 def _table(runs, metric: str, tie_breaker: str, best: str, terms: str) -> str:
+    kid = f"{metric.split('_', 1)[0]}_kid"
     lines = [f"All runs compared on the same terms: {terms}.", "",
-             f"| run | lr_G | lr_D | {metric} | {tie_breaker} | |", "| --- | --- | --- | --- | --- | --- |"]
+             f"| run | lr_G | lr_D | {metric} | {kid} ± std | {tie_breaker} | |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for run in runs:
         p, m = run.data.params, run.data.metrics
         tie = m.get(tie_breaker)
+        kid_text = f"{m[kid]:.4f} ± {m.get(kid + '_std', math.nan):.4f}" if _has(run, kid) else ""
         lines.append(f"| {run.info.run_name} | {p.get('lr_g', '')} | {p.get('lr_d', '')} | {m[metric]:.4f} | "
-                     f"{'' if tie is None else f'{tie:.4f}'} | {'champion' if run.info.run_id == best else ''} |")
+                     f"{kid_text} | {'' if tie is None else f'{tie:.4f}'} | "
+                     f"{'champion' if run.info.run_id == best else ''} |")
     return "\n".join(lines)
