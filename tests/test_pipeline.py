@@ -207,3 +207,27 @@ def test_evaluate_records_fid_kid_baselines_n_and_the_network(tiny_config, clean
     assert skipped["metrics"]["test_ciede2000"] == pytest.approx(metrics["test_ciede2000"])
     with pytest.raises(UserError, match="--crops must be between 1 and 10"):
         evaluate(str(result.checkpoint), data_dir=clean_data, crops=11, progress=False)
+
+
+def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_config, clean_data, tmp_path):
+    """An L1 run, an adversarial run started from it (--init-from), evaluated, exported with --card: the
+    card and generator.json tell the recipe, the commands, the data and the numbers with N."""
+    from dataclasses import replace
+
+    from chromatic_charm.export import export
+    from chromatic_charm.training.loop import train
+
+    l1 = train(replace(tiny_config, warmup_epochs=100, max_steps=2, beta1=0.9, run_name="l1-phase",
+                       checkpoint_dir=str(tmp_path / "l1")), progress=False, command="chromatic-charm train --l1")
+    gan = train(replace(tiny_config, init_from=str(l1.checkpoint), lambda_l1=300.0, max_steps=2, run_name="gan-phase",
+                        checkpoint_dir=str(tmp_path / "gan")), progress=False, command="chromatic-charm train --gan")
+    evaluate(str(gan.checkpoint), data_dir=clean_data, crops=2, progress=False)
+    meta = export(str(gan.checkpoint), tmp_path / "assets" / "generator.onnx", data_dir=clean_data, card=True)
+    assert meta["initialised_from"]["run_id"] == l1.run_id and meta["training"]["lambda_l1"] == "300.0"
+    card = (tmp_path / "assets" / "README.md").read_text()
+    assert card.startswith("# Model card: gan-phase")
+    assert "1. **L1 phase** (run `l1-phase`)" in card and "`chromatic-charm train --l1`" in card
+    assert "beta1 0.9" in card and "cGAN + 300.0 x L1" in card and "`chromatic-charm train --gan`" in card
+    assert "N = 16 images (8 photos x 2 views)" in card
+    assert re.search(r"\| FID \| [0-9.]+ \| [0-9.]+ \|", card) and "| CIEDE2000 |" in card
+    assert f"`{meta['training_data']['data_version']}`" in card and "## Limits" in card

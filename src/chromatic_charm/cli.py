@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name (for the champion)")
     ex.add_argument("--image-size", type=int, help="the side the exported network takes (default: its training size; "
                     "a network trained on crops of larger photos can serve at the photos' size)")
+    ex.add_argument("--card", action="store_true", help="also write the model card (README.md: recipe, commands, "
+                    "data, numbers with N, limits) beside the .onnx")
     co = sub.add_parser("colorize", parents=[progress], help="colourise photos or whole folders with an ONNX model",
                         description="Colourise files and folders; outputs keep the input size and file name.")
     co.add_argument("inputs", nargs="+", help="image files or folders")
@@ -262,7 +264,7 @@ def _run_export(args) -> None:
     from .export import export
 
     source = args.source or f"models:/{args.model_name}@champion"
-    meta = export(source, args.out, data_dir=args.data, image_size=args.image_size)
+    meta = export(source, args.out, data_dir=args.data, image_size=args.image_size, card=args.card)
     print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}; "
           f"ONNX vs PyTorch max |diff|: {meta['parity_max_abs_diff']}")
 

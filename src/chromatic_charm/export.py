@@ -64,8 +64,9 @@ def check_parity(onnx_path: Path, generator: torch.nn.Module, inputs: dict[str, 
 
 
 def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = None, opset: int = 17,
-           image_size: int | None = None) -> dict:
-    """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata.
+           image_size: int | None = None, card: bool = False) -> dict:
+    """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata. ``card``: also write
+    the model card, ``README.md`` in the same folder (``model_card``).
 
     ``image_size``: the side the exported network takes (default: the one it was trained at). The
     generators are fully convolutional, so a network trained on 128-pixel crops of 256-pixel photos
@@ -120,6 +121,8 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
     if log_to_run:
         metadata["artifact"] = f"runs:/{src.run_id}/{tracking.ONNX_PATH}/{out_path.name}"
     write_text_atomic(out_path.with_suffix(".json"), json.dumps(metadata, indent=1, default=str))
+    if card:
+        write_text_atomic(out_path.parent / "README.md", model_card(metadata, out_path))
     if log_to_run:  # keep the ONNX beside the run, so serving can fetch runs:/<id> or models:/...@champion
         tracking.log_onnx(src.run_id, [out_path, out_path.with_suffix(".json")])
     return metadata
@@ -141,7 +144,96 @@ def _run_details(run_id: str | None) -> dict:
         "fid_status": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_status")},
         "fid_network": {k: v for k, v in run.data.tags.items() if k.endswith("_fid_network")},
         "training_data": {k: params.get(k) for k in ("data_source", "data_version", "train_images", "data_dir")},
-        "training": {k: params.get(k) for k in ("encoder", "freeze_encoder_epochs", "encoder_lr_mult", "lr_g", "lr_d",
-                                                "lambda_l1", "gan_mode", "warmup_epochs", "epochs", "max_cpu_minutes",
-                                                "batch_size", "image_size", "load_size", "model_size")},
+        "training": {k: params.get(k) for k in TRAINING_KEYS},
+        **_starting_run(params.get("init_from")),
     }
+
+
+TRAINING_KEYS = ("encoder", "freeze_encoder_epochs", "encoder_lr_mult", "lr_g", "lr_d", "beta1", "lambda_l1",
+                 "gan_mode", "warmup_epochs", "epochs", "max_cpu_minutes", "batch_size", "image_size", "load_size",
+                 "model_size", "init_from")
+
+
+def _starting_run(init_from: str | None) -> dict:
+    """For a run started with ``--init-from``: the run whose generator it started from (its command and
+    settings), when that checkpoint and its tracking server are at hand."""
+    if not init_from or init_from == "None":
+        return {}
+    from .training import checkpoint
+
+    try:
+        run = tracking.get_run(checkpoint.load(checkpoint.find_resume(init_from, Path.cwd()))["run_id"])
+    except Exception as exc:
+        return {"initialised_from": {"checkpoint": init_from, "details": f"unavailable: {tracking.first_line(exc)}"}}
+    return {"initialised_from": {"checkpoint": init_from, "run_id": run.info.run_id, "run_name": run.info.run_name,
+                                 "training_command": run.data.tags.get("command"),
+                                 "training": {k: run.data.params.get(k) for k in TRAINING_KEYS}}}
+
+
+LIMITS = """- It has learnt the usual colours of what it recognises (sky, water, foliage, earth, stone): a car,
+  a shirt or a door could have been any colour, and it gives such things a likely colour or leaves
+  them gray. A person's wish for a particular colour needs a human in the loop.
+- It was trained on a few hundred photos (see Data): rare subjects and colours (magenta flowers, neon
+  signs) are outside what it saw; toned (sepia) and very dull photos were removed from its training
+  data, so old toned photos are outside its training distribution.
+- The numbers below come from a few dozen test photos: read KID and the intervals before FID, which is
+  biased upwards at this N, and compare only numbers measured on the same images."""
+
+
+def model_card(metadata: dict, onnx_path: Path) -> str:
+    """The model card of an exported generator, in Markdown: what it is, how it was trained (the
+    commands), on what, its numbers with N, and its limits. Everything comes from ``metadata``."""
+    m, t = metadata.get("metrics") or {}, metadata.get("training") or {}
+    start = metadata.get("initialised_from") or {}
+    encoder = metadata.get("encoder") or "none"
+    network = ("pix2pix's U-Net learnt from scratch" if encoder == "none"
+               else f"a U-Net decoder on an ImageNet-pretrained {encoder} encoder")
+    size = metadata["image_size"]
+    lines = [f"# Model card: {metadata.get('run_name') or onnx_path.stem}", "",
+             f"Colourises a black-and-white photo: {network}; input L\\* at {size}x{size} "
+             f"(`{metadata['normalisation']['L']}`), output a\\*b\\* (`{metadata['normalisation']['ab']}`), "
+             f"upsampled and joined with the photo's own full-resolution L\\* by the inference path. "
+             f"ONNX opset {metadata['opset']}, {onnx_path.stat().st_size / 1e6:.1f} MB, exported "
+             f"{metadata['exported']} (MLflow run `{metadata.get('run_id')}`).", "", "## Recipe", ""]
+    if start:
+        st = start.get("training") or {}
+        lines += [f"1. **L1 phase** (run `{start.get('run_name')}`): the generator alone on L1, "
+                  f"{st.get('epochs')} epochs{_budget(st)}, Adam lr {st.get('lr_g')} (encoder x{st.get('encoder_lr_mult')}),"
+                  f" beta1 {st.get('beta1')}.",
+                  f"   `{start.get('training_command')}`",
+                  f"2. **Adversarial phase** (pix2pix's cGAN + {t.get('lambda_l1')} x L1, from the L1 model): "
+                  f"{t.get('epochs')} epochs{_budget(t)}, lr_G {t.get('lr_g')} (encoder x{t.get('encoder_lr_mult')}), "
+                  f"lr_D {t.get('lr_d')}, beta1 {t.get('beta1')}.",
+                  f"   `{metadata.get('training_command')}`"]
+    else:
+        lines += [f"One run: {t.get('epochs')} epochs{_budget(t)}, L1-only warm-up {t.get('warmup_epochs')} epochs, "
+                  f"lambda_L1 {t.get('lambda_l1')}, lr_G {t.get('lr_g')}, lr_D {t.get('lr_d')}, beta1 {t.get('beta1')}.",
+                  "", f"`{metadata.get('training_command')}`"]
+    data = metadata.get("training_data") or {}
+    lines += ["", "## Data", "", f"{data.get('train_images')} training photos of `{data.get('data_source')}` "
+              f"(data version `{data.get('data_version')}`), 256x256, random crops of {t.get('image_size')} px.",
+              "", "## Numbers", ""]
+    split = "test"
+    if f"{split}_images" in m:
+        lines.append(f"On the {split} split: N = {m[f'{split}_images']:.0f} images ({m[f'{split}_photos']:.0f} photos x "
+                     f"{m[f'{split}_crops']:.0f} views), the grayscale input beside it (the do-nothing colouriser).")
+        lines += ["", "| | this model | grayscale input |", "| --- | ---: | ---: |"]
+        for key, label in (("fid", "FID"), ("kid", "KID")):
+            if f"{split}_{key}" in m:
+                lines.append(f"| {label} | {m[f'{split}_{key}']:.4g} | {m.get(f'{split}_{key}_baseline_gray', float('nan')):.4g} |")
+        for key, label in (("ciede2000", "CIEDE2000"), ("psnr", "PSNR (dB)"), ("ssim", "SSIM"),
+                           ("colourfulness", "colourfulness (truth: {:.1f})".format(m.get(f"{split}_colourfulness_real", float("nan"))))):
+            if f"{split}_{key}" in m:
+                lines.append(f"| {label} | {m[f'{split}_{key}']:.4g} | |")
+        status = (metadata.get("fid_status") or {}).get(f"{split}_fid_status")
+        if status:
+            lines += ["", f"FID and KID: {status}."]
+    else:
+        lines.append("Not evaluated: run `chromatic-charm evaluate` on its checkpoint.")
+    lines += ["", "## Limits", "", LIMITS, ""]
+    return "\n".join(lines)
+
+
+def _budget(t: dict) -> str:
+    minutes = t.get("max_cpu_minutes")
+    return f" or {minutes} CPU minutes, whichever came first" if minutes not in (None, "None") else ""
