@@ -244,3 +244,21 @@ def test_every_study_recipe_is_a_valid_train_command():
         config = TrainConfig(**{k: v for k, v in args.items() if k in TrainConfig.field_names() and v is not None})
         assert config.max_cpu_minutes == 20 and config.run_name == name
         assert (config.encoder == "none") == name.startswith("scratch")
+
+
+def test_decoder_width_scales_the_decoder_and_needs_an_encoder(tiny_config):
+    from chromatic_charm.errors import ConfigError
+    from chromatic_charm.training.config import TrainConfig
+    from chromatic_charm.training.loop import build_networks
+
+    wide = build_networks(replace(tiny_config, encoder="efficientnet_lite0", model_size="tiny", decoder_width=2.0),
+                          torch.device("cpu"), pretrained=False)
+    assert wide.gen_cfg.decoder_channels == (256, 128, 96, 64, 32)
+    narrow = build_networks(replace(tiny_config, encoder="efficientnet_lite0", model_size="tiny", decoder_width=0.5),
+                            torch.device("cpu"), pretrained=False)
+    assert narrow.gen_cfg.decoder_channels == (64, 32, 24, 16, 8)
+    count = lambda built: sum(p.numel() for p in built.nets.generator.decoder_parameters())  # noqa: E731
+    assert count(wide) > 3 * count(narrow)
+    assert wide.nets.generator.eval()(torch.zeros(1, 1, 64, 64)).shape == (1, 2, 64, 64)
+    with pytest.raises(ConfigError, match="need a pretrained encoder"):
+        TrainConfig(decoder_width=2.0)

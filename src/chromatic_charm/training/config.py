@@ -45,6 +45,8 @@ class TrainConfig:
     init_from: str | None = option(None, "start the generator from this checkpoint's weights (a new run: fresh "
                                    "discriminator and optimisers), e.g. an adversarial phase after an L1-only run; "
                                    "the model flags must match the checkpoint's", "model", metavar="CHECKPOINT")
+    decoder_width: float = option(1.0, "a pretrained encoder's decoder widths as a multiple of (128, 64, 48, 32, 16)",
+                                  "model")
     ngf: int | None = option(None, "generator width (overrides the size)", "model")
     num_downs: int | None = option(None, "generator depth; the image size must be divisible by 2**num_downs", "model")
     ndf: int | None = option(None, "discriminator width (overrides the size)", "model")
@@ -90,12 +92,13 @@ class TrainConfig:
             (self.model_size in MODEL_SIZE_NAMES, f"model_size must be one of {', '.join(MODEL_SIZE_NAMES)}"),
             (self.encoder in ENCODER_NAMES, f"encoder must be one of {', '.join(ENCODER_NAMES)}"),
             (self.encoder != "none" or (self.freeze_encoder_epochs == 0 and self.encoder_lr_mult == 1.0
-                                        and self.encoder_weights is None),
+                                        and self.encoder_weights is None and self.decoder_width == 1.0),
              "the encoder options need a pretrained encoder (--encoder efficientnet_lite0, resnet18 or resnet34)"),
             (self.encoder == "none" or (self.ngf, self.num_downs, self.dropout) == (None, None, None),
              "ngf, num_downs and dropout shape pix2pix's U-Net (--encoder none); a pretrained encoder's decoder is fixed"),
             (self.freeze_encoder_epochs >= 0, "freeze_encoder_epochs must be >= 0"),
             (self.encoder_lr_mult >= 0, "encoder_lr_mult must be >= 0"),
+            (self.decoder_width > 0, "decoder_width must be > 0"),
             (self.gan_mode in GAN_MODES, f"gan_mode must be one of {', '.join(GAN_MODES)}"),
             (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
             (self.image_size >= 16, "image_size must be at least 16"),

@@ -126,7 +126,8 @@ def build_networks(config: TrainConfig, device: torch.device, world: distributed
     gen_cfg, disc_cfg = model_configs(config.model_size, ngf=config.ngf, num_downs=config.num_downs,
                                       dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
     if config.encoder != "none":
-        gen_cfg = PretrainedUNetConfig(encoder=config.encoder)
+        widths = tuple(max(1, round(c * config.decoder_width)) for c in PretrainedUNetConfig.decoder_channels)
+        gen_cfg = PretrainedUNetConfig(encoder=config.encoder, decoder_channels=widths)
     generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
     multiple = generator.multiple
     if config.image_size % multiple:
