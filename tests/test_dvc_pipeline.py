@@ -15,7 +15,9 @@ from conftest import REPO
 # The module each stage's command runs (through the CLI, `chromatic_charm/cli.py`).
 STAGE_MODULES = {
     "prepare": "chromatic_charm.data.prepare",
+    "train_l1": "chromatic_charm.training.loop",
     "train": "chromatic_charm.training.loop",
+    "evaluate_l1": "chromatic_charm.evaluation",
     "evaluate": "chromatic_charm.evaluation",
     "select": "chromatic_charm.selection, chromatic_charm.tracking",  # it imports tracking when it runs
     "export": "chromatic_charm.export",

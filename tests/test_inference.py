@@ -156,3 +156,13 @@ def test_api_png_is_smaller_than_pillows_at_the_same_level():
     Image.fromarray(smooth).save(pillow, "PNG", compress_level=1)
     assert mime == "image/png" and np.array_equal(np.asarray(Image.open(io.BytesIO(ours))), smooth)
     assert len(ours) < len(pillow.getvalue())
+
+
+def test_image_threads_come_from_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.setenv("CHROMATIC_CHARM_IMAGE_THREADS", "3")
+    assert inference.image_threads() == 3
+    monkeypatch.setenv("CHROMATIC_CHARM_IMAGE_THREADS", "many")
+    with pytest.raises(UserError, match="CHROMATIC_CHARM_IMAGE_THREADS must be a whole number >= 1, got 'many'"):
+        inference.image_threads()
+    monkeypatch.delenv("CHROMATIC_CHARM_IMAGE_THREADS")
+    assert 1 <= inference.image_threads() <= 8

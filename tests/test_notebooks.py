@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": REPO / "EDA" / "EDA.ipynb", "training": REPO / "Entrenamiento" / "training.ipynb",
              "report": REPO / "Informe Escrito" / "informe.ipynb"}
 PRESENTATION = REPO / "Informe Escrito" / "presentacion.pptx"
-STAGES = ("prepare", "train", "evaluate", "select", "export")
+STAGES = ("prepare", "train_l1", "evaluate_l1", "train", "evaluate", "select", "export")
 REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema", "EDA",
                    "Data wrangling", "Entrenamiento con MLflow", "Selección del mejor modelo", "API",
                    "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias")
@@ -64,7 +64,8 @@ def pipeline_project(tmp_path_factory) -> Path:
     (project / "Data" / "Clean Data").mkdir(parents=True)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"].update(source="samples", size=64, min_size=64)
-    params["train"].update(model_size="tiny", image_size=64, epochs=2, device="cpu")
+    params["train"].update(model_size="tiny", image_size=64, load_size=72, device="cpu")
+    params["l1"]["epochs"], params["gan"]["epochs"] = 2, 1
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], project)
     _dvc(project, "init", "-q")
@@ -80,7 +81,8 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
     project = pipeline_project
     lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
     sweep = yaml.safe_load((project / "params.yaml").read_text())["sweep"]
-    assert set(lock) == {"prepare", "select", "export"} | {f"{s}@{k}" for s in ("train", "evaluate") for k in sweep}
+    assert set(lock) == ({"prepare", "train_l1", "evaluate_l1", "select", "export"}
+                         | {f"{s}@{k}" for s in ("train", "evaluate") for k in sweep})
     evaluations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "evaluation").glob("*.json")}
     assert set(evaluations) == set(sweep)
     for result in evaluations.values():
@@ -94,12 +96,23 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
     assert champion["fallback_used"] is False and champion["metric"] == "test_fid"
     best = min(evaluations.values(), key=lambda e: e["metrics"]["test_fid"])
     assert champion["run_id"] == best["run_id"]
-    meta = json.loads((project / "models" / "pipeline" / "generator.json").read_text())
+    # the baseline: the L1-only run the adversarial runs started from, evaluated the same way, never a candidate
+    baseline = json.loads((project / "metrics" / "baseline" / "l1.json").read_text())
+    assert baseline["run_id"] not in {e["run_id"] for e in evaluations.values()}
+    assert baseline["metrics"]["test_images"] == best["metrics"]["test_images"]
+    assert champion["kid_disagrees"] is None or "disagree beyond KID's spread" in champion["kid_disagrees"]
+    # the champion is exported into the package, with its model card: the model a fresh clone serves
+    assets = project / "src" / "chromatic_charm" / "assets"
+    meta = json.loads((assets / "generator.json").read_text())
     assert meta["run_id"] == champion["run_id"] and meta["image_size"] == 64
+    assert meta["encoder"] == "efficientnet_lite0" and meta["initialised_from"]["run_id"] == baseline["run_id"]
+    card = (assets / "README.md").read_text()
+    assert f"# Model card: {champion['run_name']}" in card and "1. **L1 phase** (run `pipeline-l1`)" in card
+    assert "--init-from checkpoints/pipeline/l1/last.pt" in card
     import onnxruntime as ort
     import numpy as np
 
-    session = ort.InferenceSession(str(project / "models" / "pipeline" / "generator.onnx"))
+    session = ort.InferenceSession(str(assets / "generator.onnx"))
     ab = session.run(["ab"], {"L": np.zeros((2, 1, 64, 64), np.float32)})[0]
     assert ab.shape == (2, 2, 64, 64) and np.abs(ab).max() <= 1
     status = _dvc(project, "status")
@@ -110,7 +123,7 @@ def test_dvc_push_and_pull_through_a_local_remote(pipeline_project, tmp_path):
     project = pipeline_project
     remote = tmp_path / "remote"
     _dvc(project, "remote", "add", "--local", "-f", "-d", "testremote", str(remote))
-    tracked = [project / "Data" / "Clean Data" / "train.npy", project / "models" / "pipeline" / "generator.onnx"]
+    tracked = [project / "Data" / "Clean Data" / "train.npy", project / "checkpoints" / "pipeline" / "l1" / "last.pt"]
     before = {p: _sha(p) for p in tracked}
     pushed = _dvc(project, "push")
     assert "pushed" in pushed.stdout.lower(), pushed.stdout
@@ -248,7 +261,8 @@ def test_the_pipeline_definition_matches_the_product():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert tuple(stages) == STAGES
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert {"data", "train", "sweep", "evaluate", "select"} <= set(params)
+    assert {"data", "train", "l1", "gan", "sweep", "evaluate", "select"} <= set(params)
+    assert params["train"]["encoder"] != "none"  # the study's recipe: an ImageNet encoder, L1 first, then the GAN
     assert params["select"]["metric"] == "test_fid"
     assert all(set(v) == {"lr_g", "lr_d"} for v in params["sweep"].values())
     config = (REPO / ".dvc" / "config").read_text()

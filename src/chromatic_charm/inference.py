@@ -155,13 +155,24 @@ def for_each(fn, items: list) -> list:
     return list(_pool().map(fn, items))
 
 
+def image_threads() -> int:
+    """Threads for the large-photo steps: ``$CHROMATIC_CHARM_IMAGE_THREADS``, else the cores this process
+    may use (at most 8)."""
+    value = os.environ.get("CHROMATIC_CHARM_IMAGE_THREADS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise UserError(f"CHROMATIC_CHARM_IMAGE_THREADS must be a whole number >= 1, got {value!r}")
+        return int(value)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(8, cores))
+
+
 def _pool() -> ThreadPoolExecutor:
-    """One pool a process (made again after a fork: gunicorn's workers), as many threads as cores."""
+    """One pool a process (made again after a fork: gunicorn's workers)."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL[0] != os.getpid():
-            workers = int(os.environ.get("CHROMATIC_CHARM_IMAGE_THREADS", "0")) or min(8, os.cpu_count() or 1)
-            _POOL = (os.getpid(), ThreadPoolExecutor(workers, thread_name_prefix="chromatic-charm-image"))
+            _POOL = (os.getpid(), ThreadPoolExecutor(image_threads(), thread_name_prefix="chromatic-charm-image"))
         return _POOL[1]
 
 

@@ -105,15 +105,17 @@ def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, x
 
 
 def pipeline_results(root: str | Path | None = None) -> dict:
-    """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json, metrics/champion.json and
-    the exported model's metadata. Missing pieces raise, saying which stage makes them."""
+    """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json (the adversarial runs),
+    metrics/baseline/*.json (the L1-only run, when there is one), metrics/champion.json and the exported
+    model's metadata (the package's shipped model). Missing pieces raise, saying which stage makes them."""
     import yaml
 
     root = Path(root) if root else project_root()
     params_file = root / "params.yaml"
     evaluations = sorted((root / "metrics" / "evaluation").glob("*.json"))
+    baselines = sorted((root / "metrics" / "baseline").glob("*.json"))
     champion = root / "metrics" / "champion.json"
-    model_meta = root / "models" / "pipeline" / "generator.json"
+    model_meta = root / "src" / "chromatic_charm" / "assets" / "generator.json"
     for path, stage in ((params_file, "params.yaml"), (champion, "select"), (model_meta, "export")):
         if not path.is_file():
             raise UserError(f"'{path}' is missing: run `dvc repro` (stage {stage}) in {root}")
@@ -121,6 +123,7 @@ def pipeline_results(root: str | Path | None = None) -> dict:
         raise UserError(f"no metrics/evaluation/*.json in {root}: run `dvc repro` (stage evaluate)")
     return {"params": yaml.safe_load(params_file.read_text()),
             "evaluations": {p.stem: json.loads(p.read_text()) for p in evaluations},
+            "baselines": {p.stem: json.loads(p.read_text()) for p in baselines},
             "champion": json.loads(champion.read_text()),
             "model": json.loads(model_meta.read_text()),
             "model_path": model_meta.with_suffix(".onnx")}
