@@ -313,8 +313,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every number to this file")
     p.add_argument("--grid", help="write a grid of the first photos (whole views) to this image (.png, .jpg)")
     p.add_argument("--grid-photos", type=int, default=6)
-    p.add_argument("--baseline", metavar="NAME", help="also give every other model's paired differences against "
-                   "this one (the L1-only run, say)")
+    p.add_argument("--baseline", metavar="NAME", action="append", default=[],
+                   help="also give every other model's paired differences against this one (the L1-only run, say); "
+                        "repeatable")
     p.add_argument("--choose", action="store_true", help="apply the study's rule (docs/encoder_study.md) and say "
                    "which model it picks; list cheaper recipes first (ties go to the earlier)")
     p.add_argument("--not-shippable", action="append", default=[], metavar="NAME",
@@ -327,8 +328,9 @@ def main(argv=None) -> int:
     if args.targets and args.targets not in models:
         sys.exit(f"error: --targets {args.targets} is not one of the --model names ({', '.join(models)})")
 
-    if args.baseline and args.baseline not in models:
-        sys.exit(f"error: --baseline {args.baseline} is not one of the --model names ({', '.join(models)})")
+    for baseline in args.baseline:
+        if baseline not in models:
+            sys.exit(f"error: --baseline {baseline} is not one of the --model names ({', '.join(models)})")
 
     photos, source = load_photos(args)
     real = [v for photo in photos for v in views(photo, args.crops)]
@@ -350,11 +352,12 @@ def main(argv=None) -> int:
     text = markdown(rows, len(photos), args.crops, source, network.description if network else None)
     text += "\n\n" + spread_markdown(rows, spread, GRAY, names)
     numbers_spread = {"against_gray": {n: {k: vars(v) for k, v in d.items()} for n, d in spread.items()}}
-    if args.baseline:
-        others = [n for n in names if n != args.baseline]
-        against = {n: spreads(per_image[n], per_image[args.baseline], groups, real_features) for n in others}
-        text += "\n\n" + spread_markdown(rows, against, f"baseline `{args.baseline}`", others)
-        numbers_spread["against_baseline"] = {n: {k: vars(v) for k, v in d.items()} for n, d in against.items()}
+    for baseline in args.baseline:
+        others = [n for n in names if n != baseline]
+        against = {n: spreads(per_image[n], per_image[baseline], groups, real_features) for n in others}
+        text += "\n\n" + spread_markdown(rows, against, f"baseline `{baseline}`", others)
+        numbers_spread.setdefault("against", {})[baseline] = {n: {k: vars(v) for k, v in d.items()}
+                                                              for n, d in against.items()}
     if args.choose:
         def kid_between(a: str, b: str) -> stats.Interval:
             return stats.kid_difference(real_features.numpy(), per_image[a]["features"].numpy(),

@@ -117,9 +117,9 @@ def test_large_photo_matches_the_single_threaded_path_within_one_level(onnx_mode
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
 
 
-def test_the_thread_pool_is_made_again_in_a_forked_worker(onnx_model):
+def test_the_thread_pool_is_made_again_in_a_forked_worker():
     """gunicorn forks its workers: a pool made in the parent has no threads in the child."""
-    code = ("import os, numpy as np; from chromatic_charm import inference as i; "
+    code = ("import os; from chromatic_charm import inference as i; "
             "i.for_each(abs, [-1, -2]); pid = os.fork()\n"
             "if pid == 0:\n"
             "    os._exit(0 if i.for_each(abs, [-3, -4]) == [3, 4] else 1)\n"

@@ -51,7 +51,7 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
         d = against_gray[key]
         assert d["low"] <= d["value"] <= d["high"], key
     assert against_gray["colourfulness"]["value"] == pytest.approx(rows["tiny"]["colourfulness"] - gray["colourfulness"])
-    same = spread["against_baseline"]["tiny"]  # the same model under two names: no difference at all
+    same = spread["against"]["same"]["tiny"]  # the same model under two names: no difference at all
     assert all(same[k] == {"value": 0.0, "low": 0.0, "high": 0.0} for k in ("kid", "ciede2000", "psnr"))
     assert "Paired differences against the grayscale input" in text and "baseline `same`" in text
     assert "The study's rule" in text and "`same`" not in text.split("The study's rule")[1].split(":")[0]
