@@ -5,6 +5,7 @@ the report. Nothing is mocked: real DVC, real MLflow (local store), real Jupyter
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -176,13 +177,16 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
     champion = json.loads((project / "metrics" / "champion.json").read_text())
     assert f"**Campeón del pipeline:** `{champion['run_name']}`" in _text(read) and "coincide con él" in _text(read)
 
-    training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, model_size="tiny", image_size=64,
-                        epochs=1, grid="2e-4:2e-4", num_examples=2, crops=2, progress=False)
+    # its own runs: the L1 phase, then the adversarial phase from it (tiny networks, so it runs in a test)
+    training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, encoder="none", model_size="tiny",
+                        image_size=64, l1_epochs=1, gan_epochs=1, grid="2e-4:2e-4", num_examples=2, crops=2,
+                        progress=False)
     _fit_to_hand_in(training, project)
     text = _text(training)
-    assert "**Campeón:** `sweep-" in text and "outputs/notebook/generator.onnx" in text and "**1 corrida**" in text
+    assert "**Campeón:** `sweep-" in text and "outputs/notebook/generator.onnx" in text
+    assert "**1 corrida adversarial** y 1 de referencia (sólo L1)" in text and "(sólo L1, referencia)" in text
     assert (project / "outputs" / "notebook" / "generator.onnx").is_file()
-    assert champion["run_name"] not in text.split("**1 corrida**")[1]  # its tables hold only the run it made
+    assert champion["run_name"] not in text.split("**1 corrida adversarial**")[1]  # only the runs it made
     assert _images(training) >= 2
 
     report_dir = project / "Informe Escrito"
@@ -257,6 +261,24 @@ def test_the_committed_presentation_has_a_table_of_contents_of_the_slides_that_f
     assert "Chromatic Charm" in titles[0]
 
 
+def test_the_training_notebooks_default_recipe_is_the_pipelines():
+    """A student who trains in the notebook gets the recipe that the pipeline ships (params.yaml)."""
+    nb = json.loads(NOTEBOOKS["training"].read_text())
+    form = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+    values = {}
+    for line in form.splitlines():
+        name, _, rest = line.partition("=")
+        if rest:
+            values[name.strip()] = ast.literal_eval(rest.split("#")[0].strip())
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert values["encoder"] == params["train"]["encoder"] and values["image_size"] == params["train"]["image_size"]
+    assert values["model_size"] == params["train"]["model_size"]
+    assert (values["l1_epochs"], values["gan_epochs"]) == (params["l1"]["epochs"], params["gan"]["epochs"])
+    assert values["lambda_l1"] == params["gan"]["lambda_l1"]
+    pairs = sorted((v["lr_g"], v["lr_d"]) for v in params["sweep"].values())
+    assert sorted(tuple(map(float, p.split(":"))) for p in values["grid"].split(",")) == pairs
+
+
 def test_the_pipeline_definition_matches_the_product():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert tuple(stages) == STAGES
@@ -267,3 +289,23 @@ def test_the_pipeline_definition_matches_the_product():
     assert all(set(v) == {"lr_g", "lr_d"} for v in params["sweep"].values())
     config = (REPO / ".dvc" / "config").read_text()
     assert "secret_access_key" not in config and "access_key_id" not in config  # credentials never committed
+
+
+def test_the_shipped_model_is_the_pipeline_champion():
+    """The export stage writes the champion into the package: the API, the Docker image, the report and
+    the slides all speak of the model that `select` chose, trained by params.yaml's recipe."""
+    champion = json.loads((REPO / "metrics" / "champion.json").read_text())
+    shipped = json.loads((REPO / "src" / "chromatic_charm" / "assets" / "generator.json").read_text())
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    assert shipped["run_id"] == champion["run_id"] and shipped["run_name"] == champion["run_name"]
+    assert shipped["source"] == f"models:/{params['select']['model_name']}@champion"
+    assert shipped["encoder"] == params["train"]["encoder"]
+    training = shipped["training"]
+    assert float(training["lambda_l1"]) == params["gan"]["lambda_l1"]
+    assert int(training["epochs"]) == params["gan"]["epochs"]
+    start = shipped["initialised_from"]
+    assert start["run_name"] == "pipeline-l1" and int(start["training"]["epochs"]) == params["l1"]["epochs"]
+    assert shipped["metrics"]["test_fid"] == pytest.approx(champion["value"])
+    card = (REPO / "src" / "chromatic_charm" / "assets" / "README.md").read_text()
+    assert champion["run_name"] in card and "pipeline-l1" in card
+    assert str(REPO.parent) not in json.dumps(shipped) + card  # no path of the machine that trained it

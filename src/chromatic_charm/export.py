@@ -176,7 +176,7 @@ LIMITS = """- It has learnt the usual colours of what it recognises (sky, water,
 - It was trained on a few hundred photos (see Data): rare subjects and colours (magenta flowers, neon
   signs) are outside what it saw; toned (sepia) and very dull photos were removed from its training
   data, so old toned photos are outside its training distribution.
-- The numbers below come from a few dozen test photos: read KID and the intervals before FID, which is
+- The numbers above come from a few dozen test photos: read KID and the intervals before FID, which is
   biased upwards at this N, and compare only numbers measured on the same images."""
 
 
