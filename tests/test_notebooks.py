@@ -308,4 +308,23 @@ def test_the_shipped_model_is_the_pipeline_champion():
     assert shipped["metrics"]["test_fid"] == pytest.approx(champion["value"])
     card = (REPO / "src" / "chromatic_charm" / "assets" / "README.md").read_text()
     assert champion["run_name"] in card and "pipeline-l1" in card
+    assert f"ImageNet-pretrained {params['train']['encoder']} encoder" in card
+    assert f"cGAN + {float(params['gan']['lambda_l1'])} x L1" in card
     assert str(REPO.parent) not in json.dumps(shipped) + card  # no path of the machine that trained it
+
+
+def test_the_committed_pipeline_run_used_the_committed_params():
+    """`dvc.lock` records the params each stage ran with: the committed run (the shipped model, the
+    metrics, the notebooks' outputs) is the one params.yaml describes, so `dvc repro` has nothing to
+    retrain for a params change."""
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    lock = yaml.safe_load((REPO / "dvc.lock").read_text())["stages"]
+    used = lock["train_l1"]["params"]["params.yaml"]
+    assert used["l1"] == params["l1"] and used["train"] == {k: params["train"][k] for k in used["train"]}
+    assert {k for k in lock if k.startswith("train@")} == {f"train@{pair}" for pair in params["sweep"]}
+    for pair, rates in params["sweep"].items():
+        stage = lock[f"train@{pair}"]
+        used = stage["params"]["params.yaml"]
+        assert used["gan"] == params["gan"], pair
+        assert f"--lambda-l1 {params['gan']['lambda_l1']:g}" in stage["cmd"] and "--init-from" in stage["cmd"]
+        assert f"--lr-g {rates['lr_g']:g}" in stage["cmd"] and f"--lr-d {rates['lr_d']:g}" in stage["cmd"]
