@@ -9,6 +9,7 @@ import ast
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -142,6 +143,9 @@ def test_dvc_push_and_pull_through_a_local_remote(pipeline_project, tmp_path):
 def _execute(notebook: Path, out: Path, project: Path, cwd: Path | None = None, **parameters) -> dict:
     args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(cwd or project),
             "--no-progress-bar", "--kernel", "python3"]
+    form = next(c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
+    unknown = set(parameters) - set(re.findall(r"^(\w+) *=", "".join(form["source"]), re.M))
+    assert not unknown, f"{notebook.name} has no parameter {unknown}: papermill would ignore it"  # and run defaults
     for key, value in parameters.items():
         args += ["-p", key, str(value)]
     _run(args, project)
