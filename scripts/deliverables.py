@@ -12,6 +12,7 @@ deliverables speak Spanish; code and column names of metrics may stay as they ar
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import re
 import subprocess
@@ -34,6 +35,15 @@ _WORD = re.compile(r"[A-Za-zÀ-ÿ]+(?:'[a-z]+)?")
 # path or a model reference (models:/name), or a Windows drive.
 _ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")
 _FENCED = re.compile(r"```.*?```", re.S)
+
+
+def form_parameters(notebook: Path) -> dict:
+    """The values of the notebook's parameters cell (the one papermill replaces), by name. papermill
+    injects a name that cell lacks without a word, so callers check theirs against these."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    form = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse("".join(form["source"])).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
 
 
 def output_text(output: dict) -> str:
@@ -108,6 +118,9 @@ def clean(nb: dict) -> dict:
 
 def execute(notebook: Path, out: Path, cwd: Path, parameters: dict) -> dict:
     """Run ``notebook`` with papermill (a real kernel) into ``out`` and return it cleaned."""
+    unknown = set(parameters) - set(form_parameters(notebook))
+    if unknown:
+        sys.exit(f"{notebook} has no parameter {', '.join(sorted(unknown))}: see its parameters cell")
     args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(cwd), "--no-progress-bar",
             "--kernel", "python3"]
     for key, value in parameters.items():

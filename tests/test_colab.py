@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import sysconfig
@@ -105,10 +104,8 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
             "-p", "crops", "2", "-p", "num_examples", "2",
             "-p", "progress", "False", "-p", "checkpoints_on_drive", "True", "-p", "drive_mount", str(drive)]
     # papermill injects a name the form lacks without a word, and the notebook would train its full recipe
-    form = json.loads(NOTEBOOK.read_text())["cells"][1]
-    assert "parameters" in form["metadata"].get("tags", [])
     given = {args[i + 1] for i, a in enumerate(args) if a == "-p"}
-    assert given <= set(re.findall(r"^(\w+) *=", "".join(form["source"]), re.M)), given
+    assert given <= set(deliverables.form_parameters(NOTEBOOK)), given
     result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
 

@@ -5,11 +5,9 @@ the report. Nothing is mocked: real DVC, real MLflow (local store), real Jupyter
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -143,8 +141,7 @@ def test_dvc_push_and_pull_through_a_local_remote(pipeline_project, tmp_path):
 def _execute(notebook: Path, out: Path, project: Path, cwd: Path | None = None, **parameters) -> dict:
     args = [sys.executable, "-m", "papermill", str(notebook), str(out), "--cwd", str(cwd or project),
             "--no-progress-bar", "--kernel", "python3"]
-    form = next(c for c in json.loads(notebook.read_text())["cells"] if "parameters" in c["metadata"].get("tags", []))
-    unknown = set(parameters) - set(re.findall(r"^(\w+) *=", "".join(form["source"]), re.M))
+    unknown = set(parameters) - set(deliverables.form_parameters(notebook))
     assert not unknown, f"{notebook.name} has no parameter {unknown}: papermill would ignore it"  # and run defaults
     for key, value in parameters.items():
         args += ["-p", key, str(value)]
@@ -267,13 +264,7 @@ def test_the_committed_presentation_has_a_table_of_contents_of_the_slides_that_f
 
 def test_the_training_notebooks_default_recipe_is_the_pipelines():
     """A student who trains in the notebook gets the recipe that the pipeline ships (params.yaml)."""
-    nb = json.loads(NOTEBOOKS["training"].read_text())
-    form = "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
-    values = {}
-    for line in form.splitlines():
-        name, _, rest = line.partition("=")
-        if rest:
-            values[name.strip()] = ast.literal_eval(rest.split("#")[0].strip())
+    values = deliverables.form_parameters(NOTEBOOKS["training"])
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     assert values["encoder"] == params["train"]["encoder"] and values["image_size"] == params["train"]["image_size"]
     assert values["model_size"] == params["train"]["model_size"]
