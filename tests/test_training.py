@@ -1,5 +1,6 @@
 """Training: the step lowers the loss, resume reproduces an uninterrupted run, bad config is caught."""
 
+import copy
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
@@ -189,3 +191,72 @@ def test_init_from_refuses_another_architecture(tiny_config, tmp_path):
         build_networks(replace(tiny_config, init_from=str(l1.checkpoint), ngf=16), torch.device("cpu"))
     with pytest.raises(UserError, match="no checkpoint at"):
         build_networks(replace(tiny_config, init_from=str(tmp_path / "nowhere")), torch.device("cpu"))
+
+
+def test_colour_rebalancing_weights_rare_colours_up_and_keeps_the_mean_weight_at_one():
+    from chromatic_charm.errors import ConfigError
+    from chromatic_charm.models.losses import AB_BINS, ab_histogram, rebalance_weights
+
+    rng = np.random.default_rng(0)
+    # 90% of the pixels near gray, 10% a saturated blue (a* -10, b* -60).
+    ab = np.concatenate([rng.normal(0, 3, (9000, 2)), np.array([-10.0, -60.0]) + rng.normal(0, 3, (1000, 2))])
+    counts = ab_histogram(ab)
+    assert counts.shape == (AB_BINS, AB_BINS) and counts.sum() == 10000
+    p = counts / counts.sum()
+    weights = rebalance_weights(counts, 0.5)
+    assert (p * weights).sum() == pytest.approx(1.0)
+    gray, blue = np.unravel_index(np.argmax(counts), counts.shape), (11 - 1, 11 - 6)
+    assert counts[blue] > 0 and weights[blue] > 2 * weights[gray]
+    assert np.all(weights[counts == 0] == 0)  # a colour no photo has gets no weight
+    plain = rebalance_weights(counts, 0.0)
+    assert np.allclose(plain[counts > 0], 1.0)
+    assert rebalance_weights(counts, 0.9)[blue] > weights[blue]  # stronger rebalancing, rarer colours weigh more
+    with pytest.raises(ConfigError, match=r"\[0, 1\)"):
+        rebalance_weights(counts, 1.0)
+    with pytest.raises(ConfigError, match="colour_rebalance must be in"):
+        TrainConfig(colour_rebalance=1.0)
+
+
+def test_rebalanced_l1_is_plain_l1_under_equal_weights_and_weighs_each_pixel_by_its_true_colour():
+    from chromatic_charm.models.losses import AB_BINS, rebalanced_l1
+
+    real = torch.zeros(1, 2, 2, 2)
+    real[0, :, 0, 0] = torch.tensor([-10.0, -60.0]) / 110  # one blue pixel, three gray ones
+    fake = torch.full_like(real, 0.1)
+    ones = torch.ones(AB_BINS, AB_BINS)
+    assert rebalanced_l1(fake, real, ones).item() == pytest.approx(torch.nn.functional.l1_loss(fake, real).item())
+    weights = ones.clone()
+    weights[10, 5] = 7.0  # the blue pixel's bin
+    error = (fake - real).abs()
+    expected = (7 * error[0, :, 0, 0].sum() + error[0, :, 0, 1:].sum() + error[0, :, 1].sum()) / error.numel()
+    assert rebalanced_l1(fake, real, weights).item() == pytest.approx(expected.item())
+
+
+def test_a_colour_rebalanced_run_optimises_the_weighted_loss_and_logs_the_plain_one(tiny_config, tmp_path):
+    config = replace(tiny_config, colour_rebalance=0.5, warmup_epochs=100)
+    built = build_networks(config, torch.device("cpu"))
+    assert built.nets.l1_weights is None  # the table comes from the training photos, when the run starts
+    result = train(replace(config, max_steps=2, checkpoint_dir=str(tmp_path / "rebal")), progress=False)
+    state = checkpoint.load(result.checkpoint)
+    assert state["train_config"]["colour_rebalance"] == 0.5
+    plain = checkpoint.load(train(replace(config, colour_rebalance=0.0, max_steps=2,
+                                          checkpoint_dir=str(tmp_path / "plain")), progress=False).checkpoint)
+    assert any(not torch.equal(t, plain["generator"][k]) for k, t in state["generator"].items())
+    from chromatic_charm.training.loop import train_colour_histogram
+    from chromatic_charm.models.losses import rebalance_weights
+
+    weights = torch.as_tensor(rebalance_weights(train_colour_histogram(ArraySplit(config.data_dir, "train")), 0.5),
+                              dtype=torch.float32)
+    lightness, ab = to_model_batch(ArraySplit(config.data_dir, "train")[list(range(8))], image_size=32, device="cpu")
+    start = copy.deepcopy(built.nets.generator.state_dict())
+    after = {}
+    for name, table in (("plain", None), ("weighted", weights)):
+        seed_everything(0)
+        nets = build_networks(config, torch.device("cpu")).nets
+        nets.generator.load_state_dict(start)
+        nets.l1_weights = table
+        torch.manual_seed(1)  # the same dropout masks for both
+        losses = train_step(nets, lightness, ab, l1_only=True)
+        after[name] = (losses["loss_G_L1"].item(), nets.generator.state_dict())
+    assert after["plain"][0] == pytest.approx(after["weighted"][0])  # the logged L1 is the plain one
+    assert any(not torch.equal(t, after["weighted"][1][k]) for k, t in after["plain"][1].items())

@@ -63,6 +63,9 @@ class TrainConfig:
     beta1: float = option(0.5, "Adam beta1", "optimisation")
     beta2: float = option(0.999, "Adam beta2", "optimisation")
     lambda_l1: float = option(100.0, "weight of the L1 term", "optimisation")
+    colour_rebalance: float = option(0.0, "weight each pixel's L1 by the rarity of its true colour (Zhang et al. "
+                                     "2016): 0 = plain L1 (the paper's), 0.5 = Zhang's; below 1",
+                                     "optimisation")
     gan_mode: str = option("vanilla", "GAN loss (default vanilla, as in the paper)", "optimisation", choices=GAN_MODES)
     warmup_epochs: int = option(0, "epochs of L1-only generator training first", "optimisation")
     seed: int = option(0, "seed of every random choice", "optimisation")
@@ -110,6 +113,8 @@ class TrainConfig:
             (self.lr_g > 0 and self.lr_d > 0, "learning rates must be > 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
             (self.lambda_l1 >= 0, "lambda_l1 must be >= 0"),
+            (0 <= self.colour_rebalance < 1,
+             "colour_rebalance must be in [0, 1): at 1 a colour seen once would weigh thousands"),
             (self.warmup_epochs >= 0, "warmup_epochs must be >= 0"),
             (self.checkpoint_every >= 1 and self.log_every >= 1, "checkpoint_every and log_every must be >= 1"),
             (self.num_workers >= 0, "num_workers must be >= 0"),

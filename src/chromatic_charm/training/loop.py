@@ -26,6 +26,7 @@ from ..data.dataset import ArraySplit, EpochBatchSampler, make_loader, read_mani
 from ..errors import Interrupted, UserError
 from ..models import (GANLoss, PretrainedUNet, PretrainedUNetConfig, build_discriminator, build_generator,
                       init_weights, model_configs)
+from ..models.losses import AB_BINS, ab_histogram, rebalance_weights
 from . import checkpoint, distributed
 from .config import TrainConfig
 from .step import LOSS_NAMES, Networks, train_step
@@ -386,6 +387,16 @@ class Data:
     val: ArraySplit
 
 
+def train_colour_histogram(split: ArraySplit, stride: int = 4) -> np.ndarray:
+    """a*b* counts of the training photos (every ``stride``-th pixel each way: the distribution, not
+    every pixel), for colour rebalancing. Deterministic: each process of a run computes the same."""
+    counts = np.zeros((AB_BINS, AB_BINS))
+    for start in range(0, len(split), 64):
+        rgb = np.asarray(split.array[start:start + 64, ::stride, ::stride], dtype=np.float32) / 255.0
+        counts += ab_histogram(color.rgb_to_lab(rgb)[..., 1:])
+    return counts
+
+
 def _open_data(config: TrainConfig, world: distributed.World, state: dict | None) -> tuple[TrainConfig, Data]:
     """The prepared splits, checked against the batch; the config with its run name and checkpoint folder."""
     run_name = config.run_name or time.strftime(f"pix2pix-lrG{config.lr_g:g}-lrD{config.lr_d:g}-%Y%m%d-%H%M%S")
@@ -486,6 +497,9 @@ def _build_run(config: TrainConfig, world, device, state: dict | None, data: Dat
             position.batch_in_epoch = position.batch_in_epoch * saved_world // world.size
             say(f"checkpoint written by {saved_world} process(es), resumed by {world.size}: "
                 f"continuing the epoch at global batch {position.batch_in_epoch}")
+    if config.colour_rebalance > 0:
+        weights = rebalance_weights(train_colour_histogram(data.train), config.colour_rebalance)
+        built.nets.l1_weights = torch.as_tensor(weights, dtype=torch.float32, device=device)
     if world.rank > 0:  # dropout masks of their own (rank 0 keeps the single-process stream)
         torch.manual_seed(config.seed * 1_000_003 + world.rank * 7_919 + position.step)
     if world.enabled:

@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..models import GANLoss
+from ..models.losses import rebalanced_l1
 
 LOSS_NAMES = ("loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake")
 
@@ -24,6 +25,8 @@ class Networks:
     lambda_l1: float
     scaler: torch.amp.GradScaler | None = None  # fp16 only
     autocast_dtype: torch.dtype | None = None  # None: full precision
+    # The (AB_BINS, AB_BINS) colour-rebalancing weights of the L1 term (models.losses); None: plain L1.
+    l1_weights: torch.Tensor | None = None
     # What the step calls to train: by default the generator and D on (fake, real) pairs; under
     # DDP their DistributedDataParallel wrappers (which average gradients over the ranks), and
     # with --compile their compiled versions.
@@ -71,7 +74,8 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
     """Update D then G on one batch; returns the four losses as detached scalar tensors.
 
     ``lightness``: (B, 1, H, W) in [-1, 1]; ``ab``: (B, 2, H, W) in [-1, 1].
-    With ``l1_only`` (warm-up) the discriminator is left alone and G minimises L1 only.
+    With ``l1_only`` (warm-up) the discriminator is left alone and G minimises L1 only. With
+    ``nets.l1_weights`` G's L1 term is colour-rebalanced; the returned ``loss_G_L1`` is the plain L1.
     """
     device_type = lightness.device.type
     d = nets.discriminator
@@ -96,7 +100,8 @@ def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_
     with nets.autocast(device_type):
         loss_g_gan = zero if l1_only else nets.gan_loss(d(lightness, fake), real=True)
     loss_g_l1 = F.l1_loss(fake.float(), ab.float())
-    _backward_step(nets, loss_g_gan + nets.lambda_l1 * loss_g_l1, nets.opt_g)
+    objective = loss_g_l1 if nets.l1_weights is None else rebalanced_l1(fake, ab, nets.l1_weights)
+    _backward_step(nets, loss_g_gan + nets.lambda_l1 * objective, nets.opt_g)
     d.requires_grad_(True)
     if nets.scaler is not None:
         nets.scaler.update()
