@@ -153,6 +153,49 @@ def test_sigterm_lets_the_request_in_flight_finish(onnx_model):
     assert proc.wait(timeout=60) == 0
 
 
+def test_no_request_is_dropped_when_workers_restart(onnx_model):
+    """gunicorn's gthread worker, when it stops, closes the keep-alive connections it holds idle; a client
+    that has just sent its next request on one got no answer (benoitc/gunicorn #3038). As shipped, every
+    response closes its connection and workers are not recycled by request count. Here the workers restart
+    often (every ~12 requests, and on two graceful restarts by HUP) under clients that keep their
+    connections open when the server lets them: every request is answered."""
+    url, proc = start_gunicorn(onnx_model, {"GUNICORN_MAX_REQUESTS": "12"})
+    body = png(64, 48, "L")
+    answers, failures = [], []
+
+    def client():
+        with requests.Session() as session:  # keep-alive whenever the server allows it
+            for _ in range(40):
+                try:
+                    r = session.post(f"{url}/colorize", data=body, headers={"Content-Type": "image/png"}, timeout=30)
+                    answers.append((r.status_code, r.headers.get("Connection")))
+                except requests.RequestException as exc:
+                    failures.append(repr(exc))
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for _ in range(2):
+            time.sleep(1.0)
+            os.kill(proc.pid, signal.SIGHUP)  # graceful restart of every worker
+        for t in threads:
+            t.join(timeout=240)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+    assert failures == []
+    assert len(answers) == 240 and {status for status, _ in answers} == {200}
+    assert {connection for _, connection in answers} == {"close"}
+
+
+def test_the_shipped_gunicorn_settings_neither_keep_connections_nor_recycle_workers():
+    out = subprocess.run([sys.executable, "-c", "from chromatic_charm.serving import gunicorn_conf as c; "
+                          "print(c.keepalive, c.max_requests, c.worker_class)"],
+                         capture_output=True, text=True, timeout=60,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")})
+    assert out.stdout.split() == ["0", "0", "gthread"], out.stderr
+
+
 def test_serving_never_imports_torch_training_or_evaluation(onnx_model):
     code = ("import io, sys; from PIL import Image; from chromatic_charm.serving import create_app; "
             f"app = create_app({{'MODEL_PATH': r'{onnx_model}'}}); buf = io.BytesIO(); "

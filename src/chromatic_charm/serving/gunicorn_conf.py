@@ -3,7 +3,16 @@
 Workers x threads are sized for the machine; each worker loads the model itself after the fork
 (``preload_app`` off), and ONNX Runtime gets cores / workers threads so workers do not fight over
 cores. SIGTERM lets requests in flight finish within ``graceful_timeout``.
-Override with WEB_CONCURRENCY, GUNICORN_THREADS, BIND, GUNICORN_TIMEOUT.
+
+No request is dropped when a worker stops (a graceful restart with ``kill -HUP``, ``docker stop``, or
+recycling): gunicorn's gthread worker, when it stops, closes the keep-alive connections it holds idle,
+and a client that has just sent its next request on one gets no answer (benoitc/gunicorn #3038). So
+every response closes its connection (``keepalive = 0``: a TCP connect on the same host costs far less
+than a colourisation), and workers are not recycled by request count (``max_requests = 0``: a 10-minute
+soak showed no memory growth to recycle against). Measured in benchmarks/soak_benchmark.py, figures in
+BENCHMARKS.md.
+Override with WEB_CONCURRENCY, GUNICORN_THREADS, BIND, GUNICORN_TIMEOUT, GUNICORN_KEEPALIVE (seconds),
+GUNICORN_MAX_REQUESTS.
 """
 
 import os
@@ -16,9 +25,9 @@ worker_class = "gthread"
 preload_app = False
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))  # a 12 MP photo on a small CPU takes seconds
 graceful_timeout = 30
-keepalive = 5
-max_requests = 1000  # recycle workers now and then against slow leaks
-max_requests_jitter = 100
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))  # 0: Connection: close on every response
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))  # 0: no recycling by request count
+max_requests_jitter = max_requests // 10
 accesslog = "-"
 raw_env = [
     f"CHROMATIC_CHARM_ORT_THREADS={os.environ.get('CHROMATIC_CHARM_ORT_THREADS', max(1, cores // workers))}",
