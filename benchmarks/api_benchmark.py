@@ -52,11 +52,15 @@ def median_seconds(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def start_server(model: str) -> tuple[subprocess.Popen, str]:
+def start_server(model: str | None, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """`chromatic-charm serve` on a free port of 127.0.0.1, once /ready answers; ``model``: None for the
+    shipped one; ``env``: more variables (GUNICORN_MAX_REQUESTS...)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "CHROMATIC_CHARM_MODEL": model}
+    env = {**os.environ, **(env or {})}
+    if model is not None:
+        env["CHROMATIC_CHARM_MODEL"] = model
     proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import io
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,39 +30,10 @@ from pathlib import Path
 
 import numpy as np
 import requests
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
-
-
-def gray_jpeg(width: int = 640, height: int = 480) -> bytes:
-    rng = np.random.default_rng(0)
-    image = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).resize((width, height)).convert("L")
-    data = io.BytesIO()
-    image.save(data, "JPEG", quality=90)
-    return data.getvalue()
-
-
-def start_server(env_extra: dict) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, **env_extra, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with status {proc.returncode} before it was ready")
-        try:
-            if requests.get(f"{url}/ready", timeout=2).ok:
-                return proc, url
-        except requests.RequestException:
-            time.sleep(0.3)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise SystemExit("the server did not get ready within 90 s")
+from api_benchmark import photo, start_server  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -144,8 +112,8 @@ def main() -> int:
     args = parser.parse_args()
 
     env = {} if args.max_requests is None else {"GUNICORN_MAX_REQUESTS": str(args.max_requests)}
-    proc, url = start_server(env)
-    body, tally, stop = gray_jpeg(), Tally(), threading.Event()
+    proc, url = start_server(None, env)
+    body, tally, stop = photo(640, 480), Tally(), threading.Event()
     threads = [threading.Thread(target=client, args=(url, body, args.mode, stop, tally, args.timeout), daemon=True)
                for _ in range(args.clients)]
     windows, totals, all_latencies, hups = [], collections.Counter(), [], 0
@@ -178,7 +146,7 @@ def main() -> int:
         totals.update(failures)
         all_latencies += latencies
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()  # the gunicorn master (serve execs it): a graceful stop of every worker
             proc.wait(timeout=60)
     rss = [w["rss_mb"] for w in windows]
     lat = np.array(all_latencies) * 1000

@@ -153,8 +153,8 @@ def test_the_dockerfile_replayed_serves_and_its_health_check_tells_ready_from_br
             return proc, port, env
 
         def healthcheck(port: int, env: dict) -> int:
-            argv = [a.replace("127.0.0.1:8000", f"127.0.0.1:{port}") for a in image["healthcheck"]]
-            return subprocess.run(argv, env=env, capture_output=True, timeout=10).returncode
+            # The check finds the port in BIND, as in a container whose BIND moved it.
+            return subprocess.run(image["healthcheck"], env=env, capture_output=True, timeout=10).returncode
 
         def wait_up(proc: subprocess.Popen, port: int) -> None:
             deadline = time.time() + 60
