@@ -152,7 +152,7 @@ def test_the_dockerfile_replayed_serves_and_its_health_check_tells_ready_from_br
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             return proc, port, env
 
-        def healthcheck(port: int, env: dict) -> int:
+        def healthcheck(env: dict) -> int:
             # The check finds the port in BIND, as in a container whose BIND moved it.
             return subprocess.run(image["healthcheck"], env=env, capture_output=True, timeout=10).returncode
 
@@ -172,9 +172,9 @@ def test_the_dockerfile_replayed_serves_and_its_health_check_tells_ready_from_br
         try:
             wait_up(good, port)
             deadline = time.time() + 30  # the HEALTHCHECK's start period
-            while healthcheck(port, env) != 0 and time.time() < deadline:
+            while healthcheck(env) != 0 and time.time() < deadline:
                 time.sleep(0.5)
-            assert healthcheck(port, env) == 0
+            assert healthcheck(env) == 0
             assert requests.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200
             with Image.new("L", (48, 40), 128) as gray:
                 data = io.BytesIO()
@@ -191,7 +191,7 @@ def test_the_dockerfile_replayed_serves_and_its_health_check_tells_ready_from_br
         bad, port, env = start({"CHROMATIC_CHARM_MODEL": str(broken)})  # as `docker run -e ...` would
         try:
             wait_up(bad, port)
-            assert healthcheck(port, env) == 1  # alive, but not ready: the container is marked unhealthy
+            assert healthcheck(env) == 1  # alive, but not ready: the container is marked unhealthy
             ready = requests.get(f"http://127.0.0.1:{port}/ready", timeout=5)
             assert ready.status_code == 503 and "could not be loaded" in ready.json()["error"]
         finally:
