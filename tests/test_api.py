@@ -188,6 +188,45 @@ def test_no_request_is_dropped_when_workers_restart(onnx_model):
     assert {connection for _, connection in answers} == {"close"}
 
 
+def test_a_stopping_server_refuses_new_connections_instead_of_resetting_them(onnx_model):
+    """On SIGTERM (`docker stop`) the requests in flight finish; a client that connects meanwhile must get
+    `Connection refused` at once (nothing sent, safe to retry), not a connection that the kernel queued
+    while the workers drained and reset when they exited (`Connection reset` after the request was
+    sent): the workers close their listening sockets as they stop accepting (gunicorn_conf)."""
+    url, proc = start_gunicorn(onnx_model)
+    body = png(1200, 900, "L")  # long enough that the workers drain for a while
+    answers, refused, failures = [], [], []
+
+    def client():
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                r = requests.post(f"{url}/colorize", data=body, timeout=30,
+                                  headers={"Content-Type": "image/png", "Connection": "close"})
+                answers.append(r.status_code)
+            except requests.ConnectionError as exc:
+                (refused if "Connection refused" in repr(exc) else failures).append(repr(exc)[:200])
+                if refused:
+                    return
+            except requests.RequestException as exc:
+                failures.append(repr(exc)[:200])
+
+    try:
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        time.sleep(2.0)
+        os.kill(proc.pid, signal.SIGTERM)  # the master: what `docker stop` sends
+        for t in threads:
+            t.join(timeout=90)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert failures == []
+    assert answers and set(answers) == {200} and len(refused) >= 1
+
+
 def test_the_shipped_gunicorn_settings_neither_keep_connections_nor_recycle_workers():
     out = subprocess.run([sys.executable, "-c", "from chromatic_charm.serving import gunicorn_conf as c; "
                           "print(c.keepalive, c.max_requests, c.worker_class)"],
@@ -234,6 +273,33 @@ def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypa
     out = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGB"), dtype=np.float32)
     assert response.status_code == 200 and out.shape == (256, 384, 3)
     assert (out.max(axis=2) - out.min(axis=2)).mean() > 5  # colour, not gray
+
+
+def test_a_reference_that_cannot_be_fetched_leaves_the_server_alive_but_not_ready(monkeypatch):
+    """A models:/ or runs:/ reference in CHROMATIC_CHARM_MODEL that fails (no such run here; or no MLflow
+    client, as in the image built without the `registry` extra) must not crash the worker (a restart
+    loop in a container): /health 200, /ready, /colorize and /model 503 with the reason."""
+    import importlib.util
+
+    run = "0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("CHROMATIC_CHARM_MODEL", f"runs:/{run}")
+    client = create_app().test_client()  # the real local store, which has no such run
+    assert client.get("/health").status_code == 200
+    for path in ("/ready", "/model"):
+        response = client.get(path)
+        assert response.status_code == 503 and f"cannot fetch the ONNX export of run {run}" in response.get_json()["error"]
+    assert client.post("/colorize", data=b"x", content_type="image/png").status_code == 503
+
+    # Without the MLflow client. Simulated here (the test environment has it); scripts/image_check.py
+    # checks the same message in the real image, which is built without it.
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real_find_spec(name, *a))
+    ready = create_app().test_client().get("/ready")
+    assert ready.status_code == 503
+    assert ready.get_json()["error"] == (f"CHROMATIC_CHARM_MODEL=runs:/{run} is a tracking-server reference, which "
+                                         "needs the MLflow client: pip install 'chromatic-charm[registry]' (the Docker "
+                                         "image: docker build --build-arg EXTRAS=serve,registry ...), or set it to an "
+                                         ".onnx file")
 
 
 @pytest.mark.slow

@@ -112,6 +112,16 @@ def test_deploy_builds_the_image_from_the_repo_and_serves_the_default_model(depl
     assert out.returncode == 0, out.stderr
     src = root / "opt/chromatic-charm/src"
     assert calls[0] == f"git clone --quiet --depth 1 --branch v1 https://example.com/team/chromatic-charm.git {src}"
-    assert calls[1] == f"docker build --quiet -f {src}/API/Dockerfile -t chromatic-charm-api:local {src}"
+    assert calls[1] == (f"docker build --quiet --build-arg EXTRAS=serve -f {src}/API/Dockerfile "
+                        f"-t chromatic-charm-api:local {src}")
     run = next(c for c in calls if c.startswith("docker run"))
     assert "-p 8080:8000" in run and "CHROMATIC_CHARM_MODEL" not in run and run.endswith("chromatic-charm-api:local")
+
+
+def test_deploy_of_a_tracking_reference_builds_the_image_with_the_mlflow_client(deploy):
+    out, calls, _ = deploy(REPO="https://example.com/team/chromatic-charm.git", MODEL="models:/chromatic-charm-pipeline@champion")
+    assert out.returncode == 0, out.stderr
+    build = next(c for c in calls if c.startswith("docker build"))
+    assert "--build-arg EXTRAS=serve,registry" in build
+    run = next(c for c in calls if c.startswith("docker run"))
+    assert "-e CHROMATIC_CHARM_MODEL=models:/chromatic-charm-pipeline@champion" in run

@@ -227,6 +227,12 @@ def default_model_path() -> Path:
         except UserError:
             pass  # a path, then: the Colorizer says it is missing
         else:
+            import importlib.util
+
+            if importlib.util.find_spec("mlflow") is None:
+                raise UserError(f"CHROMATIC_CHARM_MODEL={env} is a tracking-server reference, which needs the "
+                                "MLflow client: pip install 'chromatic-charm[registry]' (the Docker image: "
+                                "docker build --build-arg EXTRAS=serve,registry ...), or set it to an .onnx file")
             return tracking.fetch_onnx(env)
     if env:
         return Path(env)

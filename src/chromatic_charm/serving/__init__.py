@@ -33,13 +33,16 @@ class ModelHolder:
     ``/colorize`` answer 503 with that reason, so a load balancer or a Docker health check sees it.
     """
 
-    def __init__(self, path: Path, threads: int):
+    def __init__(self, path: Path | None, threads: int, error: str | None = None):
         from ..errors import first_line
         from ..inference import Colorizer
 
         self.path = path
         self.colorizer = None
-        self.error: str | None = None
+        self.error: str | None = error
+        if error is not None:  # the model could not even be found (a reference that cannot be fetched)
+            sys.stderr.write(f"chromatic-charm API: {error}\n")
+            return
         try:
             colorizer = Colorizer(path, threads=threads)
             colorizer.colorize_rgb(np.zeros((colorizer.size, colorizer.size, 3), np.uint8))  # warm-up
@@ -55,14 +58,18 @@ class ModelHolder:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    from ..errors import UserError
     from ..inference import default_model_path
     from . import routes
 
     app = Flask(__name__)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
-    model_path = Path(app.config["MODEL_PATH"] or default_model_path())
-    app.extensions["colorizer"] = ModelHolder(model_path, app.config["ORT_THREADS"])
+    try:
+        model_path, error = Path(app.config["MODEL_PATH"] or default_model_path()), None
+    except UserError as exc:  # alive but not ready, with the reason: no crash loop in a container
+        model_path, error = None, str(exc)
+    app.extensions["colorizer"] = ModelHolder(model_path, app.config["ORT_THREADS"], error)
     app.extensions["slots"] = threading.BoundedSemaphore(app.config["MAX_CONCURRENT"])
     app.register_blueprint(routes.bp)
     routes.register_errors(app)

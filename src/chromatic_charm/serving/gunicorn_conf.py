@@ -9,8 +9,12 @@ recycling): gunicorn's gthread worker, when it stops, closes the keep-alive conn
 and a client that has just sent its next request on one gets no answer (benoitc/gunicorn #3038). So
 every response closes its connection (``keepalive = 0``: a TCP connect on the same host costs far less
 than a colourisation), and workers are not recycled by request count (``max_requests = 0``: a 10-minute
-soak showed no memory growth to recycle against). Measured in benchmarks/soak_benchmark.py, figures in
-BENCHMARKS.md.
+soak showed no memory growth to recycle against). And a stopping worker closes its listening socket as
+soon as it stops accepting (``post_worker_init`` below), not after its requests in flight: otherwise
+the kernel keeps completing new connections into the listen queue while they finish, and resets them
+all when the worker exits (clients that had sent a request get ``Connection reset``; with the socket
+closed they get ``Connection refused`` at once, before sending anything). Measured in
+benchmarks/soak_benchmark.py, figures in BENCHMARKS.md.
 Override with WEB_CONCURRENCY, GUNICORN_THREADS, BIND, GUNICORN_TIMEOUT, GUNICORN_KEEPALIVE (seconds),
 GUNICORN_MAX_REQUESTS.
 """
@@ -33,3 +37,22 @@ raw_env = [
     f"CHROMATIC_CHARM_ORT_THREADS={os.environ.get('CHROMATIC_CHARM_ORT_THREADS', max(1, cores // workers))}",
     f"CHROMATIC_CHARM_MAX_CONCURRENT={os.environ.get('CHROMATIC_CHARM_MAX_CONCURRENT', threads)}",
 ]
+
+
+def post_worker_init(worker):
+    """Close the worker's listening sockets when it stops accepting at shutdown (SIGTERM: `docker stop`,
+    a graceful restart). The master and any new worker keep their own descriptors of the same socket:
+    on `kill -HUP` the port keeps listening for the new workers; on a full stop the master has already
+    closed its own, so the port stops listening while the requests in flight finish. gthread only
+    (gunicorn >= 23 disables accepting through ``set_accept_enabled``)."""
+    disable = getattr(worker, "set_accept_enabled", None)
+    if disable is None:
+        return
+
+    def set_accept_enabled(enabled):
+        disable(enabled)
+        if not enabled and not worker.alive:
+            for listener in worker.sockets:
+                listener.close()
+
+    worker.set_accept_enabled = set_accept_enabled
