@@ -52,24 +52,35 @@ def median_seconds(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(url: str, tries: int = 300) -> bool:
+    """True once ``url``/ready answers 200 (a try every 0.2 s at most)."""
+    for _ in range(tries):
+        try:
+            if requests.get(f"{url}/ready", timeout=1).ok:
+                return True
+        except requests.RequestException:
+            time.sleep(0.2)
+    return False
+
+
 def start_server(model: str | None, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """`chromatic-charm serve` on a free port of 127.0.0.1, once /ready answers; ``model``: None for the
     shipped one; ``env``: more variables (GUNICORN_MAX_REQUESTS...)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, **(env or {})}
     if model is not None:
         env["CHROMATIC_CHARM_MODEL"] = model
     proc = subprocess.Popen([sys.executable, "-m", "chromatic_charm.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if requests.get(f"{url}/ready", timeout=1).ok:
-                return proc, url
-        except requests.RequestException:
-            time.sleep(0.2)
+    if wait_ready(url):
+        return proc, url
     proc.kill()
     raise RuntimeError("the server did not get ready")
 

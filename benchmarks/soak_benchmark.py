@@ -39,7 +39,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
-from api_benchmark import photo, start_server  # noqa: E402
+from api_benchmark import free_port, photo, start_server, wait_ready  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -115,18 +115,10 @@ class Container:
 
 
 def start_container(image: str) -> tuple[Container, str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     container, url = Container(image, port), f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(f"{url}/ready", timeout=1).ok:
-                return container, url
-        except requests.RequestException:
-            time.sleep(0.2)
+    if wait_ready(url, tries=600):
+        return container, url
     container.terminate()
     raise RuntimeError("the container did not get ready")
 
