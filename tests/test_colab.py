@@ -3,15 +3,17 @@ install cell from the repository URL typed in its form, its own `pip install`, t
 
 Mocked, because it exists only inside Colab: Colab's own module `google.colab` (`userdata` for the
 secrets, `drive` for Google Drive), stubbed in `_stub` below as a folder on this machine. Everything
-else is real: git, pip, a Jupyter kernel, the data preparation of the shipped sample photos, training,
-the FID network, MLflow's local store, the ONNX export. The Python is a fresh virtual environment that
-sees this environment's packages (Colab too comes with torch and friends preinstalled) but not this
+else is real: git, pip, a Jupyter kernel, the data preparation of the team's photo set (no Kaggle
+credentials: the notebook says so in one line), the short training run and the recipe's, the FID
+network, MLflow's local store, the ONNX export. The Python is a fresh virtual environment that sees
+this environment's packages (Colab too comes with torch and friends preinstalled) but not this
 checkout's `chromatic_charm`, which only the notebook's install cell brings in."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -101,7 +103,7 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
     args = [str(python), "-m", "papermill", str(NOTEBOOK), str(out), "--cwd", str(content), "--no-progress-bar",
             "--kernel", "python3", "-p", "repo_url", str(REPO), "-p", "model_size", "tiny", "-p", "image_size", "64",
             "-p", "encoder", "none", "-p", "l1_epochs", "1", "-p", "gan_epochs", "1", "-p", "grid", "2e-4:2e-4",
-            "-p", "crops", "2", "-p", "num_examples", "2",
+            "-p", "crops", "2", "-p", "num_examples", "2", "-p", "quick_epochs", "1", "-p", "quick_max_steps", "3",
             "-p", "progress", "False", "-p", "checkpoints_on_drive", "True", "-p", "drive_mount", str(drive)]
     # papermill injects a name the form lacks without a word, and the notebook would train its full recipe
     given = {args[i + 1] for i, a in enumerate(args) if a == "-p"}
@@ -125,6 +127,13 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
     text = "\n".join(deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", []))
     assert "Entorno: Colab" in text and "Secretos leídos: DAGSHUB_USERNAME" in text
     assert "estudiante-secreto" not in text  # a secret's value is never shown
-    assert "samples" in text and "Campeón:" in text and "outputs/notebook/generator.onnx" in text
+    assert "Campeón:" in text and "outputs/notebook/generator.onnx" in text
+    # no Kaggle secrets: one line says so and how to add them, and the team's photos are used, not the samples
+    told = [deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", [])
+            if "Sin credenciales de Kaggle" in deliverables.output_text(o)]
+    assert len(told) == 1 and "\n" not in told[0].strip(), told
+    assert "`KAGGLE_USERNAME` y `KAGGLE_KEY`" in told[0] and "fotos del equipo de `Data/Raw Data/photos`" in told[0]
+    assert "**Datos** (`photos`): `Data/Raw Data/photos`" in text and "el FID está sesgado hacia arriba" in text
+    assert re.search(r"\*\*Corrida MLflow\*\* `notebook-corto-[\d-]+` \(id `[0-9a-f]{32}`\)", text)
     assert sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", [])) >= 2
     assert deliverables.problems(nb, forbidden=(str(tmp_path),)) == []

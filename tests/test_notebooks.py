@@ -5,9 +5,11 @@ the report. Nothing is mocked: real DVC, real MLflow (local store), real Jupyter
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,10 +23,11 @@ import deliverables  # noqa: E402
 import presentation  # noqa: E402
 
 from chromatic_charm import reporting  # noqa: E402
+from chromatic_charm.data import detector  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": REPO / "EDA" / "EDA.ipynb", "training": REPO / "Entrenamiento" / "training.ipynb",
-             "report": REPO / "Informe Escrito" / "informe.ipynb"}
+             "report": REPO / "Informe Escrito" / "RafaelJuarez.ipynb"}
 PRESENTATION = REPO / "Informe Escrito" / "presentacion.pptx"
 STAGES = ("prepare", "train_l1", "evaluate_l1", "train", "evaluate", "select", "export")
 REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema", "EDA",
@@ -32,6 +35,7 @@ REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento 
                    "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias")
 
 pytestmark = pytest.mark.slow
+EDA_FIGURES = ("image/png", "image/jpeg")  # the EDA embeds its photo grids as JPEG (issue 23: under 2 MB)
 
 
 def _env(project: Path) -> dict:
@@ -153,8 +157,43 @@ def _text(nb: dict) -> str:
     return "\n".join(deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", []))
 
 
-def _images(nb: dict) -> int:
-    return sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+def _images(nb: dict, kinds: tuple[str, ...] = ("image/png",)) -> int:
+    return sum(any(k in o.get("data", {}) for k in kinds) for c in nb["cells"] for o in c.get("outputs", []))
+
+
+def _labelled_photos(photos: Path, folder: Path) -> Path:
+    """A small labelled set as CREDITS.csv's ``colour`` column describes one: 8 colour photos, 3 grayscale
+    copies and a sepia print (``no``), for the EDA's measure of the gray/sepia filter."""
+    from PIL import Image
+
+    folder.mkdir()
+    colour = sorted(photos.glob("*.jpg"))[:8]
+    rows = [(p.name, "yes") for p in colour]
+    for p in colour[:3]:
+        Image.open(p).convert("L").convert("RGB").save(folder / f"gray-{p.name}")
+        rows.append((f"gray-{p.name}", "no"))
+    detector.toned(Image.open(colour[3]).convert("RGB"), "sepia", 16).save(folder / f"sepia-{colour[3].name}")
+    rows.append((f"sepia-{colour[3].name}", "no"))
+    for p in colour:
+        shutil.copy(p, folder / p.name)
+    with open(folder / "CREDITS.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("file", "colour"), *rows])
+    return folder
+
+
+_QUICK_RUN = re.compile(r"\*\*Corrida MLflow\*\* `notebook-corto-[\d-]+` \(id `([0-9a-f]{32})`\)"
+                        r".*? (\d+) valores de pérdida registrados")
+
+
+def _quick_run(nb: dict) -> tuple[str, int]:
+    """The short training run the training notebook makes each time it is executed, as its outputs show
+    it: (MLflow run id, loss values read back from MLflow: four a step)."""
+    text = _text(nb)
+    run, steps = _QUICK_RUN.search(text), re.search(r"\*\*Entrenado aquí:\*\* (\d+) pasos", text)
+    assert run and steps, "no short training run logged to MLflow in the outputs"
+    assert int(run.group(2)) == 4 * int(steps.group(1)) > 0
+    assert "L1 de validación" in text and "Muestra leída de MLflow: `samples/" in text
+    return run.group(1), int(run.group(2))
 
 
 def _fit_to_hand_in(nb: dict, project: Path) -> None:
@@ -163,20 +202,32 @@ def _fit_to_hand_in(nb: dict, project: Path) -> None:
     assert problems == [], "\n".join(problems)
 
 
-def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_builds(pipeline_project, tmp_path):
+def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_builds(pipeline_project, tmp_path,
+                                                                                       monkeypatch):
     project = pipeline_project
-    eda = _execute(NOTEBOOKS["eda"], tmp_path / "eda.ipynb", project, max_images=50)
+    labelled = _labelled_photos(project / "samples", tmp_path / "labelled")
+    eda = _execute(NOTEBOOKS["eda"], tmp_path / "eda.ipynb", project, max_images=50, labels_dir=labelled)
     _fit_to_hand_in(eda, project)
     text = _text(eda)
     counts = json.loads((project / "Data" / "Clean Data" / "report.json").read_text())["counts"]
     assert f"Se revisaron **{counts['scanned']}** archivos y se conservaron **{counts['kept']}**" in text
-    assert "croma < 10" in text and "D de KS" in text and "Sesgo." in text and _images(eda) >= 8
+    assert "croma < 10" in text and "D de KS" in text and "Sesgo." in text and _images(eda, EDA_FIGURES) >= 8
+    measured = detector.measure(labelled)  # the gray/sepia filter against the labels: precision and recall shown
+    hits = measured["flagged"] - len(measured["colour_set_aside"])
+    assert f"**Precisión {measured['precision']:.3f}** ({hits} de {measured['flagged']} fotos apartadas" in text
+    assert f"**exhaustividad (recall) {measured['recall']:.3f}**" in text and "copias viradas apartadas" in text
 
     # the committed mode: no training, the pipeline's runs and champion
     read = _execute(NOTEBOOKS["training"], tmp_path / "training-read.ipynb", project, train_new=False, progress=False)
     _fit_to_hand_in(read, project)
     champion = json.loads((project / "metrics" / "champion.json").read_text())
     assert f"**Campeón del pipeline:** `{champion['run_name']}`" in _text(read) and "coincide con él" in _text(read)
+    run_id, losses = _quick_run(read)  # and a real short training run, in the project's MLflow store
+    with monkeypatch.context() as env:
+        env.setenv("CHROMATIC_CHARM_ROOT", str(project))
+        history = reporting.loss_history(run_id)
+    assert int(history.reindex(columns=list(reporting.LOSSES)).notna().sum().sum()) == losses > 0
+    assert "**Mejor por FID:**" in _text(read) and "**El campeón**" in _text(read)  # the table read, the conclusions
 
     # its own runs: the L1 phase, then the adversarial phase from it (tiny networks, so it runs in a test)
     training = _execute(NOTEBOOKS["training"], tmp_path / "training.ipynb", project, encoder="none", model_size="tiny",
@@ -192,7 +243,7 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
 
     report_dir = project / "Informe Escrito"
     report_dir.mkdir(exist_ok=True)
-    report = _execute(NOTEBOOKS["report"], tmp_path / "informe.ipynb", project, cwd=report_dir, num_examples=2,
+    report = _execute(NOTEBOOKS["report"], tmp_path / "RafaelJuarez.ipynb", project, cwd=report_dir, num_examples=2,
                       api_requests=2)
     _fit_to_hand_in(report, project)
     text = _text(report) + "\n".join("".join(c["source"]) for c in report["cells"])
@@ -204,10 +255,10 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
     assert "200" in text and _images(report) >= 5
 
     deck = tmp_path / "presentacion.pptx"
-    (tmp_path / "informe.ipynb").write_text(json.dumps(report))
-    count = presentation.build_presentation(tmp_path / "informe.ipynb", deck)
+    (tmp_path / "RafaelJuarez.ipynb").write_text(json.dumps(report))
+    count = presentation.build_presentation(tmp_path / "RafaelJuarez.ipynb", deck)
     _check_deck(deck)
-    assert count <= 15
+    assert count == len(presentation.read_report(tmp_path / "RafaelJuarez.ipynb").slides) + 2
 
 
 def _slide_texts(deck_path: Path) -> list[list[str]]:
@@ -218,20 +269,23 @@ def _slide_texts(deck_path: Path) -> list[list[str]]:
 
 
 def _check_deck(deck_path: Path) -> None:
-    """A title, then a table of contents that lists, in order, the sections of the slides that follow;
-    at most about 15 slides; figures on the slides whose section has one."""
+    """A title, then a table of contents that lists, in order, the titles of the slides that follow (each
+    in its slide's title placeholder); 14 to 18 slides; figures on the slides whose section has one; at
+    most 6 bullets a slide. tests/test_presentation.py checks the rest (sizes, notes, the rendering)."""
     from pptx import Presentation
 
-    slides = _slide_texts(deck_path)
-    assert 10 <= len(slides) <= 15, len(slides)
-    assert slides[1][0] == presentation.CONTENTS
-    following = list(dict.fromkeys(texts[0] for texts in slides[2:]))
-    assert slides[1][1:] == following
+    slides = list(Presentation(str(deck_path)).slides)
+    assert 14 <= len(slides) <= 18, len(slides)
+    titles = [slide.shapes.title.text_frame.text for slide in slides]
+    assert titles[1] == presentation.CONTENTS
+    bodies = [next((s for s in slide.placeholders if s.placeholder_format.idx == 1), None) for slide in slides]
+    following = list(dict.fromkeys(titles[2:]))
+    assert [p.text for p in bodies[1].text_frame.paragraphs] == following
     for section in ("Antecedentes", "Selección del mejor modelo", "Conclusiones", "Referencias"):
         assert any(section in title for title in following), section
-    pictures = sum(shape.shape_type == 13 for slide in Presentation(str(deck_path)).slides for shape in slide.shapes)
+    pictures = sum(shape.shape_type == 13 for slide in slides for shape in slide.shapes)
     assert pictures >= 5
-    assert all(len(texts) <= 8 for texts in slides[2:])  # a few lines each: one idea per slide
+    assert all(body is None or len(body.text_frame.paragraphs) <= 6 for body in bodies[2:])  # one idea per slide
 
 
 @pytest.mark.parametrize("name", sorted(NOTEBOOKS))
@@ -242,10 +296,26 @@ def test_committed_notebooks_carry_clean_outputs_from_a_named_pipeline_run(name)
     assert counts == list(range(1, len(code) + 1)), f"not executed top to bottom in one run: {counts}"
     _fit_to_hand_in(nb, REPO)
     text = _text(nb)
-    assert "shared/data/photos" in text  # the data of the committed run is named
+    # the data of the committed run is named: the photo set in the repo
+    assert "Data/Raw Data/photos" in text
     lock = reporting.dvc_lock_hash(REPO)
     assert f"`dvc.lock` {lock}" in text, "executed on another pipeline run than dvc.lock's"
     assert _images(nb) >= 2
+
+
+def test_the_committed_eda_measures_the_gray_filter_against_the_labels_and_stays_small():
+    """Issue 23: the EDA shows the gray/sepia filter's precision and recall on the photo set's CREDITS.csv
+    labels, as `detector.measure` computes them now; its photo grids are JPEG and the file is under 2 MB."""
+    assert NOTEBOOKS["eda"].stat().st_size < 2 * 1024 * 1024
+    nb = json.loads(NOTEBOOKS["eda"].read_text())
+    text = _text(nb)
+    measured = detector.measure(REPO / "Data" / "Raw Data" / "photos", toned_every=10**6)  # toned prints: too slow here
+    hits = measured["flagged"] - len(measured["colour_set_aside"])
+    assert f"**Precisión {measured['precision']:.3f}** ({hits} de {measured['flagged']} fotos apartadas" in text
+    assert f"**exhaustividad (recall) {measured['recall']:.3f}** ({hits} de {measured['marked']} marcadas" in text
+    assert re.search(r"\*\*\d+ de \d+ copias viradas apartadas\*\*", text)
+    assert "Sólo el" not in text and "Entre los que tienen color, " in text  # the hue shares, read from the numbers
+    assert _images(nb, ("image/jpeg",)) >= 5
 
 
 def test_the_committed_notebooks_name_the_same_champion():
@@ -260,6 +330,32 @@ def test_the_committed_presentation_has_a_table_of_contents_of_the_slides_that_f
     _check_deck(PRESENTATION)
     titles = [texts[0] for texts in _slide_texts(PRESENTATION)]
     assert "Chromatic Charm" in titles[0]
+
+
+def test_the_committed_training_notebook_shows_a_real_training_run_logged_to_mlflow():
+    """Issue 23: its saved outputs hold a short training made when it was executed (a run id, the losses
+    read back from MLflow, a sample it logged) before the pipeline's runs, then the table read and the
+    conclusions, computed from the numbers."""
+    nb = json.loads(NOTEBOOKS["training"].read_text())
+    text = _text(nb)
+    _quick_run(nb)
+    assert text.index("**Entrenado aquí:**") < text.index("**Sin entrenar la receta:**")
+    assert "**Mejor por FID:**" in text and "**Contra la entrada en gris**" in text and "**El campeón**" in text
+    assert _images(nb) >= 4  # the short run's losses and sample, the recipe's losses, the champion's colourisations
+
+
+def test_the_training_notebooks_code_comments_are_spanish():
+    """A course deliverable: the notebook's own code comments are Spanish too (Colab's `@param` forms aside)."""
+    import io
+    import tokenize
+
+    english = {}
+    for cell in json.loads(NOTEBOOKS["training"].read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            for token in tokenize.generate_tokens(io.StringIO("".join(cell["source"])).readline):
+                if token.type == tokenize.COMMENT and deliverables.english_words(token.string.split("@param")[0]):
+                    english[token.string] = deliverables.english_words(token.string.split("@param")[0])
+    assert english == {}
 
 
 def test_the_training_notebooks_default_recipe_is_the_pipelines():

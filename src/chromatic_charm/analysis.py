@@ -7,7 +7,9 @@ the tables pandas (the ``notebook`` extra); both are imported inside the functio
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,16 +46,41 @@ def _pick(n_total: int, n: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, size=min(n, n_total), replace=False))
 
 
-def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: str | None = None):
-    """A matplotlib figure of (N, H, W, 3) uint8 or float images (or (N, H, W) gray)."""
+def wrap_name(name: str, width: int = 20) -> str:
+    """A file name on lines of at most ``width`` characters, for a title under a thumbnail: broken after
+    ``__``, ``-``, ``_``, ``/`` or a space where it can be, mid-word only where a part is longer than a line.
+    Nothing is dropped: without its line breaks it is ``name`` again."""
+    lines, line = [], ""
+    for part in re.findall(r"[^-_/ ]*(?:__|[-_/ ]|$)", name):
+        while len(line) + len(part) > width and (line or len(part) > width):
+            if line:
+                lines.append(line)
+                line = ""
+            else:
+                lines.append(part[:width])
+                part = part[width:]
+        line += part
+    return "\n".join([*lines, line] if line or not lines else lines)
+
+
+def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: str | None = None,
+               wrap: int | None = None):
+    """A matplotlib figure of (N, H, W, 3) uint8 or float images (or (N, H, W) gray); in a list, a None
+    leaves its cell empty (to start a new row, say). ``wrap``: put each title on lines of at most that
+    many characters (``wrap_name``) so a full file name fits under its thumbnail, each row taller by the
+    lines it needs; None keeps the titles as given."""
     import matplotlib.pyplot as plt
 
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size), squeeze=False)
+    height = size
+    if titles is not None and wrap:
+        titles = ["\n".join(wrap_name(line, wrap) for line in str(t or "").split("\n")) for t in titles]
+        height += 0.25 * max((t.count("\n") + 1 for t in titles), default=0)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * height), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
-        if i < n:
+        if i < n and images[i] is not None:
             ax.imshow(images[i], cmap="gray" if np.ndim(images[i]) == 2 else None, vmin=0, vmax=255 if
                       np.asarray(images[i]).dtype == np.uint8 else 1)
             if titles is not None:
@@ -109,6 +136,24 @@ def ab_histogram(data: CleanData, split: str = "train", bins: int = 88, max_imag
     return counts, edges, edges
 
 
+def chroma_shares(data: CleanData, split: str = "train", limits=(5, 10, 20, 40), max_images: int = 2000,
+                  seed: int = 0) -> dict:
+    """The share of the pixels whose a*b* chroma is below each of ``limits``, over the same images as
+    ``ab_histogram`` and ``hue_histogram`` pick, pixel by pixel: {limit: share in [0, 1]}. (A share read
+    off the histogram's bins is off by the bin width; this one adds up with ``hue_histogram``'s.)"""
+    picked = _pick(len(data.arrays[split]), max_images, seed)
+    below = dict.fromkeys(limits, 0)
+    total = 0
+    for start in range(0, len(picked), 256):
+        rgb = np.asarray(data.arrays[split][picked[start:start + 256]]).astype(np.float32) / 255.0
+        lab = color.rgb_to_lab(rgb)
+        chroma = np.hypot(lab[..., 1], lab[..., 2]).ravel()
+        total += chroma.size
+        for limit in limits:
+            below[limit] += int((chroma < limit).sum())
+    return {limit: (n / total if total else 0.0) for limit, n in below.items()}
+
+
 def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution (log density)",
                       labels=("a* (green - red)", "b* (blue - yellow)", "pixels + 1"), ax=None):
     """The 2-D histogram of ``ab_histogram`` (on ``ax``, or a new figure); ``labels`` are the x, y and
@@ -136,16 +181,22 @@ def rejections(data: CleanData):
     return pd.DataFrame(rows, columns=["reason", "file", "detail", "duplicate_of", "distance"])
 
 
-def raw_thumbnails(data: CleanData, files: list[str], size: int = 128) -> list[np.ndarray]:
-    """Thumbnails of files of the raw source (for the rejected ones, which are not in the arrays).
-    Raises a UserError when the source folder is not on this machine (data prepared elsewhere)."""
-    from PIL import Image, ImageOps
-
+def raw_root(data: CleanData) -> Path:
+    """The folder of raw photos ``prepare`` read (``report.json``'s ``root``, relative to the project)."""
     root = Path(data.report["root"])
     if not root.is_absolute():
         from .config import project_root
 
         root = project_root() / root
+    return root
+
+
+def raw_thumbnails(data: CleanData, files: list[str], size: int = 128) -> list[np.ndarray]:
+    """Thumbnails of files of the raw source (for the rejected ones, which are not in the arrays).
+    Raises a UserError when the source folder is not on this machine (data prepared elsewhere)."""
+    from PIL import Image, ImageOps
+
+    root = raw_root(data)
     if not root.is_dir():
         raise UserError(f"the raw photos ('{root}') are not on this machine; the list above names the files")
     out = []
@@ -259,6 +310,18 @@ def hue_shares(counts: np.ndarray, edges: np.ndarray, families: dict = HUE_FAMIL
                         / total) for name, (lo, hi) in families.items()}
 
 
+def dominant_hues(shares: dict, majority: float = 0.5, lead: float = 1.5, most: int = 2) -> list[str]:
+    """The families of ``hue_shares`` that dominate, largest first, or [] when none does: the top k (k up
+    to ``most``) dominate when together they hold at least ``majority`` of the pixels and the k-th holds
+    at least ``lead`` times the next. Shares of 26, 24, 22 and 22% have no dominant family."""
+    ranked = sorted(shares.items(), key=lambda item: item[1], reverse=True)
+    for k in range(1, min(most, len(ranked)) + 1):
+        following = ranked[k][1] if k < len(ranked) else 0.0
+        if sum(v for _, v in ranked[:k]) >= majority and ranked[k - 1][1] >= lead * following:
+            return [name for name, _ in ranked[:k]]
+    return []
+
+
 def crop_loss(data: CleanData):
     """What the centre-square crop of ``prepare`` discards from each kept original: its aspect ratio
     (width / height) and the share of its area outside the square. DataFrame with ``split``."""
@@ -283,3 +346,80 @@ def split_similarity(stats, features=("brightness", "contrast", "a_mean", "b_mea
             rows.append({"split": split, "feature": feature, "n_reference": len(ref), "n": len(other),
                          "ks_statistic": float(test.statistic), "p_value": float(test.pvalue)})
     return pd.DataFrame(rows)
+
+
+def as_jpeg(fig, quality: int = 80):
+    """``fig`` as a JPEG ``IPython.display.Image``, the figure closed so Jupyter does not show it a second
+    time as PNG. A grid of photos weighs several times less as JPEG, which keeps an executed notebook
+    small; charts of lines and bars stay sharper as the inline PNG."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="jpeg", bbox_inches="tight", pil_kwargs={"quality": quality})
+    plt.close(fig)
+    return Image(data=buffer.getvalue(), format="jpeg")
+
+
+def has_colour_labels(folder: str | Path) -> bool:
+    """Whether ``folder`` has the labels ``data.detector.measure`` reads: a CREDITS.csv with a ``colour``
+    column (``no`` for a near-grayscale or toned photo)."""
+    path = Path(folder) / "CREDITS.csv"
+    if not path.is_file():
+        return False
+    with open(path, newline="") as f:
+        return "colour" in (csv.DictReader(f).fieldnames or [])
+
+
+def _square(rgb, size: int) -> np.ndarray:
+    from PIL import ImageOps
+
+    return np.asarray(ImageOps.fit(rgb, (size, size)))
+
+
+def detector_examples(result: dict, folder: str | Path, n: int = 4, strength: int = 16, size: int = 160,
+                      checks=None) -> dict:
+    """Examples of ``data.detector.measure(folder)``'s ``result`` for a contact sheet, by group:
+
+    - ``"colour_set_aside"``: up to ``n`` photos labelled colour that the filter set aside;
+    - ``"marked_kept"``: up to ``n`` photos labelled near-grayscale or toned that it kept;
+    - ``"toned"``: a colour photo it kept (the one of median mean chroma), then a toned print of it per
+      toner of ``detector.TONES`` at peak chroma ``strength``, each judged anew by the filter (``checks``:
+      the ones ``result`` was measured with, by default prepare's).
+
+    Each example is a dict: ``file``, ``tone`` (None or the toner), ``reason`` (the filter's verdict:
+    None, "grayscale" or "sepia"), ``chroma_mean``, ``hue_spread`` (degrees) and ``image``, the centre
+    square as (size, size, 3) uint8."""
+    from PIL import Image, ImageOps
+
+    from .data.detector import TONES, toned
+    from .data.prepare import PrepareConfig, colour_verdict
+
+    folder = Path(folder)
+
+    def load(name: str):
+        with Image.open(folder / name) as image:
+            return ImageOps.exif_transpose(image).convert("RGB")
+
+    def example(name: str, rgb=None, tone: str | None = None, reason=None, stats=None) -> dict:
+        stats = stats or result["stats"][name]
+        return {"file": name, "tone": tone, "reason": reason if tone else result["verdicts"][name],
+                "chroma_mean": stats["chroma_mean"], "hue_spread": stats["hue_spread"],
+                "image": _square(rgb if rgb is not None else load(name), size)}
+
+    groups = {"colour_set_aside": [example(name) for name, _ in result["colour_set_aside"][:n]],
+              "marked_kept": [example(name) for name in result["marked_kept"][:n]], "toned": []}
+    kept = sorted((s["chroma_mean"], name) for name, s in result["stats"].items()
+                  if not result["labels"][name] and result["verdicts"][name] is None)
+    if kept:
+        name = kept[len(kept) // 2][1]
+        rgb = load(name)
+        groups["toned"].append(example(name, rgb))
+        checks = checks or PrepareConfig().checks()
+        for tone in TONES:
+            toned_rgb = toned(rgb, tone, strength)
+            reason, _, stats = colour_verdict(toned_rgb, checks)
+            groups["toned"].append(example(name, toned_rgb, tone, reason, stats))
+    return groups

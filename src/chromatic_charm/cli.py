@@ -86,11 +86,11 @@ def _prepare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-frac", type=float, default=0.1, help="share of a folder for val (default 0.1)")
     p.add_argument("--test-frac", type=float, default=0.1, help="share of a folder for test (default 0.1)")
     p.add_argument("--min-size", type=int, default=128, help="reject images whose short side is smaller (default 128)")
-    p.add_argument("--gray-chroma", type=float, help="mean Lab chroma below which an image is near-grayscale (default 3)")
-    p.add_argument("--sepia-chroma", type=float,
-                   help="mean Lab chroma below which an image is sepia or faded monochrome (default 5.8)")
-    p.add_argument("--sepia-spread", type=float,
-                   help="a*b* spread below which an image is one tint everywhere, e.g. sepia (default 3)")
+    p.add_argument("--gray-chroma", type=float, help="mean Lab chroma below which an image is near-grayscale (default 5)")
+    p.add_argument("--tint-hue-spread", type=float,
+                   help="hue spread in degrees below which an image is one tint everywhere, e.g. sepia (default 6)")
+    p.add_argument("--tint-chroma", type=float,
+                   help="mean Lab chroma above which a one-hue image is a colour photo, not a toned print (default 25)")
     p.add_argument("--near-dup-distance", type=int,
                    help="max perceptual-hash distance (of 64 bits) for a near duplicate (default 4)")
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
@@ -173,7 +173,7 @@ def _run_prepare(args) -> None:
     from .config import clean_data_dir, raw_data_dir
     from .data.prepare import PrepareConfig, format_summary, prepare
 
-    options = {k: getattr(args, k) for k in ("gray_chroma", "sepia_chroma", "sepia_spread", "near_dup_distance")
+    options = {k: getattr(args, k) for k in ("gray_chroma", "tint_hue_spread", "tint_chroma", "near_dup_distance")
                if getattr(args, k) is not None}
     config = PrepareConfig(
         source=args.source, out_dir=Path(args.out) if args.out else clean_data_dir(),

@@ -186,12 +186,17 @@ def chroma_stats(rgb: Any) -> dict[str, float]:
 
     ``chroma_mean``: mean of sqrt(a^2 + b^2) (near 0 for grayscale).
     ``chroma_spread``: RMS distance of the pixels' (a, b) from their mean.
+    ``hue_spread``: how far the hues stray from one, in degrees: the circular standard deviation of the
+    pixels' hue angles weighted by their chroma, sqrt(-2 ln R), R = |sum (a, b)| / sum chroma (0 for one
+    hue everywhere, as in a toned print; 180 for no colour at all).
     """
     lab = rgb_to_lab(np.asarray(rgb), axis=-1).reshape(-1, 3)
     ab = lab[:, 1:].astype(np.float64)
     chroma = np.sqrt((ab**2).sum(axis=1))
     spread = np.sqrt(((ab - ab.mean(axis=0)) ** 2).sum(axis=1).mean())
-    return {"chroma_mean": float(chroma.mean()), "chroma_spread": float(spread)}
+    resultant = float(np.linalg.norm(ab.sum(axis=0)) / chroma.sum()) if chroma.sum() > 0 else 0.0
+    hue_spread = 180.0 if resultant <= 0 else float(np.degrees(np.sqrt(-2.0 * np.log(min(resultant, 1.0)))))
+    return {"chroma_mean": float(chroma.mean()), "chroma_spread": float(spread), "hue_spread": min(hue_spread, 180.0)}
 
 
 # ---------------------------------------------------------------- 8-bit fast paths (serving)

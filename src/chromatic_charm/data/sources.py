@@ -31,10 +31,11 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def find_places_root(raw_dir: Path) -> Path | None:
-    """The ``val_256`` folder of the Places365 layout under ``raw_dir``, or None."""
-    if not Path(raw_dir).is_dir():
+    """The ``val_256`` folder of the Places365 layout: ``raw_dir`` itself or one under it, or None."""
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
         return None
-    for candidate in [raw_dir / PLACES_ROOT, *sorted(raw_dir.glob(f"**/{PLACES_ROOT}"))]:
+    for candidate in [raw_dir, raw_dir / PLACES_ROOT, *sorted(raw_dir.glob(f"**/{PLACES_ROOT}"))]:
         if all((candidate / name).is_dir() for name in PLACES_SPLITS.values()):
             return candidate
     return None
