@@ -60,7 +60,7 @@ from pptx.util import Emu, Inches, Pt
 
 from chromatic_charm import analysis, reporting
 from chromatic_charm.config import ENV_ROOT, project_root
-from chromatic_charm.errors import UserError
+from chromatic_charm.errors import UserError, first_line
 from chromatic_charm.files import atomic_path
 
 # --- design ---------------------------------------------------------------------------------------------
@@ -292,12 +292,24 @@ def project_of(report_path: Path) -> Path:
 
 
 def open_outputs(root: Path, report: Report) -> Outputs | None:
+    """The outputs of the report's run under ``root``, or None (the report's own figures are used as they
+    are) when ``root``'s dvc.lock is another run's, or the run's outputs are not on this machine (a fresh
+    clone: `Data/Clean Data` and the MLflow store come from `dvc repro` or `dvc pull`, not from git)."""
     lock = reporting.dvc_lock_hash(root)
-    if report.lock and lock == report.lock:
-        return Outputs(root, report)
-    print(f"presentation: {root}'s dvc.lock ({lock}) is not the report's ({report.lock}): the report's own "
-          "figures are used as they are, nothing is redrawn", file=sys.stderr)
-    return None
+    if not (report.lock and lock == report.lock):
+        print(f"presentation: {root}'s dvc.lock ({lock}) is not the report's ({report.lock}): the report's own "
+              "figures are used as they are, nothing is redrawn", file=sys.stderr)
+        return None
+    outputs = Outputs(root, report)
+    try:
+        outputs.data
+        if not len(outputs.runs):
+            raise UserError("the MLflow store holds none of the run's evaluated runs")
+    except (UserError, OSError, KeyError) as exc:
+        print(f"presentation: the outputs of the report's run are not all here ({first_line(exc)}): the report's "
+              "own figures are used as they are, nothing is redrawn", file=sys.stderr)
+        return None
+    return outputs
 
 
 def _run_label(run) -> str:
