@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe  # noqa: E402
 
-from chromatic_charm.color import chroma_stats  # noqa: E402
 from chromatic_charm.data.detector import STRENGTHS, TONES, _load, measure, toned  # noqa: E402
+from chromatic_charm.data.prepare import PrepareConfig, colour_verdict  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,12 +31,8 @@ def previous_rule(stats: dict) -> bool:
 
 
 def thumb_stats(rgb) -> dict:
-    import numpy as np
-    from PIL import Image
-
-    small = rgb.copy()
-    small.thumbnail((64, 64), Image.Resampling.BOX)
-    return chroma_stats(np.asarray(small, dtype=np.float64) / 255.0)
+    """The statistics prepare measures (its 64 px thumbnail), from prepare's own verdict."""
+    return colour_verdict(rgb, PrepareConfig().checks())[2]
 
 
 def main() -> int:

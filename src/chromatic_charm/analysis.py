@@ -392,16 +392,13 @@ def detector_examples(result: dict, folder: str | Path, n: int = 4, strength: in
     Each example is a dict: ``file``, ``tone`` (None or the toner), ``reason`` (the filter's verdict:
     None, "grayscale" or "sepia"), ``chroma_mean``, ``hue_spread`` (degrees) and ``image``, the centre
     square as (size, size, 3) uint8."""
-    from PIL import Image, ImageOps
-
-    from .data.detector import TONES, toned
+    from .data.detector import TONES, _load, toned
     from .data.prepare import PrepareConfig, colour_verdict
 
     folder = Path(folder)
 
     def load(name: str):
-        with Image.open(folder / name) as image:
-            return ImageOps.exif_transpose(image).convert("RGB")
+        return _load(folder / name)
 
     def example(name: str, rgb=None, tone: str | None = None, reason=None, stats=None) -> dict:
         stats = stats or result["stats"][name]
