@@ -99,3 +99,293 @@ def test_a_bad_file_shows_the_error_message(browser, server, tmp_path):
     browser.find_element(By.ID, "file").send_keys(str(bad))
     WebDriverWait(browser, 30).until(lambda d: "Error" in d.find_element(By.ID, "status").text)
     assert "not an image" in browser.find_element(By.ID, "status").text
+
+
+# ---- colour hints: click the result to pin a colour, the region follows -----------------------------------
+
+PHOTO_SIZE = (256, 192)  # (width, height): big enough to click on at a laptop's window size
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A 256x192 black-and-white photo: smooth light and dark bands, with mid-grey where the hints go."""
+    import numpy as np
+    from PIL import Image
+
+    width, height = PHOTO_SIZE
+    yy, xx = np.mgrid[0:height, 0:width] / width
+    light = 0.5 + 0.3 * np.sin(2 * np.pi * (1.2 * xx + 0.7 * yy))
+    path = tmp_path_factory.mktemp("photo") / "street scene.png"
+    Image.fromarray((light * 255).astype(np.uint8), "L").save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server_without_hints(onnx_model, clean_data, tmp_path_factory):
+    """gunicorn serving the L-only export (``hints=False``) of the checkpoint behind ``onnx_model``."""
+    import os
+    import signal
+
+    from chromatic_charm.export import export
+    from conftest import start_gunicorn
+
+    model = tmp_path_factory.mktemp("l-only") / "generator.onnx"
+    export(str(onnx_model.parent / "ckpt" / "last.pt"), model, data_dir=clean_data, hints=False)
+    url, proc = start_gunicorn(model)
+    yield url, proc
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def upload(browser, url, path, tools=True):
+    """Open the page, send ``path`` and wait for its result (and, with ``tools``, for the hint tools)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url + "/")
+    browser.find_element(By.ID, "file").send_keys(str(path))
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "Error")))
+    assert browser.find_element(By.ID, "status").text.startswith("Done"), browser.find_element(By.ID, "status").text
+    if tools:
+        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "hint-tools").is_displayed())
+
+
+def click_photo(browser, x, y):
+    """A real mouse click on the result at the photo's pixel (x, y)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    after = browser.find_element(By.ID, "after")
+    # Selenium's offsets start at the centre of the element's part in view: all of it in view, its own centre
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", after)
+    dx, dy = css_offset(browser, x, y)
+    ActionChains(browser).move_to_element_with_offset(after, dx, dy).click().perform()
+
+
+def css_offset(browser, x, y):
+    """The photo's pixel (x, y) as whole CSS pixels from the centre of the shown result (Selenium's origin)."""
+    width, height, natural_w, natural_h = browser.execute_script(
+        "const i = document.getElementById('after'), r = i.getBoundingClientRect();"
+        "return [r.width, r.height, i.naturalWidth, i.naturalHeight];")
+    return (round((x + 0.5) * width / natural_w - width / 2), round((y + 0.5) * height / natural_h - height / 2))
+
+
+def settled(browser):
+    """Wait until the result follows the current points; returns the hints the shown result was made with."""
+    import json
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "const i = document.getElementById('after');"
+        "return !window.chromaticCharm.pending && i.complete && i.naturalWidth > 0;"))
+    text = browser.execute_script("return document.getElementById('hint-status').textContent")
+    assert not text.startswith("Error"), text
+    return json.loads(browser.execute_script("return document.getElementById('after').dataset.hints"))
+
+
+def pixel(browser, x, y, r=0):
+    """The shown result's mean (R, G, B) over the square of half-side ``r`` around the photo's pixel (x, y)."""
+    return browser.execute_script("""
+        const [x, y, r] = arguments, i = document.getElementById('after'), c = document.createElement('canvas');
+        c.width = i.naturalWidth; c.height = i.naturalHeight;
+        const g = c.getContext('2d'); g.drawImage(i, 0, 0);
+        const d = g.getImageData(x - r, y - r, 2 * r + 1, 2 * r + 1).data, sum = [0, 0, 0];
+        for (let k = 0; k < d.length; k += 4) { sum[0] += d[k]; sum[1] += d[k + 1]; sum[2] += d[k + 2]; }
+        return sum.map(v => v / (d.length / 4));""", x, y, r)
+
+
+def points(browser):
+    """[(label text, colour input's value)] of the hint list, and the number of markers on the photo."""
+    from selenium.webdriver.common.by import By
+
+    items = [(li.find_element(By.CLASS_NAME, "where").text, li.find_element(By.CSS_SELECTOR, "input[type=color]")
+              .get_attribute("value")) for li in browser.find_elements(By.CSS_SELECTOR, "#hint-list li")]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#markers .marker")) == len(items)
+    return items
+
+
+def set_colour(browser, index, value):
+    """What the colour picker does: a new value, then its input and change events."""
+    browser.execute_script("""
+        const input = document.querySelectorAll('#hint-list input[type=color]')[arguments[0]];
+        input.value = arguments[1];
+        input.dispatchEvent(new Event('input', {bubbles: true}));
+        input.dispatchEvent(new Event('change', {bubbles: true}));""", index, value)
+
+
+def test_a_click_on_the_result_adds_a_hint_that_the_next_request_carries(browser, server, photo):
+    url, _ = server
+    upload(browser, url, photo)
+    model_colour = "#{:02x}{:02x}{:02x}".format(*(round(v) for v in pixel(browser, 64, 96)))
+    click_photo(browser, 64, 96)
+    (where, colour), = points(browser)
+    x, y = (int(v) for v in where.removeprefix("Point 1: ").split(", "))
+    assert abs(x - 64) <= 1 and abs(y - 96) <= 1, where  # the click, in the photo's own pixels
+    assert colour == model_colour  # a new point starts with the model's own colour there
+    # the marker is drawn where the click was, filled with the point's colour
+    from selenium.webdriver.common.by import By
+
+    centre = browser.execute_script("""
+        const m = document.querySelector('#markers .marker').getBoundingClientRect(),
+              i = document.getElementById('after').getBoundingClientRect();
+        return [m.left + m.width / 2 - (i.left + i.width / 2), m.top + m.height / 2 - (i.top + i.height / 2)];""")
+    dx, dy = css_offset(browser, 64, 96)
+    assert abs(centre[0] - dx) <= 2 and abs(centre[1] - dy) <= 2, (centre, (dx, dy))
+    marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")
+    r, g, b = (int(model_colour[k:k + 2], 16) for k in (1, 3, 5))
+    assert marker.value_of_css_property("background-color") in (f"rgb({r}, {g}, {b})", f"rgba({r}, {g}, {b}, 1)")
+    assert marker.get_attribute("aria-label").startswith(f"Point 1 at {x}, {y}, colour {model_colour}")
+
+    shown = settled(browser)
+    sent = browser.execute_script("return window.chromaticCharm.lastHints")
+    assert len(sent) == 1 and shown == sent
+    assert (sent[0]["x"], sent[0]["y"]) == (x, y), sent
+    assert sent[0]["color"] == model_colour == points(browser)[0][1]
+    assert browser.find_element(By.ID, "hint-status").text.startswith("Updated with 1 point in ")
+
+
+def test_a_red_hint_turns_its_region_red(browser, server, photo):
+    url, _ = server
+    upload(browser, url, photo)
+    click_photo(browser, 64, 96)
+    settled(browser)
+    here, near = pixel(browser, 64, 96, r=2), pixel(browser, 76, 96, r=2)  # near: 12 px away, same tones
+    set_colour(browser, 0, "#ff0000")
+    assert points(browser)[0][1] == "#ff0000"
+    shown = settled(browser)
+    assert [h["color"] for h in shown] == ["#ff0000"]
+    assert browser.execute_script("return window.chromaticCharm.lastHints") == shown
+    here2, near2 = pixel(browser, 64, 96, r=2), pixel(browser, 76, 96, r=2)
+    for before, now in ((here, here2), (near, near2)):
+        assert now[0] - before[0] > 30, (before, now)  # red rose by a clear margin ...
+        assert now[0] > now[1] + 30 and now[0] > now[2] + 30, now  # ... and leads green and blue
+
+
+def test_undo_delete_and_clear_the_hints(browser, server, photo):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = server
+    upload(browser, url, photo)
+    auto = browser.find_element(By.ID, "after").get_attribute("src")
+    assert not browser.find_element(By.ID, "undo").is_enabled()
+    for x, y in ((40, 40), (200, 60), (128, 150)):
+        click_photo(browser, x, y)
+    assert [p[0] for p in points(browser)] == ["Point 1: 40, 40", "Point 2: 200, 60", "Point 3: 128, 150"]
+    assert len(settled(browser)) == 3
+
+    browser.find_element(By.ID, "undo").click()  # the last added point goes
+    assert [p[0] for p in points(browser)] == ["Point 1: 40, 40", "Point 2: 200, 60"]
+    assert [(h["x"], h["y"]) for h in settled(browser)] == [(40, 40), (200, 60)]
+
+    before = points(browser)[0][1]
+    set_colour(browser, 0, "#00ff00")
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()  # Ctrl+Z
+    assert points(browser)[0][1] == before  # a colour change is one step too
+
+    browser.find_elements(By.CSS_SELECTOR, "#hint-list button.delete")[0].click()
+    assert [p[0] for p in points(browser)] == ["Point 1: 200, 60"]  # renumbered
+    assert [(h["x"], h["y"]) for h in settled(browser)] == [(200, 60)]
+
+    marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")
+    marker.click()  # a click on a marker selects it, it adds no point
+    assert len(points(browser)) == 1 and "selected" in marker.get_attribute("class")
+    ActionChains(browser).send_keys(Keys.DELETE).perform()
+    assert points(browser) == []
+    assert settled(browser) == []
+    after = browser.find_element(By.ID, "after").get_attribute("src")
+    assert after == auto == browser.find_element(By.ID, "download-link").get_attribute("href")  # the automatic result
+
+    browser.find_element(By.ID, "undo").click()
+    assert [p[0] for p in points(browser)] == ["Point 1: 200, 60"]
+    browser.find_element(By.ID, "clear-hints").click()
+    assert points(browser) == [] and settled(browser) == []
+    assert not browser.find_element(By.ID, "clear-hints").is_enabled()
+
+
+def test_a_hint_point_moves_by_dragging_and_by_the_arrow_keys(browser, server, photo):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = server
+    upload(browser, url, photo)
+    click_photo(browser, 60, 60)
+    settled(browser)
+    marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")  # in view since the click
+    (x0, y0), (x1, y1) = css_offset(browser, 60, 60), css_offset(browser, 160, 120)
+    ActionChains(browser).click_and_hold(marker).move_by_offset(10, 5).move_by_offset(x1 - x0 - 10, y1 - y0 - 5) \
+        .release().perform()
+    (where, _), = points(browser)
+    x, y = (int(v) for v in where.removeprefix("Point 1: ").split(", "))
+    assert abs(x - 160) <= 2 and abs(y - 120) <= 2, where
+    assert [(h["x"], h["y"]) for h in settled(browser)] == [(x, y)]
+
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_UP).perform()  # still focused
+    assert points(browser)[0][0] == f"Point 1: {x + 2}, {y - 1}"
+    assert [(h["x"], h["y"]) for h in settled(browser)] == [(x + 2, y - 1)]
+    for _ in range(3):  # a key press is a step
+        browser.find_element(By.ID, "undo").click()
+    assert points(browser)[0][0] == f"Point 1: {x}, {y}"
+    browser.find_element(By.ID, "undo").click()
+    assert points(browser)[0][0] == "Point 1: 60, 60"  # the whole drag was one step
+    assert [(h["x"], h["y"]) for h in settled(browser)] == [(60, 60)]
+
+
+def test_the_download_link_offers_the_hinted_result_as_png(browser, server, photo):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    upload(browser, url, photo)
+    click_photo(browser, 100, 100)
+    set_colour(browser, 0, "#0000ff")
+    settled(browser)
+    link = browser.find_element(By.ID, "download-link")
+    assert link.get_attribute("download") == "street scene-colour.png"
+    href = link.get_attribute("href")
+    assert href.startswith("blob:") and href == browser.find_element(By.ID, "after").get_attribute("src")
+    kind, head, size = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0]).then(r => r.blob()).then(async b => {
+            const head = Array.from(new Uint8Array(await b.slice(0, 8).arrayBuffer()));
+            const bitmap = await createImageBitmap(b);
+            done([b.type, head, [bitmap.width, bitmap.height]]);
+        });""", href)
+    assert kind == "image/png" and bytes(head) == b"\x89PNG\r\n\x1a\n"
+    assert size == list(PHOTO_SIZE)
+
+
+def test_the_hint_tools_fit_under_the_result_and_name_their_buttons(browser, server, photo):
+    url, _ = server
+    upload(browser, url, photo)
+    click_photo(browser, 30, 30)
+    settled(browser)
+    boxes = browser.execute_script("""
+        return ['.pair', '#download', '#hint-tools'].map(s => {
+            const r = document.querySelector(s).getBoundingClientRect(); return [s, r.top, r.bottom]; });""")
+    for (above, _, bottom), (below, top, _) in zip(boxes, boxes[1:]):
+        assert bottom <= top, f"{below} overlaps {above} ({top} < {bottom})"
+    names = browser.execute_script("""
+        return Array.from(document.querySelectorAll('button, input[type=color]'))
+            .map(b => [b.tagName, b.getAttribute('aria-label') || b.textContent.trim()]);""")
+    assert names and all(name for _, name in names), names
+    assert ["BUTTON", "Undo"] in names and ["BUTTON", "Clear hints"] in names
+    assert ["INPUT", "Colour of point 1"] in names and ["BUTTON", "Delete point 1"] in names
+
+
+def test_a_model_without_hints_hides_the_hint_tools(browser, server_without_hints, photo):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _ = server_without_hints
+    upload(browser, url, photo, tools=False)
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "no-hints").is_displayed())
+    assert browser.find_element(By.ID, "no-hints").text == \
+        "The served model takes no colour hints: it picks every colour itself."
+    assert not browser.find_element(By.ID, "hint-tools").is_displayed()
+    click_photo(browser, 64, 96)
+    assert browser.find_elements(By.CSS_SELECTOR, "#markers .marker") == []
+    assert browser.execute_script("return window.chromaticCharm.lastHints") is None
+    assert browser.find_element(By.ID, "status").text.startswith("Done (256x192) in ")

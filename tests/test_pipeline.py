@@ -131,7 +131,8 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
     assert exported.returncode == 0, exported.stderr[-2000:]
     meta = json.loads(onnx_path.with_suffix(".json").read_text())
     assert meta["run_id"] == best.info.run_id and meta["image_size"] == 32
-    assert set(meta["parity_max_abs_diff"]) == {"random", "real"}
+    assert set(meta["parity_max_abs_diff"]) == {"random", "real", "random_L_only", "real_L_only", "random_hints",
+                                                "real_hints"}
     assert max(meta["parity_max_abs_diff"].values()) < 1e-4
     assert meta["training_data"]["data_version"] == "synthetic-0"
     assert meta["metrics"]["test_ciede2000"] == pytest.approx(best.data.metrics["test_ciede2000"])

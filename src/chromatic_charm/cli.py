@@ -51,6 +51,16 @@ def _train_arguments(p: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) 
     return groups
 
 
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of whole numbers such as 0,1,5,10,20") from None
+    if min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of points is >= 0")
+    return counts
+
+
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or models:/NAME@champion")
     p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
@@ -59,6 +69,9 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-images", type=int, help="evaluate on the first N photos only")
     p.add_argument("--device", default="auto", help=DEVICE_HELP)
     p.add_argument("--no-log", action="store_true", help="do not log to the run")
+    p.add_argument("--hints", type=_counts, metavar="K[,K...]", default=(),
+                   help="for a model trained with --hints: also score it with K points of the true colours (1 px, "
+                        "fixed seed), e.g. 0,1,5,10,20: CIEDE2000, PSNR and colourfulness for each K")
     p.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
                                          "(the DVC pipeline's metrics; `select --candidates` reads it)")
 
@@ -149,6 +162,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--model-name", default=DEFAULT_MODEL_NAME, help="model name (for the champion)")
     ex.add_argument("--image-size", type=int, help="the side the exported network takes (default: its training size; "
                     "a network trained on crops of larger photos can serve at the photos' size)")
+    ex.add_argument("--add-hints", metavar="ONNX",
+                    help="instead of exporting a generator, give an L-only ONNX export (and its .json) the hint input "
+                         "and propagation, its network unchanged; writes --out")
+    ex.add_argument("--no-hints", action="store_true",
+                    help="export the L-only graph of earlier versions (default: the graph also takes colour hints; "
+                         "with none its output is the same)")
     ex.add_argument("--card", action="store_true", help="also write the model card (README.md: recipe, commands, "
                     "data, numbers with N, limits) beside the .onnx")
     co = sub.add_parser("colorize", parents=[progress], help="colourise photos or whole folders with an ONNX model",
@@ -157,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("-o", "--out", required=True, help="output folder")
     co.add_argument("--model", help="ONNX model (default: $CHROMATIC_CHARM_MODEL or the shipped model)")
     co.add_argument("--format", default="png", choices=list(OUTPUT_FORMATS), help="output format (default png)")
+    co.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB[,RADIUS]",
+                    help="a colour hint for a model trained with --hints: this point of the photo (pixels, x to the "
+                         "right, y down, from 0) has this colour, and its region follows; repeat for more points "
+                         "(one photo only)")
     sv = sub.add_parser("serve", help="run the API under gunicorn in the foreground (as the Docker image does)",
                         description="Serve the colorize API with gunicorn; the model is $CHROMATIC_CHARM_MODEL or the shipped one.")
     sv.add_argument("--host", default="127.0.0.1", help="(default 127.0.0.1)")
@@ -202,7 +225,8 @@ def _run_evaluate(args) -> None:
 
     out = evaluate(args.source, data_dir=args.data, split=args.split, batch_size=args.batch_size,
                    max_images=args.max_images, crops=args.crops, device=args.device, fid=not args.no_fid,
-                   fid_weights=args.fid_weights, log=not args.no_log, progress=not args.no_progress)
+                   fid_weights=args.fid_weights, log=not args.no_log, progress=not args.no_progress,
+                   hints=args.hints)
     print(out["table"])
     if "note" in out:
         print(f"note: {out['note']}")
@@ -211,6 +235,8 @@ def _run_evaluate(args) -> None:
         summary = {"run_id": out["run_id"], "source": args.source, "split": args.split, "photos": out["photos"],
                    "crops": out["crops"], "samples": out["samples"], "fid_status": out["fid_status"],
                    "fid_network": out["fid_network"], "metrics": out["metrics"]}
+        if "hint_curve" in out:
+            summary["hint_curve"] = {str(k): v for k, v in out["hint_curve"].items()}
         _write_json(args.metrics_out, summary)
         print(f"metrics: {args.metrics_out}")
 
@@ -261,10 +287,22 @@ def _write_json(path: str, data: dict) -> None:
 
 
 def _run_export(args) -> None:
-    from .export import export
+    from .export import add_hints, export
+
+    if args.add_hints:
+        meta = add_hints(args.add_hints, args.out)
+        if args.card:
+            from .export import model_card
+            from .files import write_text_atomic
+
+            write_text_atomic(Path(args.out).parent / "README.md", model_card(meta, Path(args.out)))
+        print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}: the network of {args.add_hints} with hints; "
+              f"max |diff| {meta['hints']['parity_max_abs_diff']}")
+        return
 
     source = args.source or f"models:/{args.model_name}@champion"
-    meta = export(source, args.out, data_dir=args.data, image_size=args.image_size, card=args.card)
+    meta = export(source, args.out, data_dir=args.data, image_size=args.image_size, card=args.card,
+                  hints=not args.no_hints)
     print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}; "
           f"ONNX vs PyTorch max |diff|: {meta['parity_max_abs_diff']}")
 
@@ -273,6 +311,7 @@ def _run_colorize(args) -> None:
     from tqdm.auto import tqdm
 
     from .config import IMAGE_EXTENSIONS
+    from .hints import HintError, parse_cli
     from .inference import Colorizer, default_model_path, encode, open_image
 
     files = []
@@ -285,13 +324,21 @@ def _run_colorize(args) -> None:
             raise UserError(f"'{item}' is neither a file nor a folder")
     if not files:
         raise UserError("no images found in the inputs")
+    hints = [parse_cli(text) for text in args.hint or []]
+    if hints and len(files) > 1:
+        raise UserError(f"--hint places points on one photo, and the inputs hold {len(files)}; give one image")
     colorizer = Colorizer(Path(args.model) if args.model else default_model_path())
+    if hints and not colorizer.takes_hints:
+        raise UserError(colorizer.no_hints_message().replace("send the photo without hints", "drop --hint")
+                        .replace("serve a model", "pass --model with a model"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for path in tqdm(files, desc="colourising", unit="img", disable=args.no_progress):
         try:
-            data, _ = encode(colorizer.colorize_image(open_image(path.read_bytes())), args.format)
+            data, _ = encode(colorizer.colorize_image(open_image(path.read_bytes()), hints or None), args.format)
+        except HintError:
+            raise  # the one photo's hints are wrong (a point outside it): say so, do not skip
         except UserError as exc:
             failed.append(f"{path}: {exc}")
             continue

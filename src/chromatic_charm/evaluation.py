@@ -31,8 +31,11 @@ from .errors import UserError
 from .files import atomic_path, write_text_atomic
 from .generators import resolve_generator
 from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
-                      distances, find_fid_weights, load_feature_network, psnr_ssim)
+                      distances, find_fid_weights, load_feature_network, psnr_ssim, psnr_ssim_per_image)
+from .models.propagation import with_hints
+from .training.hints import sample_hints
 
+HINT_SEED = 2017  # the points of --hints: the same for every model and run
 BASELINES_VERSION = 2  # bump when the cached real features or baselines would change
 
 
@@ -40,13 +43,19 @@ BASELINES_VERSION = 2  # bump when the cached real features or baselines would c
 def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "test", batch_size: int = 16,
              max_images: int | None = None, crops: int = DEFAULT_EVAL_CROPS, device: str | torch.device = "auto",
              fid: bool = True, fid_weights: str | None = None, network: FeatureNetwork | None = None,
-             log: bool = True, progress: bool = True) -> dict:
+             log: bool = True, progress: bool = True, hints: tuple[int, ...] = ()) -> dict:
     """Evaluate; returns {"metrics": {...}, "fid_status", "fid_network", "table": markdown, "run_id", "photos",
     "samples", "crops", "report"}.
 
     ``max_images`` limits the photos (each gives ``crops`` images); ``batch_size`` counts photos.
     ``fid=False`` skips FID and KID (the Inception network is the slow part on a CPU); ``network``
-    replaces the searched Inception (tests only)."""
+    replaces the searched Inception (tests only).
+
+    ``hints``: for each K, the views are colourised again with K points of their true colours (1-pixel
+    patches at random places, fixed seed: the same points for every model), through the generator as
+    exported (``models.propagation``: its own hint input if trained with ``--hints``, then the propagation),
+    and CIEDE2000, PSNR and colourfulness are recorded as ``<split>_<metric>_hints<K>`` (K = 0 is the plain
+    evaluation's; ``out["hint_curve"]`` has each K's per-image values, for intervals)."""
     from tqdm.auto import tqdm
 
     if not 1 <= crops <= MAX_EVAL_CROPS:
@@ -64,6 +73,10 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     data_dir = Path(data_dir) if data_dir else clean_data_dir()
     manifest = read_manifest(data_dir)
     src = resolve_generator(source, device)
+    hints = tuple(sorted(set(int(k) for k in hints)))
+    if hints and min(hints) < 0:
+        raise UserError(f"--hints takes numbers of points >= 0, got {min(hints)}")
+    hinted_generator = with_hints(src.generator) if hints else None  # the network, then the hints' propagation
     images = ArraySplit(data_dir, split)
     photos = len(images) if max_images is None else min(max_images, len(images))
     if photos < 2:
@@ -81,6 +94,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         if cache.is_file() and manifest.get("data_version"):
             cached = np.load(cache)
     features = {"real": [], "fake": [], "gray": []}
+    curve = {k: {"ciede2000": [], "psnr": [], "colourfulness": []} for k in hints}
 
     # --- the loop: colourise every view, score the pixels, collect features
     sums = {"colourfulness": 0.0, "colourfulness_real": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
@@ -102,6 +116,16 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         psnr, ssim = psnr_ssim(fake, real)
         sums["psnr"] += psnr * k
         sums["ssim"] += ssim * k
+        for points in hints:  # the same views with K hints of their true colours
+            draw = torch.Generator().manual_seed(HINT_SEED + 7919 * start + points)
+            hint_ab = fake_ab if points == 0 else hinted_generator(
+                lightness, sample_hints(ab, points, patch=1, generator=draw)).float()
+            hinted = color.model_output_to_rgb(lightness, hint_ab, axis=1).clamp(0, 1)
+            lab_hinted = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(hint_ab)], 1)
+            delta = ciede2000(lab_hinted.permute(0, 2, 3, 1).cpu().numpy(), lab_real.permute(0, 2, 3, 1).cpu().numpy())
+            curve[points]["ciede2000"] += delta.reshape(k, -1).mean(1).tolist()
+            curve[points]["psnr"] += psnr_ssim_per_image(hinted, real)[0].cpu().tolist()
+            curve[points]["colourfulness"] += colourfulness(hinted).cpu().tolist()
         if network is not None:
             features["fake"].append(network(fake))
             if cached is None:
@@ -112,6 +136,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     # --- the numbers
     metrics = {f"{split}_{k}": v / n for k, v in sums.items()}
     metrics.update({f"{split}_photos": photos, f"{split}_crops": crops, f"{split}_images": n})
+    for points, values in curve.items():
+        metrics.update({f"{split}_{name}_hints{points}": float(np.mean(v)) for name, v in values.items()})
     note = None
     if network is not None:
         if cached is None:
@@ -135,6 +161,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
            "table": _table(metrics, split, status, fid_network, photos, crops)}
     if note:
         out["note"] = note
+    if curve:
+        out["hint_curve"] = curve
     report = project_root() / "outputs" / "evaluation" / f"{src.label}_{split}.md"
     write_text_atomic(report, out["table"])
     out["report"] = report
@@ -179,6 +207,11 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
         "psnr": "PSNR to the ground truth, dB",
         "ssim": "SSIM to the ground truth",
     }
+    for name in ("ciede2000", "psnr", "colourfulness"):
+        for key in metrics:
+            if key.startswith(f"{split}_{name}_hints"):
+                points = key.rsplit("_hints", 1)[1]
+                descriptions[key.removeprefix(f"{split}_")] = f"{name} with {points} hints of the true colours (1 px each)"
     lines = [f"Evaluation on the {split} split: {photos} photos x {crops} views = {photos * crops} images (N).",
              f"FID and KID: {status}." + (f" Network: {network}." if network else ""),
              f"Where the network is looked for, in order: {' > '.join(SEARCH_ORDER)}.", "",

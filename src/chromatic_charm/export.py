@@ -1,8 +1,9 @@
 """Export a generator to ONNX (dynamic batch) with a metadata JSON, and check parity with PyTorch.
 
 The ONNX graph maps ``L`` (B, 1, S, S) float32 in [-1, 1] to ``ab`` (B, 2, S, S) in [-1, 1], S being
-the training image size; the metadata says S and the normalisation, so the serving side (no torch)
-needs nothing else.
+the training image size; a generator trained with ``--hints`` also takes ``hints`` (B, 3, S, S), the hint
+map of ``chromatic_charm.hints`` (zeros: no hints). The metadata says S, the normalisation and whether the
+model takes hints, so the serving side (no torch) needs nothing else.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import torch
 from . import color, tracking
 from .errors import UserError
 from .files import atomic_path, write_text_atomic
+from .hints import HINT_CHANNELS
+from .models.propagation import with_hints
+from .training.hints import sample_hints
 
 PARITY_TOLERANCE = 1e-4
 
 
-def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> np.ndarray | None:
-    """L of a few real photos: the clean data's val split, else the shipped samples."""
+def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> tuple[np.ndarray, np.ndarray] | None:
+    """(L, ab) of a few real photos: the clean data's val split, else the shipped samples."""
     from PIL import Image
 
     from .config import samples_dir
@@ -42,21 +46,28 @@ def _real_inputs(image_size: int, data_dir: Path | None, count: int = 4) -> np.n
     if rgb.shape[1] != image_size:
         rgb = np.stack([np.asarray(Image.fromarray((x * 255).astype(np.uint8)).resize((image_size, image_size)),
                                    dtype=np.float32) / 255 for x in rgb])
-    lightness, _ = color.rgb_to_model_input(rgb)
-    return np.ascontiguousarray(lightness.transpose(0, 3, 1, 2), dtype=np.float32)
+    lightness, ab = color.rgb_to_model_input(rgb)
+    return tuple(np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32) for x in (lightness, ab))
 
 
-def check_parity(onnx_path: Path, generator: torch.nn.Module, inputs: dict[str, np.ndarray]) -> dict[str, float]:
-    """Max |ONNX - PyTorch| per named input batch; raises if any exceeds the tolerance."""
+def check_parity(onnx_path: Path, generator: torch.nn.Module,
+                 inputs: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Max |ONNX - PyTorch| per named input batch (L, or (L, hint map) for a model that takes hints);
+    raises if any exceeds the tolerance."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # not the warning about the hints input's default (on purpose)
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
     diffs = {}
     with torch.no_grad():
         for name, x in inputs.items():
-            expected = generator(torch.from_numpy(x)).float().numpy()
-            got = session.run(["ab"], {"L": x})[0]
+            feeds = {"L": x} if isinstance(x, np.ndarray) else {"L": x[0], "hints": x[1]}
+            expected = generator(*(torch.from_numpy(v) for v in feeds.values())).float().numpy()
+            got = session.run(["ab"], feeds)[0]
             diffs[name] = float(np.abs(got - expected).max())
+            if not isinstance(x, np.ndarray) and not x[1].any():  # no hints: feeding L alone is the same
+                diffs[f"{name}_L_only"] = float(np.abs(session.run(["ab"], {"L": x[0]})[0] - expected).max())
     worst = max(diffs.values())
     if worst >= PARITY_TOLERANCE:
         raise RuntimeError(f"ONNX and PyTorch disagree by {worst:.2e} (tolerance {PARITY_TOLERANCE:g}): {diffs}")
@@ -64,13 +75,17 @@ def check_parity(onnx_path: Path, generator: torch.nn.Module, inputs: dict[str, 
 
 
 def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = None, opset: int = 17,
-           image_size: int | None = None, card: bool = False) -> dict:
+           image_size: int | None = None, card: bool = False, hints: bool = True) -> dict:
     """Write ``out_path`` (.onnx) and ``out_path`` with .json; returns the metadata. ``card``: also write
     the model card, ``README.md`` in the same folder (``model_card``).
 
     ``image_size``: the side the exported network takes (default: the one it was trained at). The
     generators are fully convolutional, so a network trained on 128-pixel crops of 256-pixel photos
-    can serve at 256, the scale it learnt things at."""
+    can serve at 256, the scale it learnt things at.
+
+    ``hints`` (default): the exported network also takes a hint map (``models.propagation``: any generator
+    can; one trained with ``--hints`` also reads it itself); with no hints (zeros) its output is the plain
+    network's. ``hints=False`` exports the L-only graph of earlier versions."""
     from .generators import resolve_generator
 
     out_path = Path(out_path)
@@ -78,6 +93,11 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         raise UserError(f"the output must end in .onnx, got '{out_path}'")
     src = resolve_generator(source, "cpu")
     generator = src.generator.float().eval()
+    if not hints and getattr(generator, "takes_hints", False):
+        raise UserError("this generator was trained with --hints: its graph needs the hint map; export it with hints")
+    if hints:
+        generator = with_hints(generator).eval()
+    takes_hints = hints
     size = image_size or src.image_size
     multiple = getattr(generator, "multiple", 1)
     if size < multiple or size % multiple:
@@ -89,14 +109,25 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             # The Lab formulas slice channels with a step the ONNX folder cannot fold; harmless, and not the user's.
             warnings.filterwarnings("ignore", message="Constant folding")
-            torch.onnx.export(generator, (torch.zeros(1, 1, size, size),), str(tmp), input_names=["L"],
-                              output_names=["ab"], dynamic_axes={"L": {0: "batch"}, "ab": {0: "batch"}},
+            names = ["L", "hints"] if takes_hints else ["L"]
+            example = (torch.zeros(1, 1, size, size), torch.zeros(1, HINT_CHANNELS, size, size))[:len(names)]
+            torch.onnx.export(generator, example, str(tmp), input_names=names, output_names=["ab"],
+                              dynamic_axes={**{n: {0: "batch"} for n in names}, "ab": {0: "batch"}},
                               opset_version=opset, dynamo=False)
+        if takes_hints:
+            _hints_default_to_none(tmp, size)
         rng = np.random.default_rng(0)
         inputs = {"random": rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)}
         real = _real_inputs(size, Path(data_dir) if data_dir else None)
         if real is not None:
-            inputs["real"] = real
+            inputs["real"] = real[0]
+        if takes_hints:  # the same inputs with no hints, and with hints of the true colours (or random ones)
+            inputs = {name: (x, np.zeros((len(x), HINT_CHANNELS, size, size), np.float32)) for name, x in inputs.items()}
+            draw = torch.Generator().manual_seed(0)
+            random_ab = torch.from_numpy(rng.uniform(-0.6, 0.6, (3, 2, size, size)).astype(np.float32))
+            inputs["random_hints"] = (inputs["random"][0], sample_hints(random_ab, 10, generator=draw).numpy())
+            if real is not None:
+                inputs["real_hints"] = (real[0], sample_hints(torch.from_numpy(real[1]), 10, generator=draw).numpy())
         diffs = check_parity(tmp, generator, inputs)
 
     metadata = {
@@ -104,6 +135,9 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         "source": source,
         "run_id": src.run_id,
         "input": {"name": "L", "shape": ["batch", 1, size, size], "range": [-1, 1]},
+        "hints": ({"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
+                   "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels", "mask (1 = hint)"],
+                   **generator.describe()} if takes_hints else None),
         "output": {"name": "ab", "shape": ["batch", 2, size, size], "range": [-1, 1]},
         "image_size": size,
         "trained_image_size": src.image_size,
@@ -151,7 +185,7 @@ def _run_details(run_id: str | None) -> dict:
 
 TRAINING_KEYS = ("encoder", "freeze_encoder_epochs", "encoder_lr_mult", "lr_g", "lr_d", "beta1", "lambda_l1",
                  "gan_mode", "warmup_epochs", "epochs", "max_cpu_minutes", "batch_size", "image_size", "load_size",
-                 "model_size", "init_from")
+                 "model_size", "init_from", "hints", "hint_injection")
 
 
 def _starting_run(init_from: str | None) -> dict:
@@ -194,7 +228,18 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
              f"(`{metadata['normalisation']['L']}`), output a\\*b\\* (`{metadata['normalisation']['ab']}`), "
              f"upsampled and joined with the photo's own full-resolution L\\* by the inference path. "
              f"ONNX opset {metadata['opset']}, {onnx_path.stat().st_size / 1e6:.1f} MB, exported "
-             f"{metadata['exported']} (MLflow run `{metadata.get('run_id')}`).", "", "## Recipe", ""]
+             f"{metadata['exported']} (MLflow run `{metadata.get('run_id')}`).", ""]
+    if metadata.get("hints"):
+        h = metadata["hints"]
+        learned = ("the network was trained with `--hints` and reads them itself (at its "
+                   f"{h.get('learned')}), then " if h.get("learned", "none") != "none" else "")
+        p = h.get("propagation") or {}
+        lines += ["**Takes colour hints**: beside L\\*, a map of points whose colour a person gives (`hints` of "
+                  "`POST /colorize`, `--hint` of `chromatic-charm colorize`); " + learned +
+                  f"the hints' corrections spread over the photo in the graph (spatial sigma {p.get('spread')} of "
+                  f"the side, lightness sigma {p.get('lightness_sigma')}). With none it is the automatic colouriser, "
+                  "unchanged.", ""]
+    lines += ["## Recipe", ""]
     if start:
         st = start.get("training") or {}
         lines += [f"1. **L1 phase** (run `{start.get('run_name')}`): the generator alone on L1, "
@@ -237,3 +282,117 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
 def _budget(t: dict) -> str:
     minutes = t.get("max_cpu_minutes")
     return f" or {minutes} CPU minutes, whichever came first" if minutes not in (None, "None") else ""
+
+
+def add_hints(onnx_path: str | Path, out_path: str | Path) -> dict:
+    """An exported L-only ONNX model (and its .json) -> the same network followed by the hint propagation
+    (``models.propagation``), taking ``hints`` too; written to ``out_path`` and its .json. The network's
+    weights are not touched: with no hints the output is the original's (checked, as is the propagation
+    against PyTorch). For models exported before hints, whose checkpoint may be gone."""
+    import onnx
+    from onnx import compose
+
+    from .models.propagation import HintPropagation
+
+    onnx_path, out_path = Path(onnx_path), Path(out_path)
+    if out_path.suffix != ".onnx":
+        raise UserError(f"the output must end in .onnx, got '{out_path}'")
+    try:
+        base = onnx.load(str(onnx_path))
+    except Exception as exc:
+        raise UserError(f"cannot read the ONNX model '{onnx_path}' ({tracking.first_line(exc)})") from None
+    inputs = [i.name for i in base.graph.input]
+    if inputs != ["L"] or [o.name for o in base.graph.output] != ["ab"]:
+        raise UserError(f"'{onnx_path}' takes {inputs}: only an L-only export (L in, ab out) can gain hints")
+    meta_path = onnx_path.with_suffix(".json")
+    metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    size = int(metadata.get("image_size") or base.graph.input[0].type.tensor_type.shape.dim[-1].dim_value)
+    opset = next(o.version for o in base.opset_import if o.domain in ("", "ai.onnx"))
+    propagation = HintPropagation().eval()
+    _rename(base.graph, "ab", "network_ab")
+    with atomic_path(out_path) as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            torch.onnx.export(propagation, (torch.zeros(1, 1, size, size), torch.zeros(1, 2, size, size),
+                                            torch.zeros(1, HINT_CHANNELS, size, size)), str(tmp),
+                              input_names=["L", "ab_in", "hints"], output_names=["ab"], opset_version=opset,
+                              dynamic_axes={n: {0: "batch"} for n in ("L", "ab_in", "hints", "ab")}, dynamo=False)
+        spread = compose.add_prefix(onnx.load(str(tmp)), "hint_")
+        spread.ir_version = base.ir_version
+        merged = compose.merge_models(base, spread, io_map=[("network_ab", "hint_ab_in")])
+        graph = merged.graph
+        _rename(graph, "hint_L", "L")
+        _rename(graph, "hint_hints", "hints")
+        _rename(graph, "hint_ab", "ab")
+        kept = {}
+        for value in graph.input:  # the two L inputs are one now
+            kept.setdefault(value.name, value)
+        del graph.input[:]
+        graph.input.extend(kept.values())
+        onnx.checker.check_model(merged)
+        onnx.save(merged, str(tmp))
+        _hints_default_to_none(tmp, size)
+        diffs = _check_added_hints(onnx_path, tmp, propagation, size)
+    metadata.update({"hints": {"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
+                               "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels",
+                                          "mask (1 = hint)"],
+                               "learned": "none", "propagation": asdict(propagation.config),
+                               "added_to": onnx_path.name, "parity_max_abs_diff": diffs}})
+    write_text_atomic(out_path.with_suffix(".json"), json.dumps(metadata, indent=1, default=str))
+    return metadata
+
+
+def _hints_default_to_none(path: Path, size: int) -> None:
+    """Give the ``hints`` input a default of zeros (an initializer of the same name, which ONNX Runtime lets
+    a caller override): code that feeds only ``L``, as for earlier exports, keeps working and gets the
+    automatic colours. The (1, 3, S, S) default broadcasts over any batch."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    zeros = numpy_helper.from_array(np.zeros((1, HINT_CHANNELS, size, size), np.float32), "hints")
+    model.graph.initializer.append(zeros)
+    # Its batch is 1 (the default) or L's: a size of its own, so that ONNX Runtime does not plan buffers on
+    # the two being equal; the intermediate shapes the exporter recorded assumed so, and are dropped.
+    (hints,) = [i for i in model.graph.input if i.name == "hints"]
+    hints.type.tensor_type.shape.dim[0].dim_param = "hints_batch"
+    del model.graph.value_info[:]
+    onnx.save(model, str(path))
+
+
+def _rename(graph, old: str, new: str) -> None:
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+        for i, name in enumerate(node.output):
+            if name == old:
+                node.output[i] = new
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        if value.name == old:
+            value.name = new
+
+
+def _check_added_hints(original: Path, merged: Path, propagation: torch.nn.Module, size: int) -> dict[str, float]:
+    """The merged model against the original (no hints: the same output) and against PyTorch's
+    propagation of the original's output (with hints of the real photos' colours)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # not the warning about the hints input's default (on purpose)
+    first = ort.InferenceSession(str(original), options, providers=["CPUExecutionProvider"])
+    second = ort.InferenceSession(str(merged), options, providers=["CPUExecutionProvider"])
+    real = _real_inputs(size, None)
+    rng = np.random.default_rng(0)
+    lightness = real[0] if real is not None else rng.uniform(-1, 1, (3, 1, size, size)).astype(np.float32)
+    truth = real[1] if real is not None else rng.uniform(-0.5, 0.5, (3, 2, size, size)).astype(np.float32)
+    ab = first.run(["ab"], {"L": lightness})[0]
+    none = np.zeros((len(lightness), HINT_CHANNELS, size, size), np.float32)
+    hints = sample_hints(torch.from_numpy(truth), 10, generator=torch.Generator().manual_seed(0)).numpy()
+    with torch.no_grad():
+        expected = propagation(*(torch.from_numpy(x) for x in (lightness, ab, hints))).numpy()
+    diffs = {"no_hints": float(np.abs(second.run(["ab"], {"L": lightness, "hints": none})[0] - ab).max()),
+             "hints": float(np.abs(second.run(["ab"], {"L": lightness, "hints": hints})[0] - expected).max())}
+    if max(diffs.values()) >= PARITY_TOLERANCE:
+        raise RuntimeError(f"the model with hints disagrees by {max(diffs.values()):.2e}: {diffs}")
+    return diffs

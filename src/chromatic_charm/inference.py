@@ -24,8 +24,10 @@ import numpy as np
 from PIL import Image
 
 from . import color
+from . import hints as hints_module
 from .config import OUTPUT_FORMATS
 from .errors import UserError
+from .hints import HINT_CHANNELS, HintError
 from .images import png_bytes, to_gray8_or_rgb
 
 MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
@@ -65,38 +67,72 @@ class Colorizer:
         # the request (Lab, resize, encode) and from concurrent requests; 1.3-1.7x faster on a shared
         # 2-core CPU (benchmarks/inference_benchmark.py).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Errors only: its load-time warning about the hints input's default (an initializer that is also an
+        # input, on purpose) would reach every CLI user's terminal and every server log.
+        options.log_severity_level = 3
         if self.threads:
             options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(self.model_path), options, providers=["CPUExecutionProvider"])
+        # An export's hints input has a default of zeros, so ONNX Runtime lists it among the overridable
+        # initializers rather than the inputs.
+        names = [i.name for i in [*self.session.get_inputs(), *self.session.get_overridable_initializers()]]
         shape = self.session.get_inputs()[0].shape
         self.size = int(self.metadata.get("image_size") or shape[-1])
+        self.takes_hints = "hints" in names
 
-    def predict_ab(self, l_norm: np.ndarray) -> np.ndarray:
-        """(B, 1, S, S) float32 L in [-1, 1] -> (B, 2, S, S) ab in [-1, 1]."""
-        return self.session.run(["ab"], {"L": np.ascontiguousarray(l_norm, dtype=np.float32)})[0]
+    def predict_ab(self, l_norm: np.ndarray, hint_map: np.ndarray | None = None) -> np.ndarray:
+        """(B, 1, S, S) float32 L in [-1, 1] (and, for a model that takes hints, the (B, 3, S, S) hint map
+        of ``chromatic_charm.hints``; None = no hints) -> (B, 2, S, S) ab in [-1, 1]."""
+        feeds = {"L": np.ascontiguousarray(l_norm, dtype=np.float32)}
+        if self.takes_hints:
+            if hint_map is None:
+                hint_map = np.zeros((len(l_norm), HINT_CHANNELS) + tuple(l_norm.shape[2:]), np.float32)
+            feeds["hints"] = np.ascontiguousarray(hint_map, dtype=np.float32)
+        elif hint_map is not None:
+            raise HintError(self.no_hints_message())
+        return self.session.run(["ab"], feeds)[0]
 
-    def colorize_rgb(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 (H, W, 3) RGB -> uint8 (H, W, 3) colourised, same size."""
+    def no_hints_message(self) -> str:
+        return (f"the model '{self.model_path.name}' takes no hints (it was trained without --hints); send the photo "
+                "without hints, or serve a model trained with --hints")
+
+    def colorize_rgb(self, rgb: np.ndarray, hints: list | str | None = None) -> np.ndarray:
+        """uint8 (H, W, 3) RGB -> uint8 (H, W, 3) colourised, same size. ``hints``: colour hints in the photo's
+        pixel coordinates (``hints.Hint`` objects, dicts ``{"x", "y", "color"[, "radius"]}`` or their JSON);
+        a ``hints.HintError`` names a bad one, or says that this model takes none."""
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
         small = np.asarray(Image.fromarray(rgb).resize((self.size, self.size), Image.Resampling.BICUBIC,
                                                         reducing_gap=3.0), dtype=np.uint8)
         return self._colorize(color.srgb8_to_lightness(small), rgb.shape[:2],
-                              lambda r0, r1: color.srgb8_to_lightness(rgb[r0:r1]))
+                              lambda r0, r1: color.srgb8_to_lightness(rgb[r0:r1]), hints)
 
-    def colorize_gray(self, gray: np.ndarray) -> np.ndarray:
+    def colorize_gray(self, gray: np.ndarray, hints: list | str | None = None) -> np.ndarray:
         """uint8 (H, W) gray -> uint8 (H, W, 3) colourised: the same result as ``colorize_rgb`` of the
         RGB copy (g, g, g), for a third of the work."""
         gray = np.ascontiguousarray(gray, dtype=np.uint8)
         small = np.asarray(Image.fromarray(gray).resize((self.size, self.size), Image.Resampling.BICUBIC,
                                                          reducing_gap=3.0), dtype=np.uint8)
         return self._colorize(color.gray8_to_lightness(small), gray.shape,
-                              lambda r0, r1: color.gray8_to_lightness(gray[r0:r1]))
+                              lambda r0, r1: color.gray8_to_lightness(gray[r0:r1]), hints)
 
-    def _colorize(self, l_small: np.ndarray, shape: tuple[int, int], lightness_rows) -> np.ndarray:
+    def hint_map(self, hints: list | str | None, l_small: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
+        """The (1, 3, S, S) hint map of ``hints`` for a photo of ``shape`` (H, W); None for no hints."""
+        if hints is None:
+            return None
+        if isinstance(hints, (str, bytes)) or not all(isinstance(h, hints_module.Hint) for h in hints):
+            hints = hints_module.parse(hints)
+        if not hints:
+            return None
+        if not self.takes_hints:
+            raise HintError(self.no_hints_message())
+        return hints_module.to_grid(list(hints), (shape[1], shape[0]), l_small)[None]
+
+    def _colorize(self, l_small: np.ndarray, shape: tuple[int, int], lightness_rows, hints=None) -> np.ndarray:
         """a*b* predicted from ``l_small`` (S, S) L*, upsampled to ``shape`` and joined band by band with
         the full-resolution L* of rows [r0, r1) that ``lightness_rows(r0, r1)`` gives."""
-        ab = color.denormalize_ab(self.predict_ab(color.normalize_l(l_small)[None, None])[0])  # (2, S, S)
+        hint_map = self.hint_map(hints, l_small, shape)
+        ab = color.denormalize_ab(self.predict_ab(color.normalize_l(l_small)[None, None], hint_map)[0])  # (2, S, S)
         h, w = shape
         out = np.empty((h, w, 3), np.uint8)
         if h < ab.shape[1] or w < ab.shape[2]:  # smaller than the network's side: Pillow's antialiased resize
@@ -116,14 +152,14 @@ class Colorizer:
         for_each(band, row_bands(h, w))
         return out
 
-    def colorize_image(self, image: Image.Image) -> Image.Image:
+    def colorize_image(self, image: Image.Image, hints: list | str | None = None) -> Image.Image:
         try:
             pixels = to_gray8_or_rgb(image)
         except Exception as exc:  # an exotic mode Pillow cannot convert
             raise UnsupportedImage(f"image mode {image.mode} is not supported ({type(exc).__name__}); "
                                    "send an RGB or grayscale photo") from None
         array = np.asarray(pixels, dtype=np.uint8)
-        return Image.fromarray(self.colorize_gray(array) if array.ndim == 2 else self.colorize_rgb(array))
+        return Image.fromarray(self.colorize_gray(array, hints) if array.ndim == 2 else self.colorize_rgb(array, hints))
 
 
 def bilinear_taps(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..hints import HINT_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,16 @@ class GeneratorConfig:
     num_downs: int = 8  # 8 for 256x256 inputs (unet_256); input side must be divisible by 2**num_downs
     max_mult: int = 8  # channel multiplier cap (512 = 8 x 64 in unet_256)
     dropout: float = 0.5  # on the three innermost decoder blocks; 0 disables
+    # "input": the generator also takes a hint map (chromatic_charm.hints), concatenated to L at its input.
+    hints: str = "none"
+
+    def __post_init__(self):
+        if self.hints not in HINT_MODES:
+            raise ConfigError(f"pix2pix's U-Net takes hints at its input: hints must be one of {', '.join(HINT_MODES)}, "
+                              f"got {self.hints!r}")
+
+
+HINT_MODES = ("none", "input")
 
 
 def _down(cin: int, cout: int, *, outermost: bool, innermost: bool) -> nn.Sequential:
@@ -52,6 +63,8 @@ class UNetGenerator(nn.Module):
 
     Input: ``L`` (B, 1, H, W) float in [-1, 1], H and W divisible by ``2**num_downs``.
     Output: ``ab`` (B, 2, H, W) float in [-1, 1] (tanh), to be scaled by ``color.denormalize_ab``.
+    With ``config.hints == "input"`` it also takes ``hints`` (B, 3, H, W) (``chromatic_charm.hints``; None =
+    no hints).
     """
 
     def __init__(self, config: GeneratorConfig = GeneratorConfig()):
@@ -59,10 +72,11 @@ class UNetGenerator(nn.Module):
         if config.num_downs < 2:
             raise ConfigError(f"num_downs must be >= 2, got {config.num_downs}")
         self.config = config
+        self.takes_hints = config.hints != "none"
         widths = [config.ngf * min(2**i, config.max_mult) for i in range(config.num_downs)]
         n = config.num_downs
         self.downs = nn.ModuleList(
-            _down(config.in_channels if i == 0 else widths[i - 1], widths[i], outermost=i == 0, innermost=i == n - 1)
+            _down(config.in_channels + (HINT_CHANNELS if self.takes_hints else 0) if i == 0 else widths[i - 1], widths[i], outermost=i == 0, innermost=i == n - 1)
             for i in range(n)
         )
         # Decoder block i maps the features at depth i+1 (concatenated with the skip, except at the
@@ -80,12 +94,16 @@ class UNetGenerator(nn.Module):
         """Input height and width must be multiples of this."""
         return 2**self.config.num_downs
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         h, w = lightness.shape[-2:]
         if h % self.multiple or w % self.multiple:
             raise ValueError(f"input size {h}x{w} is not divisible by {self.multiple} (2**num_downs)")
         skips = []
         x = lightness
+        if self.takes_hints:
+            x = torch.cat([lightness, hint_input(lightness, hints)], dim=1)
+        elif hints is not None:
+            raise ValueError("this generator was trained without hints; pass hints=None")
         for down in self.downs:
             x = down(x)
             skips.append(x)
@@ -93,3 +111,14 @@ class UNetGenerator(nn.Module):
         for up in self.ups[:-1]:
             x = torch.cat([up(x), skips.pop()], dim=1)
         return self.ups[-1](x)
+
+
+def hint_input(lightness: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+    """The hint map to feed beside ``lightness``: ``hints`` checked, or zeros (no hints)."""
+    b, _, h, w = lightness.shape
+    if hints is None:
+        return lightness.new_zeros(b, HINT_CHANNELS, h, w)
+    if hints.shape[1:] != (HINT_CHANNELS, h, w):
+        raise ValueError(f"hints must be (B, {HINT_CHANNELS}, {h}, {w}) like the input, got {tuple(hints.shape)}")
+    # A batch of 1 is every image's (an exported graph's default of zeros, fed beside a batch of L).
+    return hints.to(lightness.dtype).expand(lightness.shape[0], -1, -1, -1)

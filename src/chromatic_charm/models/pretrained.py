@@ -26,8 +26,11 @@ from torch.nn import functional as F
 from .. import color
 from ..config import ENCODER_NAMES
 from ..errors import ConfigError, UserError, first_line
+from ..hints import HINT_CHANNELS
+from .generator import hint_input
 
 PRETRAINED_ENCODERS = tuple(name for name in ENCODER_NAMES if name != "none")
+HINT_MODES = ("none", "encoder", "decoder")
 # Mean and std of each encoder's input, on sRGB in [0, 1]: torchvision's ImageNet statistics for the
 # ResNets; TF's (x - 127) / 128 for EfficientNet-Lite (its weights were converted from TF; checked on the
 # shipped photos: 0.90 vs 0.84 softmax on the macaw with ImageNet statistics).
@@ -45,8 +48,14 @@ class PretrainedUNetConfig:
     decoder_channels: tuple[int, ...] = (128, 64, 48, 32, 16)
     in_channels: int = 1  # L
     out_channels: int = 2  # ab
+    # A hint map beside L (chromatic_charm.hints): "encoder" adds it at the encoder's first convolution
+    # through a convolution of its own that starts at zero (the pretrained input is untouched, and a new
+    # model starts as the automatic one); "decoder" gives it, pooled to each scale, to every decoder block.
+    hints: str = "none"
 
     def __post_init__(self):
+        if self.hints not in HINT_MODES:
+            raise ConfigError(f"hints must be one of {', '.join(HINT_MODES)}, got {self.hints!r}")
         if self.encoder not in PRETRAINED_ENCODERS:
             raise ConfigError(f"unknown encoder {self.encoder!r}; choose one of {', '.join(PRETRAINED_ENCODERS)}")
         object.__setattr__(self, "decoder_channels", tuple(self.decoder_channels))  # a list from JSON
@@ -65,9 +74,12 @@ class ResNetEncoder(nn.Module):
         self.net.fc = nn.Identity()  # the classifier is not used
         self.channels = (64, 64, 128, 256, 512)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    stem_channels = 64
+
+    def forward(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> list[torch.Tensor]:
         n = self.net
-        x2 = n.relu(n.bn1(n.conv1(x)))
+        stem = n.conv1(x)
+        x2 = n.relu(n.bn1(stem if stem_extra is None else stem + stem_extra))
         x4 = n.layer1(n.maxpool(x2))
         x8 = n.layer2(x4)
         x16 = n.layer3(x8)
@@ -89,10 +101,12 @@ class EfficientNetLiteEncoder(nn.Module):
         step = [int(s[0] if isinstance(s, (list, tuple)) else s) for s in strides]
         self.taps = [i for i in range(len(step)) if i == len(step) - 1 or step[i + 1] == 2]
         self.channels = tuple(self.net._blocks[i]._block_args.output_filters for i in self.taps)
+        self.stem_channels = self.net._conv_stem.out_channels
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, stem_extra: torch.Tensor | None = None) -> list[torch.Tensor]:
         n = self.net
-        x = n._swish(n._bn0(n._conv_stem(x)))
+        stem = n._conv_stem(x)
+        x = n._swish(n._bn0(stem if stem_extra is None else stem + stem_extra))
         features = []
         for i, block in enumerate(n._blocks):
             x = block(x)  # no stochastic depth: a fine-tuned encoder, not one trained from scratch
@@ -156,7 +170,13 @@ class PretrainedUNet(nn.Module):
         # 1/16, 1/8, 1/4, 1/2, and the input L at full resolution.
         skips = (enc[3], enc[2], enc[1], enc[0], config.in_channels)
         deeper = (enc[4], *dec[:-1])
-        self.decoder = nn.ModuleList(_conv_block(d + s, c) for d, s, c in zip(deeper, skips, dec))
+        extra = HINT_CHANNELS if config.hints == "decoder" else 0
+        self.decoder = nn.ModuleList(_conv_block(d + s + extra, c) for d, s, c in zip(deeper, skips, dec))
+        self.takes_hints = config.hints != "none"
+        self.hint_stem = None
+        if config.hints == "encoder":  # the stem's extra input channels, at zero: trained from nothing
+            self.hint_stem = nn.Conv2d(HINT_CHANNELS, self.encoder.stem_channels, 3, stride=2, padding=1, bias=False)
+            nn.init.zeros_(self.hint_stem.weight)
         self.head = nn.Conv2d(dec[-1], config.out_channels, 1)
         self.encoder_frozen = False
 
@@ -174,7 +194,9 @@ class PretrainedUNet(nn.Module):
         return list(self.encoder.parameters())
 
     def decoder_parameters(self) -> list[nn.Parameter]:
-        return [*self.decoder.parameters(), *self.head.parameters()]
+        """Everything but the pretrained encoder (the hint stem too: it is new)."""
+        extra = list(self.hint_stem.parameters()) if self.hint_stem is not None else []
+        return [*self.decoder.parameters(), *self.head.parameters(), *extra]
 
     def load_imagenet(self, weights_path: str | Path | None = None) -> None:
         """Start the encoder from the classifier's ImageNet weights (the classifier head is dropped)."""
@@ -191,18 +213,36 @@ class PretrainedUNet(nn.Module):
                             f"{tuple(state[wrong[0]].shape)}, expected {tuple(ours[wrong[0]].shape)}")
         net.load_state_dict({k: state[k] for k in ours})
 
-    def forward(self, lightness: torch.Tensor) -> torch.Tensor:
+    def forward(self, lightness: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         h, w = lightness.shape[-2:]
         if h % self.multiple or w % self.multiple:
             raise ValueError(f"input size {h}x{w} is not divisible by {self.multiple}")
+        if not self.takes_hints and hints is not None:
+            raise ValueError("this generator was trained without hints; pass hints=None")
+        hint_map = hint_input(lightness, hints) if self.takes_hints else None
         rgb = (color.lightness_to_gray(lightness.float()) - self.mean) / self.std  # (B, 3, H, W)
-        features = self.encoder(rgb.to(lightness.dtype))
+        stem_extra = self.hint_stem(hint_map) if self.hint_stem is not None else None
+        features = self.encoder(rgb.to(lightness.dtype), stem_extra)
         x = features[4]
         skips = [features[3], features[2], features[1], features[0], lightness]
-        for block, skip in zip(self.decoder, skips):
+        for k, (block, skip) in enumerate(zip(self.decoder, skips)):
             x = F.interpolate(x, scale_factor=2.0, mode="nearest")
-            x = block(torch.cat([x, skip.to(x.dtype)], dim=1))
+            parts = [x, skip.to(x.dtype)]
+            if self.config.hints == "decoder":
+                parts.append(pool_hints(hint_map, 2 ** (4 - k)).to(x.dtype))
+            x = block(torch.cat(parts, dim=1))
         return torch.tanh(self.head(x))
+
+
+def pool_hints(hint_map: torch.Tensor, factor: int) -> torch.Tensor:
+    """A hint map at 1/``factor`` of its side: each cell holds the mean a*b* of the hints inside it and a
+    mask of 1 where it has any (a mean over the cell would fade a one-pixel hint to nothing)."""
+    if factor == 1:
+        return hint_map
+    ab_sum = F.avg_pool2d(hint_map[:, :2] * hint_map[:, 2:], factor)
+    coverage = F.avg_pool2d(hint_map[:, 2:], factor)
+    has = (coverage > 0).to(hint_map.dtype)
+    return torch.cat([ab_sum / coverage.clamp_min(1e-6) * has, has], dim=1)
 
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from ..config import OUTPUT_FORMATS
+from ..hints import MAX_HINTS
+
+
+HINTS_DESCRIPTION = (
+    f"Optional colour hints, JSON: a list of at most {MAX_HINTS} objects {{\"x\": number, \"y\": number, "
+    "\"color\": \"#rrggbb\", \"radius\": number (optional, default 0)}}. x and y are pixels of the uploaded photo "
+    "as displayed (EXIF orientation applied; x to the right, y down, from 0); radius in photo pixels. Each hint "
+    "gives its region that colour's hue and chroma at the photo's own lightness there. Only for a model that takes "
+    "hints (GET /model: \"hints\": true); multipart uploads only.")
 
 
 def _error(description: str) -> dict:
@@ -21,15 +30,19 @@ def spec(config: dict) -> dict:
                 "parameters": [{"name": "format", "in": "query", "required": False,
                                 "schema": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "png"}}],
                 "requestBody": {"required": True, "content": {
-                    "multipart/form-data": {"schema": {"type": "object", "required": ["image"],
-                                                       "properties": {"image": {"type": "string", "format": "binary"}}}},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
+                        "image": {"type": "string", "format": "binary"},
+                        "hints": {"type": "string", "description": HINTS_DESCRIPTION,
+                                  "example": '[{"x": 120, "y": 45, "color": "#c0392b"}]'},
+                    }}},
                     **{t: {"schema": {"type": "string", "format": "binary"}} for t in image_types},
                 }},
                 "responses": {
                     "200": {"description": "the colour photo, same size as the input",
                             "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                         for t in ("image/png", "image/jpeg", "image/webp")}},
-                    "400": _error("no image, a corrupt image, or a bad parameter"),
+                    "400": _error("no image, a corrupt image, a bad parameter, or a bad hint (the message names "
+                                  "the hint, from 0, and says why), or hints for a model that takes none"),
                     "413": _error(f"over {config['MAX_CONTENT_LENGTH']} bytes or {config['MAX_PIXELS']} pixels"),
                     "415": _error("not an image format the service reads"),
                     "503": _error("busy (retry after the Retry-After header's seconds), or the model could not be "

@@ -8,6 +8,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..config import OUTPUT_FORMATS
+from ..hints import HintError
+from ..hints import parse as parse_hints
 from ..inference import CorruptImage, ImageTooLarge, UnsupportedImage, encode, open_image
 from .openapi import spec
 
@@ -36,22 +38,31 @@ def colorize():
     fmt = (request.args.get("format") or "png").lower()
     if fmt not in OUTPUT_FORMATS:
         return error(400, f"unknown format {fmt!r}; use format={', '.join(OUTPUT_FORMATS)}")
+    hints = None
+    text = request.form.get("hints") if upload is not None else None
+    if text is not None and text.strip():
+        try:
+            hints = parse_hints(text)
+        except HintError as exc:
+            return error(400, str(exc))
     holder = current_app.extensions["colorizer"]
     if not holder.ready:
         return error(503, holder.error)
+    if hints and not holder.colorizer.takes_hints:
+        return error(400, holder.colorizer.no_hints_message())
     slots = current_app.extensions["slots"]
     if not slots.acquire(blocking=False):
         retry = current_app.config["RETRY_AFTER_S"]
         return error(503, "the server is busy; retry shortly", **{"Retry-After": str(retry)})
     try:
         image = open_image(data, max_pixels=current_app.config["MAX_PIXELS"])
-        result = holder.colorizer.colorize_image(image)
+        result = holder.colorizer.colorize_image(image, hints)
         body, mime = encode(result, fmt)
     except ImageTooLarge as exc:
         return error(413, str(exc))
     except UnsupportedImage as exc:
         return error(415, str(exc))
-    except CorruptImage as exc:
+    except (CorruptImage, HintError) as exc:  # a hint outside the photo, found once its size is known
         return error(400, str(exc))
     finally:
         slots.release()
@@ -88,6 +99,7 @@ def model():
         training=meta.get("training", {}),
         image_size=colorizer.size,
         encoder=meta.get("encoder", "none"),  # exports before the encoders had pix2pix's U-Net
+        hints=colorizer.takes_hints,
         source=meta.get("source"),
     )
 

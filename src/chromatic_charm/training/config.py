@@ -11,6 +11,7 @@ from ..config import DEFAULT_EXPERIMENT, DEVICE_HELP, ENCODER_NAMES, GAN_MODES, 
 from ..errors import ConfigError
 
 AMP_MODES = ("auto", "bf16", "fp16", "off")
+HINT_INJECTIONS = ("encoder", "decoder")  # pix2pix's U-Net (--encoder none) takes them at its input
 
 
 def option(default, help: str, group: str, *, flag: str | None = None, choices=None, metavar: str | None = None):
@@ -47,6 +48,14 @@ class TrainConfig:
                                    "the model flags must match the checkpoint's", "model", metavar="CHECKPOINT")
     decoder_width: float = option(1.0, "a pretrained encoder's decoder widths as a multiple of (128, 64, 48, 32, 16)",
                                   "model")
+    hints: bool = option(False, "train the generator to take colour hints beside L (Zhang et al. 2017): points "
+                         "sampled from the true colours, none for half the images (default: off, plain pix2pix)",
+                         "model")
+    hint_injection: str = option("decoder", "where a pretrained encoder's U-Net takes the hints: encoder = added at "
+                                 "its first convolution through new weights that start at zero; decoder = pooled into "
+                                 "every decoder block (default decoder; on this repo's photos neither beat the other: docs/encoder_study.md, "
+                                 "round 4)", "model",
+                                 choices=HINT_INJECTIONS)
     ngf: int | None = option(None, "generator width (overrides the size)", "model")
     num_downs: int | None = option(None, "generator depth; the image size must be divisible by 2**num_downs", "model")
     ndf: int | None = option(None, "discriminator width (overrides the size)", "model")
@@ -99,6 +108,7 @@ class TrainConfig:
              "the encoder options need a pretrained encoder (--encoder efficientnet_lite0, resnet18 or resnet34)"),
             (self.encoder == "none" or (self.ngf, self.num_downs, self.dropout) == (None, None, None),
              "ngf, num_downs and dropout shape pix2pix's U-Net (--encoder none); a pretrained encoder's decoder is fixed"),
+            (self.hint_injection in HINT_INJECTIONS, f"hint_injection must be one of {', '.join(HINT_INJECTIONS)}"),
             (self.freeze_encoder_epochs >= 0, "freeze_encoder_epochs must be >= 0"),
             (self.encoder_lr_mult >= 0, "encoder_lr_mult must be >= 0"),
             (self.decoder_width > 0, "decoder_width must be > 0"),

@@ -83,6 +83,12 @@ def augmentation_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + step)
 
 
+def hint_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
+    """The random source of a step's hints (``--hints``): like the augmentation's, from (seed, step), and
+    different on each rank, whose images differ."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step) * 7919 + 104_729 + rank)
+
+
 @torch.no_grad()
 def validate(generator, split: ArraySplit, config: TrainConfig, device: torch.device) -> float:
     """Mean |ab_pred - ab_true| over (up to ``val_max_images``) val images, in normalised ab units."""
@@ -128,7 +134,10 @@ def build_networks(config: TrainConfig, device: torch.device, world: distributed
                                       dropout=config.dropout, ndf=config.ndf, n_layers=config.n_layers)
     if config.encoder != "none":
         widths = tuple(max(1, round(c * config.decoder_width)) for c in PretrainedUNetConfig.decoder_channels)
-        gen_cfg = PretrainedUNetConfig(encoder=config.encoder, decoder_channels=widths)
+        gen_cfg = PretrainedUNetConfig(encoder=config.encoder, decoder_channels=widths,
+                                       hints=config.hint_injection if config.hints else "none")
+    elif config.hints:
+        gen_cfg = replace(gen_cfg, hints="input")
     generator, discriminator = build_generator(gen_cfg), build_discriminator(disc_cfg)
     multiple = generator.multiple
     if config.image_size % multiple:
@@ -164,6 +173,7 @@ def build_networks(config: TrainConfig, device: torch.device, world: distributed
         lambda_l1=config.lambda_l1,
         scaler=torch.amp.GradScaler("cuda") if dtype == torch.float16 else None,
         autocast_dtype=dtype,
+        hints=config.hints,
     )
     return Built(nets, gen_cfg, disc_cfg, channels_last)
 
@@ -622,7 +632,8 @@ def _loop(run: Run, stop: GracefulStop, progress: bool) -> bool:
                                            load_size=config.load_size, channels_last=run.built.channels_last,
                                            generator=augmentation_generator(config.seed, p.step),
                                            shard=(world.rank, world.size))
-            window.append(train_step(run.nets, lightness, ab, l1_only=l1_only))
+            window.append(train_step(run.nets, lightness, ab, l1_only=l1_only,
+                                     hint_generator=hint_generator(config.seed, p.step, world.rank)))
             p.step += 1
             p.batch_in_epoch += 1
             p.images_seen += len(images)

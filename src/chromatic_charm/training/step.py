@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from ..models import GANLoss
 from ..models.losses import rebalanced_l1
+from .hints import sample_hints
 
 LOSS_NAMES = ("loss_G_GAN", "loss_G_L1", "loss_D_real", "loss_D_fake")
 
@@ -27,6 +28,9 @@ class Networks:
     autocast_dtype: torch.dtype | None = None  # None: full precision
     # The (AB_BINS, AB_BINS) colour-rebalancing weights of the L1 term (models.losses); None: plain L1.
     l1_weights: torch.Tensor | None = None
+    # A generator that takes colour hints: each step feeds it hints sampled from the true colours
+    # (training.hints); the discriminator still judges (L, ab) alone.
+    hints: bool = False
     # What the step calls to train: by default the generator and D on (fake, real) pairs; under
     # DDP their DistributedDataParallel wrappers (which average gradients over the ranks), and
     # with --compile their compiled versions.
@@ -70,17 +74,22 @@ def _backward_step(nets: Networks, loss: torch.Tensor, optimizer: torch.optim.Op
         optimizer.step()
 
 
-def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_only: bool = False) -> dict[str, torch.Tensor]:
+def train_step(nets: Networks, lightness: torch.Tensor, ab: torch.Tensor, *, l1_only: bool = False,
+               hint_generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Update D then G on one batch; returns the four losses as detached scalar tensors.
 
     ``lightness``: (B, 1, H, W) in [-1, 1]; ``ab``: (B, 2, H, W) in [-1, 1].
     With ``l1_only`` (warm-up) the discriminator is left alone and G minimises L1 only. With
     ``nets.l1_weights`` G's L1 term is colour-rebalanced; the returned ``loss_G_L1`` is the plain L1.
+    With ``nets.hints`` G also gets hints sampled from ``ab`` (from ``hint_generator``'s random numbers).
     """
     device_type = lightness.device.type
     d = nets.discriminator
     with nets.autocast(device_type):
-        fake = nets.train_generator(lightness)
+        if nets.hints:
+            fake = nets.train_generator(lightness, sample_hints(ab, generator=hint_generator))
+        else:
+            fake = nets.train_generator(lightness)
 
     zero = torch.zeros((), device=lightness.device)
     loss_d_real = loss_d_fake = zero
