@@ -181,7 +181,7 @@ def main() -> int:
     for k in COUNTS:
         row = {"K": k}
         for name, values in per_photo[k].items():
-            iv = stats.bootstrap_interval(np.asarray(values) - 0.0)
+            iv = stats.bootstrap_interval(np.asarray(values))
             row[name] = {"mean": iv.value, "low": iv.low, "high": iv.high}
         ratio = np.asarray(per_photo[k]["ciede2000"]) / base
         counts = np.random.default_rng(0).multinomial(len(base), np.full(len(base), 1 / len(base)), size=2000)

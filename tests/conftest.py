@@ -113,28 +113,48 @@ def dagshub_like_server(mlflow27_server):
     proxy.close()
 
 
-@pytest.fixture(scope="session")
-def onnx_model(tmp_path_factory, clean_data):
-    from dataclasses import replace
-
-    from chromatic_charm.export import export
+def train_tiny(root: Path, clean_data: Path, **overrides) -> Path:
+    """A tiny generator trained for 3 steps in its own project ``root`` (its MLflow store there); its last.pt."""
     from chromatic_charm.training.config import TrainConfig
     from chromatic_charm.training.loop import train
 
-    root = tmp_path_factory.mktemp("project")
     old = os.environ.get("CHROMATIC_CHARM_ROOT")
     os.environ["CHROMATIC_CHARM_ROOT"] = str(root)
     try:
         config = TrainConfig(data_dir=str(clean_data), model_size="tiny", image_size=32, batch_size=8, epochs=1,
-                             device="cpu", num_workers=0, checkpoint_dir=str(root / "ckpt"), experiment="inference")
-        result = train(replace(config, max_steps=3), progress=False)
-        export(str(result.checkpoint), root / "generator.onnx", data_dir=clean_data)
+                             device="cpu", num_workers=0, checkpoint_dir=str(root / "ckpt"), max_steps=3,
+                             **{"experiment": "inference", **overrides})
+        return train(config, progress=False).checkpoint
     finally:
         if old is None:
             os.environ.pop("CHROMATIC_CHARM_ROOT", None)
         else:
             os.environ["CHROMATIC_CHARM_ROOT"] = old
-    return root / "generator.onnx"
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, clean_data) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("project"), clean_data)
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tiny_checkpoint, clean_data):
+    """The tiny checkpoint exported as the API serves it (taking hints)."""
+    from chromatic_charm.export import export
+
+    path = tiny_checkpoint.parent.parent / "generator.onnx"
+    export(str(tiny_checkpoint), path, data_dir=clean_data)
+    return path
+
+
+@pytest.fixture(scope="session")
+def l_only_model(tiny_checkpoint, clean_data, tmp_path_factory):
+    """The same checkpoint's L-only export (``--no-hints``): a model as exported before hints."""
+    from chromatic_charm.export import export
+
+    path = tmp_path_factory.mktemp("l-only") / "generator.onnx"
+    export(str(tiny_checkpoint), path, hints=False, data_dir=clean_data)
+    return path
 
 
 def start_gunicorn(model: Path | str, env: dict | None = None) -> tuple[str, subprocess.Popen]:

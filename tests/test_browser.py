@@ -121,17 +121,14 @@ def photo(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server_without_hints(onnx_model, clean_data, tmp_path_factory):
+def server_without_hints(l_only_model):
     """gunicorn serving the L-only export (``hints=False``) of the checkpoint behind ``onnx_model``."""
     import os
     import signal
 
-    from chromatic_charm.export import export
     from conftest import start_gunicorn
 
-    model = tmp_path_factory.mktemp("l-only") / "generator.onnx"
-    export(str(onnx_model.parent / "ckpt" / "last.pt"), model, data_dir=clean_data, hints=False)
-    url, proc = start_gunicorn(model)
+    url, proc = start_gunicorn(l_only_model)
     yield url, proc
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)

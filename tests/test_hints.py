@@ -20,7 +20,7 @@ from chromatic_charm import color
 from chromatic_charm.hints import MAX_HINTS, Hint, HintError, ab_at_lightness, parse, parse_cli, to_grid
 from chromatic_charm.training.hints import sample_hints, sample_training_counts
 
-from conftest import start_gunicorn
+from conftest import start_gunicorn, train_tiny
 
 
 def photo_png(width=96, height=64) -> bytes:
@@ -156,22 +156,7 @@ def test_propagation_spreads_a_hint_to_its_region_and_changes_nothing_without():
 
 @pytest.fixture(scope="module")
 def hint_checkpoint(clean_data, tmp_path_factory):
-    from chromatic_charm.training.config import TrainConfig
-    from chromatic_charm.training.loop import train
-
-    root = tmp_path_factory.mktemp("hints")
-    old = os.environ.get("CHROMATIC_CHARM_ROOT")
-    os.environ["CHROMATIC_CHARM_ROOT"] = str(root)
-    try:
-        config = TrainConfig(data_dir=str(clean_data), model_size="tiny", image_size=32, batch_size=8, epochs=1,
-                             device="cpu", num_workers=0, checkpoint_dir=str(root / "ckpt"), experiment="hints",
-                             hints=True, max_steps=3)
-        return train(config, progress=False).checkpoint
-    finally:
-        if old is None:
-            os.environ.pop("CHROMATIC_CHARM_ROOT", None)
-        else:
-            os.environ["CHROMATIC_CHARM_ROOT"] = old
+    return train_tiny(tmp_path_factory.mktemp("hints"), clean_data, experiment="hints", hints=True)
 
 
 def test_training_with_hints_records_it(hint_checkpoint):
@@ -200,8 +185,8 @@ def test_export_takes_hints_with_parity_and_old_exports_can_gain_them(hint_check
     assert max(meta["parity_max_abs_diff"].values()) < 1e-4 and "Takes colour hints" in (tmp_path / "README.md").read_text()
     with pytest.raises(UserError, match="trained with --hints"):
         export(str(hint_checkpoint), tmp_path / "plain.onnx", hints=False)
-    source = json.loads(onnx_model.with_suffix(".json").read_text())["source"]
-    plain_meta = export(source, tmp_path / "old.onnx", hints=False, data_dir=clean_data)
+    plain_meta = export(json.loads(onnx_model.with_suffix(".json").read_text())["source"], tmp_path / "old.onnx",
+                        hints=False, data_dir=clean_data)
     assert plain_meta["hints"] is None
     old_session = ort.InferenceSession(str(tmp_path / "old.onnx"))
     assert [i.name for i in old_session.get_inputs()] == ["L"] and not old_session.get_overridable_initializers()
@@ -209,16 +194,6 @@ def test_export_takes_hints_with_parity_and_old_exports_can_gain_them(hint_check
     assert added["hints"]["parity_max_abs_diff"]["no_hints"] == 0.0 and added["hints"]["learned"] == "none"
     with pytest.raises(UserError, match="only an L-only export"):
         add_hints(tmp_path / "upgraded.onnx", tmp_path / "twice.onnx")
-
-
-@pytest.fixture(scope="module")
-def l_only_model(onnx_model, clean_data, tmp_path_factory):
-    from chromatic_charm.export import export
-
-    source = json.loads(onnx_model.with_suffix(".json").read_text())["source"]
-    out = tmp_path_factory.mktemp("l-only") / "generator.onnx"
-    export(source, out, hints=False, data_dir=clean_data)
-    return out
 
 
 def test_colorizer_follows_a_hint_and_an_old_model_says_it_takes_none(onnx_model, l_only_model):

@@ -329,8 +329,7 @@ def _run_colorize(args) -> None:
         raise UserError(f"--hint places points on one photo, and the inputs hold {len(files)}; give one image")
     colorizer = Colorizer(Path(args.model) if args.model else default_model_path())
     if hints and not colorizer.takes_hints:
-        raise UserError(colorizer.no_hints_message().replace("send the photo without hints", "drop --hint")
-                        .replace("serve a model", "pass --model with a model"))
+        raise UserError(colorizer.no_hints_message())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = []

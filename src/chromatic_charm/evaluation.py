@@ -31,7 +31,7 @@ from .errors import UserError
 from .files import atomic_path, write_text_atomic
 from .generators import resolve_generator
 from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
-                      distances, find_fid_weights, load_feature_network, psnr_ssim, psnr_ssim_per_image)
+                      distances, find_fid_weights, load_feature_network, psnr_ssim_per_image)
 from .models.propagation import with_hints
 from .training.hints import sample_hints
 
@@ -104,28 +104,30 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         rgb = eval_views(batch, image_size=src.image_size, crops=crops, device=device)
         lightness, ab = color.rgb_to_model_input(rgb, axis=1)
         fake_ab = src.generator(lightness).float()
-        fake = color.model_output_to_rgb(lightness, fake_ab, axis=1).clamp(0, 1)
         real = color.model_output_to_rgb(lightness, ab, axis=1).clamp(0, 1)
-        k = len(rgb)
-        sums["colourfulness"] += colourfulness(fake).sum().item()
+        lab_real = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(ab)], 1).permute(0, 2, 3, 1).cpu().numpy()
+
+        def score(pred_ab: torch.Tensor) -> tuple[torch.Tensor, dict]:
+            """The colour views of ``pred_ab`` and their per-image colourfulness, CIEDE2000, PSNR and SSIM."""
+            rgb_pred = color.model_output_to_rgb(lightness, pred_ab, axis=1).clamp(0, 1)
+            lab = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(pred_ab)], 1)
+            delta = ciede2000(lab.permute(0, 2, 3, 1).cpu().numpy(), lab_real)
+            psnr, ssim = psnr_ssim_per_image(rgb_pred, real)
+            return rgb_pred, {"colourfulness": colourfulness(rgb_pred).cpu(), "ciede2000": delta.reshape(len(delta), -1).mean(1),
+                              "psnr": psnr.cpu(), "ssim": ssim.cpu()}
+
+        fake, per_image = score(fake_ab)
         sums["colourfulness_real"] += colourfulness(real).sum().item()
-        lab_fake = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(fake_ab)], 1)
-        lab_real = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(ab)], 1)
-        delta = ciede2000(lab_fake.permute(0, 2, 3, 1).cpu().numpy(), lab_real.permute(0, 2, 3, 1).cpu().numpy())
-        sums["ciede2000"] += float(delta.reshape(k, -1).mean(1).sum())
-        psnr, ssim = psnr_ssim(fake, real)
-        sums["psnr"] += psnr * k
-        sums["ssim"] += ssim * k
-        for points in hints:  # the same views with K hints of their true colours
-            draw = torch.Generator().manual_seed(HINT_SEED + 7919 * start + points)
-            hint_ab = fake_ab if points == 0 else hinted_generator(
-                lightness, sample_hints(ab, points, patch=1, generator=draw)).float()
-            hinted = color.model_output_to_rgb(lightness, hint_ab, axis=1).clamp(0, 1)
-            lab_hinted = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(hint_ab)], 1)
-            delta = ciede2000(lab_hinted.permute(0, 2, 3, 1).cpu().numpy(), lab_real.permute(0, 2, 3, 1).cpu().numpy())
-            curve[points]["ciede2000"] += delta.reshape(k, -1).mean(1).tolist()
-            curve[points]["psnr"] += psnr_ssim_per_image(hinted, real)[0].cpu().tolist()
-            curve[points]["colourfulness"] += colourfulness(hinted).cpu().tolist()
+        for name, values in per_image.items():
+            sums[name] += float(values.sum())
+        for points in hints:  # the same views with K hints of their true colours (K = 0: the scores above)
+            if points:
+                draw = torch.Generator().manual_seed(HINT_SEED + 7919 * start + points)
+                _, scores = score(hinted_generator(lightness, sample_hints(ab, points, patch=1, generator=draw)).float())
+            else:
+                scores = per_image
+            for name in curve[points]:
+                curve[points][name] += [float(v) for v in scores[name]]
         if network is not None:
             features["fake"].append(network(fake))
             if cached is None:

@@ -135,9 +135,7 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         "source": source,
         "run_id": src.run_id,
         "input": {"name": "L", "shape": ["batch", 1, size, size], "range": [-1, 1]},
-        "hints": ({"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
-                   "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels", "mask (1 = hint)"],
-                   **generator.describe()} if takes_hints else None),
+        "hints": _hints_input(size, **generator.describe()) if takes_hints else None,
         "output": {"name": "ab", "shape": ["batch", 2, size, size], "range": [-1, 1]},
         "image_size": size,
         "trained_image_size": src.image_size,
@@ -333,13 +331,16 @@ def add_hints(onnx_path: str | Path, out_path: str | Path) -> dict:
         onnx.save(merged, str(tmp))
         _hints_default_to_none(tmp, size)
         diffs = _check_added_hints(onnx_path, tmp, propagation, size)
-    metadata.update({"hints": {"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
-                               "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels",
-                                          "mask (1 = hint)"],
-                               "learned": "none", "propagation": asdict(propagation.config),
-                               "added_to": onnx_path.name, "parity_max_abs_diff": diffs}})
+    metadata["hints"] = _hints_input(size, learned="none", propagation=asdict(propagation.config),
+                                     added_to=onnx_path.name, parity_max_abs_diff=diffs)
     write_text_atomic(out_path.with_suffix(".json"), json.dumps(metadata, indent=1, default=str))
     return metadata
+
+
+def _hints_input(size: int, **details) -> dict:
+    """The metadata's description of the ``hints`` input (``chromatic_charm.hints``' layout), and ``details``."""
+    return {"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
+            "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels", "mask (1 = hint)"], **details}
 
 
 def _hints_default_to_none(path: Path, size: int) -> None:

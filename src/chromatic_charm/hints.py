@@ -151,17 +151,14 @@ def to_grid(hints: list[Hint], photo_size: tuple[int, int], l_small: np.ndarray)
 def ab_at_lightness(rgb: np.ndarray, lightness: np.ndarray, steps: int = 24) -> np.ndarray:
     """(N, 3) sRGB colours in [0, 1] and (N,) L* -> (N, 2) a*b*: each colour's hue and chroma, with the
     chroma scaled down (bisection, ``steps`` halvings) until that L* shows it inside the sRGB gamut."""
-    lab = color.rgb_to_lab(np.asarray(rgb, np.float64), axis=-1)
-    ab = lab[:, 1:]
+    ab = color.rgb_to_lab(np.asarray(rgb, np.float64), axis=-1)[:, 1:]
     lightness = np.asarray(lightness, np.float64)
-    lo, hi = np.zeros(len(ab)), np.ones(len(ab))
-    fits = _in_gamut(lightness, ab)
-    lo[fits] = 1.0
+    lo = np.where(_in_gamut(lightness, ab), 1.0, 0.0)  # the largest share of the chroma known to fit
+    hi = np.ones(len(ab))
     for _ in range(steps):
         mid = (lo + hi) / 2
         ok = _in_gamut(lightness, ab * mid[:, None])
-        lo = np.where(ok | fits, np.maximum(lo, mid), lo)
-        hi = np.where(ok | fits, hi, mid)
+        lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
     return (ab * lo[:, None]).astype(np.float32)
 
 

@@ -94,8 +94,9 @@ class Colorizer:
         return self.session.run(["ab"], feeds)[0]
 
     def no_hints_message(self) -> str:
-        return (f"the model '{self.model_path.name}' takes no hints (it was trained without --hints); send the photo "
-                "without hints, or serve a model trained with --hints")
+        return (f"the model '{self.model_path.name}' takes no hints (an L-only export: from before hints, or "
+                "exported with --no-hints); leave the hints out, or give it them with `chromatic-charm export "
+                "--add-hints`")
 
     def colorize_rgb(self, rgb: np.ndarray, hints: list | str | None = None) -> np.ndarray:
         """uint8 (H, W, 3) RGB -> uint8 (H, W, 3) colourised, same size. ``hints``: colour hints in the photo's
