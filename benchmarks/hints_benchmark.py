@@ -62,9 +62,13 @@ def colorize(url: str, gray: bytes, hints: list[dict]) -> tuple[np.ndarray, floa
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB")), elapsed
 
 
+def as_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> float (1, 3, H, W) in [0, 1]."""
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None].float() / 255
+
+
 def scores(result: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    fake = torch.from_numpy(result).permute(2, 0, 1)[None].float() / 255
-    real = torch.from_numpy(truth).permute(2, 0, 1)[None].float() / 255
+    fake, real = as_tensor(result), as_tensor(truth)
     lab_fake = color.rgb_to_lab(result.astype(np.float32) / 255)
     lab_real = color.rgb_to_lab(truth.astype(np.float32) / 255)
     return {"ciede2000": float(ciede2000(lab_fake, lab_real).mean()),
@@ -199,8 +203,7 @@ def main() -> int:
     for row in rows:
         lines.append(f"| {row['K']} | {fmt(row['ciede2000'])} | {fmt(row['ciede2000_ratio'])} | {fmt(row['psnr'])} | "
                      f"{fmt(row['colourfulness'], 1)} | {row['photos_improved'] if row['K'] else '-'} |")
-    truth_colour = float(np.mean([scores(np.ascontiguousarray(p), np.ascontiguousarray(p))["colourfulness"]
-                                  for p in photos]))
+    truth_colour = float(np.mean([float(colourfulness(as_tensor(p))[0]) for p in photos]))
     lines += ["", f"Colourfulness of the true photos: {truth_colour:.1f}.", "",
               "Latency of `POST /colorize` (the first test photo, gray; one client, interleaved requests):", "",
               "| hints | p50 (ms) | p90 (ms) | p50 / none at that size |", "| --- | ---: | ---: | ---: |"]

@@ -144,9 +144,11 @@ def session(path: Path, *, level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL, intr
     options.execution_mode = mode
     if spinning is not None:
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    # Errors only: not the warning about a hint model's default for its hints input (an initializer that is
+    # also an input, on purpose), nor the one that a dumped graph is hardware specific.
+    options.log_severity_level = 3
     if dump is not None:
         options.optimized_model_filepath = str(dump)
-        options.log_severity_level = 3  # not the warning that the dump is hardware specific
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

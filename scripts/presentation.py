@@ -17,7 +17,7 @@ What the report says is the deck's contract:
   or `### ` heading starts a new section).
 
 The deck: a cover, "Contenido" (the slide titles, each with its slide number), then one slide per
-`diapositiva` cell, 17 in all for the report's 15 sections. Every slide has the same design (a title bar
+`diapositiva` cell, 18 in all for the report's 16 slide cells. Every slide has the same design (a title bar
 with the title in the layout's title placeholder, a stripe of L*a*b* hues, the slide number) and a visual
 beside or under its bullets: the U-Net and conditional PatchGAN drawn with shapes ("Planteamiento del
 problema"), the DVC pipeline from the raw photos to the API ("Dataset final"), native charts redrawn at the
@@ -273,14 +273,29 @@ class Outputs:
         return reporting.colourise_examples(self.results["model_path"], images)
 
     @cached_property
-    def api_photo(self) -> tuple[np.ndarray, np.ndarray]:
-        """(gray, colourised) of the report's API example: the first test photo at its full size."""
-        from chromatic_charm.inference import Colorizer
-
+    def api_truth(self) -> np.ndarray:
+        """The report's API example: the first test photo at its full size, in colour."""
         index = self.data.index
         photo = self.root / self.data.report["root"] / index[index["split"] == "test"]["source"].iloc[0]
-        gray = np.asarray(Image.open(photo).convert("L").convert("RGB"))
+        return np.asarray(Image.open(photo).convert("RGB"))
+
+    @cached_property
+    def api_photo(self) -> tuple[np.ndarray, np.ndarray]:
+        """(gray, colourised) of the report's API example."""
+        from chromatic_charm.inference import Colorizer
+
+        gray = np.asarray(Image.fromarray(self.api_truth).convert("L").convert("RGB"))
         return gray, Colorizer(self.results["model_path"]).colorize_rgb(gray)
+
+    @cached_property
+    def hints_photo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(without hints, with the report's hints and their rings, truth) of the report's API example."""
+        from chromatic_charm.inference import Colorizer
+
+        gray, colour = self.api_photo
+        hints = reporting.random_hints(self.api_truth)
+        hinted = Colorizer(self.results["model_path"]).colorize_rgb(gray, hints)
+        return colour, reporting.mark_hints(hinted, hints), self.api_truth
 
 
 def project_of(report_path: Path) -> Path:
@@ -1066,6 +1081,12 @@ def visual_api(slide, box: Box, ctx: Context) -> bool:
     return True
 
 
+def visual_hints(slide, box: Box, ctx: Context) -> bool:
+    _labelled_photos(slide, box, [list(ctx.outputs.hints_photo)],
+                     ["sin pistas", f"{reporting.HINT_EXAMPLE_POINTS} pistas (círculos)", "original"], "pistas de color")
+    return True
+
+
 def visual_container(slide, box: Box, ctx: Context) -> bool:
     shapes = _group(slide, "contenedor")
     outer = box.inset(dx=Inches(0.05), dy=Inches(0.05))
@@ -1194,6 +1215,7 @@ VISUALS = {
     "Selección del mejor modelo": ("side", visual_selection, True),
     "Lo que muestran las imágenes": ("side", visual_photos, True),
     "API": ("stack", visual_api, True),
+    "Pistas de color": ("stack", visual_hints, True),
     "Contenedor": ("side", visual_container, False),
     "Despliegue en la nube": ("side", visual_cloud, False),
     "Conclusiones": ("side", visual_conclusions, True),

@@ -132,8 +132,9 @@ def test_pretrained_unet_takes_hints_without_touching_its_encoders_input(mode):
         if mode == "encoder":  # the new stem starts at zero: the same network as before, whatever the hints
             assert missing.unexpected_keys == ["hint_stem.weight"]
             assert torch.allclose(hinted(lightness, hints), plain(lightness), atol=1e-6)
-        else:
-            assert hinted(lightness, hints).shape == (2, 2, 64, 64)
+        else:  # every decoder block reads the pooled hints: they change the output from the start
+            out = hinted(lightness, hints)
+            assert out.shape == (2, 2, 64, 64) and (out - hinted(lightness)).abs().max() > 1e-4
         with pytest.raises(ValueError, match="trained without hints"):
             plain(lightness, hints)
 
@@ -150,6 +151,22 @@ def test_propagation_spreads_a_hint_to_its_region_and_changes_nothing_without():
     assert torch.equal(HintPropagation()(lightness, ab, torch.zeros(1, 3, 64, 64)), ab)
     assert out[0, 0, 30, 8] > 0.2 and out[0, 0, 10, 20] > 0.1  # the point, and its dark half further away
     assert out[0, 0, 30, 56].abs() < 0.05 * out[0, 0, 30, 8]  # the light half keeps its colour
+
+
+def test_propagation_follows_the_networks_colours_across_the_photo():
+    from chromatic_charm.models.propagation import HintPropagation
+
+    lightness = torch.zeros(1, 1, 64, 64)  # one lightness everywhere
+    ab = torch.zeros(1, 2, 64, 64)
+    ab[0, 1, :, 32:] = 0.3  # the network coloured the right half yellow, the left half gray
+    ab[0, 1, 40:, 12:20] = 0.3  # and a yellow strip at the bottom left, away from the hint
+    hints = torch.zeros(1, 3, 64, 64)
+    hints[0, :, 10, 60] = torch.tensor([0.3, 0.3, 1.0])  # an orange point in the yellow half
+    out = HintPropagation()(lightness, ab, hints)
+    assert torch.allclose(out[0, :, 10, 60], torch.tensor([0.3, 0.3]), atol=0.01)  # the point takes its colour
+    assert out[0, 0, 40, 40] > 0.2  # the yellow half turns orange
+    assert 0.05 < out[0, 0, 50, 16] < out[0, 0, 40, 40]  # the yellow strip away from it too, less
+    assert out[0, 0, 10, 28].abs() < 0.01  # the gray half next to the point keeps its colour
 
 
 # --- training, export, serving ---------------------------------------------------------------------------

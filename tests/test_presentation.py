@@ -27,7 +27,7 @@ REPORT = REPO / "Informe Escrito" / "RafaelJuarez.ipynb"
 SCRIPT = REPO / "scripts" / "presentation.py"
 CONTRACT = ["Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema",
             "Análisis exploratorio de datos", "Data wrangling", "Dataset final", "Entrenamiento con MLflow",
-            "Selección del mejor modelo", "Lo que muestran las imágenes", "API", "Contenedor",
+            "Selección del mejor modelo", "Lo que muestran las imágenes", "API", "Pistas de color", "Contenedor",
             "Despliegue en la nube", "Conclusiones", "Referencias"]
 MINUTES = re.compile(r"^\((\d+(?:,5)?) min\) (?=\S)")
 NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w])")  # a figure, not the 2 of pix2pix or the 1 of L1

@@ -234,9 +234,10 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
         p = h.get("propagation") or {}
         lines += ["**Takes colour hints**: beside L\\*, a map of points whose colour a person gives (`hints` of "
                   "`POST /colorize`, `--hint` of `chromatic-charm colorize`); " + learned +
-                  f"the hints' corrections spread over the photo in the graph (spatial sigma {p.get('spread')} of "
-                  f"the side, lightness sigma {p.get('lightness_sigma')}). With none it is the automatic colouriser, "
-                  "unchanged.", ""]
+                  "the hints' corrections spread in the graph to the pixels like the hinted ones (Gaussians of "
+                  f"{p.get('spread')} of the side, of {p.get('lightness_sigma')} in normalised L and of "
+                  f"{p.get('colour_sigma')} in the network's normalised a*b*). With none it is the automatic "
+                  "colouriser, unchanged.", ""]
     lines += ["## Recipe", ""]
     if start:
         st = start.get("training") or {}

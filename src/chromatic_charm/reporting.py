@@ -142,6 +142,29 @@ def colourise_examples(model_path: str | Path, images: np.ndarray):
     return out
 
 
+HINT_EXAMPLE_POINTS = 10  # the report's and the deck's example of colour hints
+
+
+def random_hints(rgb: np.ndarray, points: int = HINT_EXAMPLE_POINTS, seed: int = 0) -> list[dict]:
+    """``points`` random pixels of a uint8 (H, W, 3) photo with their true colours, as ``POST /colorize``
+    takes them: the report's example of hints (and the deck's, the same ones)."""
+    rng = np.random.default_rng(seed)
+    xs, ys = rng.integers(0, rgb.shape[1], points), rng.integers(0, rgb.shape[0], points)
+    return [{"x": int(x), "y": int(y), "color": "#{:02x}{:02x}{:02x}".format(*rgb[y, x])} for x, y in zip(xs, ys)]
+
+
+def mark_hints(rgb: np.ndarray, hints: list[dict]) -> np.ndarray:
+    """A copy of ``rgb`` with a white ring around each hint, sized to the photo (about 1/60 of its width)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(np.asarray(rgb, np.uint8))
+    draw = ImageDraw.Draw(image)
+    r, width = max(4, round(image.width / 60)), max(2, round(image.width / 250))
+    for h in hints:
+        draw.ellipse((h["x"] - r, h["y"] - r, h["x"] + r, h["y"] + r), outline="white", width=width)
+    return np.asarray(image)
+
+
 def _gray_lab(rgb: np.ndarray) -> np.ndarray:
     lab = color.rgb_to_lab(rgb.astype(np.float32) / 255.0)
     lab[..., 1:] = 0

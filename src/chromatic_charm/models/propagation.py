@@ -1,19 +1,28 @@
 """Hint propagation: the colours a user gives at a few points, spread over the photo inside the network.
 
 A generator predicts a*b*; at each hinted pixel the hint says what a*b* should be. The difference (hint
-minus prediction) is spread to every pixel by normalised convolution in a bilateral grid: a pixel takes
-the weighted mean of the hints' corrections, each weighted by its distance in the image (a Gaussian of
-``spread`` x the image side) and in lightness (a Gaussian of ``lightness_sigma`` in normalised L, soft-binned
-into ``bins`` levels), so a correction reaches the region of similar tones around its point first and the
-rest of the photo less; where the hints' weight is small next to what a fully hinted photo would give,
-the correction fades (``fade``), so one click does not recolour far-away things. No hints: no change at
-all (the automatic colours).
+minus prediction) is spread to every pixel as a weighted mean of the hints' corrections, each weighted by
+how alike the pixel and the hinted point are: a Gaussian of their distance in the image (``spread`` x the
+image side), in lightness (``lightness_sigma``, normalised L) and in the colour the network gave them
+(``colour_sigma``, normalised a*b*): the network's colours already group a photo into its regions (sky,
+foliage, a wall) better than lightness alone, so a correction reaches the pixels the network coloured like
+the hinted one, across the photo, and not a neighbour of the same lightness that it coloured otherwise.
+A pixel takes ``w / (w + fade)`` of the mean correction, ``w`` being its weights' sum (1 at a hinted pixel), so
+a pixel unlike every hint keeps the network's colour. No hints: no change at all (the automatic colours).
+
+The hint map is pooled into cells of 4x4 pixels of the network's grid (``CELLS`` a side, 8x8 photo pixels
+at 256; a cell's position, lightness, colour and correction are its hinted pixels' means, its weight their
+number: two hints that close are one), and the ``MAX_CELLS`` cells with the most hinted pixels take part:
+every hint of the API's 256 at radius 0; when wide hints cover more cells than that, the best covered, ties
+broken by a fixed scatter over the photo (so that PyTorch and ONNX Runtime keep the same ones, and no hint
+loses all its cells to the others' order). The weights are an (H x W) x (hinted cells) matrix, so the
+work grows with the hints (16 MB at 128 x 128 with 256 cells) and with none there is none.
 
 Why it is in the graph rather than learnt (docs/encoder_study.md, round 4): trained on a few hundred
 photos, a U-Net given the hint map as input (at the encoder's first convolution or in every decoder
-block) learns to use it very little (10 one-pixel hints moved the mean CIEDE2000 by 1-2%), while this
-layer on the same network's output takes 10 hints to about half the error of none. It has no weights; it
-is exported to ONNX with the network and runs at any input size (a grid of ``GRID`` cells a side).
+block) learns to use it very little (10 one-pixel hints moved the mean CIEDE2000 by under 1%), while this
+layer on the same network's output takes 10 hints to about half the error of none. It has no weights and
+is exported to ONNX with the network.
 """
 
 from __future__ import annotations
@@ -25,25 +34,24 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-GRID = 32  # bilateral-grid cells along each side
+CELLS = 32  # hint cells along each side of the network's grid (cells of 4x4 pixels at 128)
+MAX_CELLS = 256  # hinted cells that take part (the API takes at most 256 hints)
 
 
 @dataclass(frozen=True)
 class PropagationConfig:
-    spread: float = 0.25  # spatial sigma, as a share of the image side
+    spread: float = 0.3  # spatial sigma, as a share of the image side
     lightness_sigma: float = 0.2  # in normalised L (L* / 50 - 1): 0.2 = 10 L* units
-    bins: int = 8  # lightness levels of the grid
-    # How far a few hints reach: a pixel takes the share den / (den + fade x full / pixels) of the correction,
-    # den being the hints' weight there and full what it would be with every pixel hinted; 0 = all of it
-    # everywhere (one hint would shift every pixel of its lightness, however far).
-    fade: float = 0.3
+    colour_sigma: float = 0.05  # in the network's normalised a*b* (a* / 110): 0.05 = 5.5 a*b* units
+    # A pixel whose weights to the hints sum to w takes w / (w + fade) of their mean correction: the
+    # correction fades where no hint is like the pixel (in place, lightness and the network's colour).
+    fade: float = 0.01
 
 
 class HintPropagation(nn.Module):
     def __init__(self, config: PropagationConfig = PropagationConfig()):
         super().__init__()
         self.config = config
-        self.register_buffer("centres", torch.linspace(-1.0, 1.0, config.bins).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, lightness: torch.Tensor, ab: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
         """``lightness`` (B, 1, H, W), the predicted ``ab`` (B, 2, H, W), ``hints`` (B, 3, H, W) -> ab with the
@@ -51,40 +59,37 @@ class HintPropagation(nn.Module):
         c = self.config
         lightness, ab, hints = lightness.float(), ab.float(), hints.float()
         h, w = (int(v) for v in lightness.shape[-2:])  # constants in an exported graph (its size is fixed)
+        # Each pixel's features, scaled so that the squared distance between two is the Gaussians' exponent.
+        ys = (torch.arange(h, dtype=torch.float32, device=ab.device) + 0.5) / h
+        xs = (torch.arange(w, dtype=torch.float32, device=ab.device) + 0.5) / w
+        root2 = math.sqrt(2.0)
+        features = torch.cat([(ys / (c.spread * root2)).view(1, 1, h, 1).expand_as(lightness),
+                              (xs / (c.spread * root2)).view(1, 1, 1, w).expand_as(lightness),
+                              lightness / (c.lightness_sigma * root2), ab / (c.colour_sigma * root2)], dim=1)
+        # The hinted pixels, pooled into cells: weight = hinted pixels, features and correction = their means.
         mask = hints[:, 2:3]
-        delta = (hints[:, :2] - ab) * mask
-        phi = torch.exp(-((lightness - self.centres) ** 2) / (2 * c.lightness_sigma**2))  # (B, bins, H, W)
-        phi = phi / phi.sum(1, keepdim=True)
-        splat = torch.cat([delta[:, :1] * phi, delta[:, 1:] * phi, mask * phi, phi], dim=1)  # (B, 4 bins, H, W)
-        cell = (max(1, h // GRID), max(1, w // GRID))
-        grid = F.avg_pool2d(splat, cell, cell)
-        grid = _blur(grid, c.spread * int(grid.shape[-2]), c.spread * int(grid.shape[-1]))
-        grid = F.interpolate(grid, size=(h, w), mode="bilinear", align_corners=False)
-        n = c.bins
-        num_a = (grid[:, :n] * phi).sum(1, keepdim=True)
-        num_b = (grid[:, n:2 * n] * phi).sum(1, keepdim=True)
-        den = (grid[:, 2 * n:3 * n] * phi).sum(1, keepdim=True)
-        full = (grid[:, 3 * n:] * phi).sum(1, keepdim=True)
-        share = den / (den + c.fade * full / (h * w)).clamp_min(1e-20) * (den > 1e-20).float()
-        correction = torch.cat([num_a, num_b], dim=1) / den.clamp_min(1e-20) * share
-        return (ab + correction).clamp(-1.0, 1.0)
-
-
-def _blur(x: torch.Tensor, sigma_y: float, sigma_x: float) -> torch.Tensor:
-    """A separable Gaussian blur with zero padding (outside the image counts as no hint)."""
-    channels = int(x.shape[1])
-    for axis, sigma in ((3, sigma_x), (2, sigma_y)):
-        radius = max(1, math.ceil(3 * sigma))
-        t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-        kernel = torch.exp(-(t**2) / (2 * sigma**2))
-        kernel = kernel / kernel.sum()
-        if axis == 3:
-            x = F.conv2d(F.pad(x, (radius, radius, 0, 0)), kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1),
-                         groups=channels)
-        else:
-            x = F.conv2d(F.pad(x, (0, 0, radius, radius)), kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1),
-                         groups=channels)
-    return x
+        cell = (max(1, h // CELLS), max(1, w // CELLS))
+        area = cell[0] * cell[1]
+        count = F.avg_pool2d(mask, cell, cell) * area
+        per_cell = F.avg_pool2d(torch.cat([features, hints[:, :2] - ab], dim=1) * mask, cell, cell) * area
+        per_cell = per_cell / count.clamp_min(1e-6)
+        count, per_cell = count.flatten(1), per_cell.flatten(2)  # (B, G), (B, 7, G)
+        cells = int(count.shape[1])
+        scatter = torch.remainder(torch.arange(cells, dtype=torch.float32, device=ab.device) * 0.6180339887, 1.0)
+        rank = count + (count > 0).float() * 0.5 * scatter  # counts are whole pixels: ties broken by the scatter
+        # As many cells as the most hinted image has, at most MAX_CELLS; a tensor, so that the exported graph
+        # sizes its work by the hints too (none: nothing to do, the network's colours as they are).
+        k = (count > 0).sum(1).max().clamp(max=min(MAX_CELLS, cells))
+        top = rank.topk(k, dim=1).indices  # (B, k)
+        weight = count.gather(1, top)
+        chosen = per_cell.gather(2, top.unsqueeze(1).expand(-1, int(per_cell.shape[1]), -1))  # (B, 7, k)
+        near, delta = chosen[:, :5], chosen[:, 5:]
+        pixels = features.flatten(2)  # (B, 5, HW)
+        distance = ((pixels**2).sum(1).unsqueeze(2) + (near**2).sum(1).unsqueeze(1)
+                    - 2 * pixels.transpose(1, 2) @ near)  # (B, HW, k): squared, scaled
+        weights = torch.exp(-distance.clamp_min(0.0)) * weight.unsqueeze(1)
+        correction = (weights @ delta.transpose(1, 2)) / (weights.sum(2, keepdim=True) + c.fade)  # (B, HW, 2)
+        return (ab + correction.transpose(1, 2).reshape_as(ab)).clamp(-1.0, 1.0)
 
 
 class HintedGenerator(nn.Module):
@@ -117,4 +122,4 @@ def with_hints(generator: nn.Module) -> HintedGenerator:
     return generator if isinstance(generator, HintedGenerator) else HintedGenerator(generator)
 
 
-__all__ = ["GRID", "HintPropagation", "HintedGenerator", "PropagationConfig", "with_hints"]
+__all__ = ["CELLS", "MAX_CELLS", "HintPropagation", "HintedGenerator", "PropagationConfig", "with_hints"]
