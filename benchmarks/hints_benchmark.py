@@ -30,6 +30,7 @@ from _machine import describe  # noqa: E402
 from api_benchmark import start_server  # noqa: E402
 
 from chromatic_charm import color, stats  # noqa: E402
+from chromatic_charm.reporting import random_hints  # noqa: E402
 from chromatic_charm.files import write_text_atomic  # noqa: E402
 from chromatic_charm.metrics import ciede2000, colourfulness, psnr_ssim_per_image  # noqa: E402
 
@@ -41,14 +42,6 @@ def png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def draw_hints(photo: np.ndarray, k: int, seed: int) -> list[dict]:
-    """K random pixels of ``photo`` with their true colours, as the API takes them."""
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    ys, xs = rng.integers(0, h, k), rng.integers(0, w, k)
-    return [{"x": int(x), "y": int(y), "color": "#{:02x}{:02x}{:02x}".format(*photo[y, x])} for x, y in zip(xs, ys)]
 
 
 def colorize(url: str, gray: bytes, hints: list[dict]) -> tuple[np.ndarray, float]:
@@ -126,8 +119,8 @@ def latency(url: str, repeats: int, photo: np.ndarray) -> dict[str, dict[str, fl
     small = np.asarray(Image.fromarray(photo).resize((256, 256)))
     large = np.asarray(Image.fromarray(photo).resize((1024, 1024), Image.Resampling.BICUBIC))
     gray = {side: png(np.asarray(Image.fromarray(p).convert("L"))) for side, p in ((256, small), (1024, large))}
-    cases = {"none": (256, []), "10": (256, draw_hints(small, 10, 1)), "256 (the limit)": (256, draw_hints(small, 256, 2)),
-             "none, 1 MP": (1024, []), "10, 1 MP": (1024, draw_hints(large, 10, 3))}
+    cases = {"none": (256, []), "10": (256, random_hints(small, 10, 1)), "256 (the limit)": (256, random_hints(small, 256, 2)),
+             "none, 1 MP": (1024, []), "10, 1 MP": (1024, random_hints(large, 10, 3))}
     times = {name: [] for name in cases}
     for name, (side, hints) in cases.items():  # warm-up
         colorize(url, gray[side], hints)
@@ -168,7 +161,7 @@ def main() -> int:
             gray = png(np.asarray(Image.fromarray(truth).convert("L")))
             results = {}
             for k in COUNTS:
-                hints = draw_hints(truth, k, SEED + 1000 * i + k)
+                hints = random_hints(truth, k, SEED + 1000 * i + k)
                 results[k], _ = colorize(url, gray, hints)
                 for name, value in scores(results[k], truth).items():
                     per_photo[k][name].append(value)

@@ -280,21 +280,24 @@ class Outputs:
         return np.asarray(Image.open(photo).convert("RGB"))
 
     @cached_property
-    def api_photo(self) -> tuple[np.ndarray, np.ndarray]:
-        """(gray, colourised) of the report's API example."""
+    def colorizer(self):
+        """The exported model, as the API serves it (loaded once for the deck)."""
         from chromatic_charm.inference import Colorizer
 
+        return Colorizer(self.results["model_path"])
+
+    @cached_property
+    def api_photo(self) -> tuple[np.ndarray, np.ndarray]:
+        """(gray, colourised) of the report's API example."""
         gray = np.asarray(Image.fromarray(self.api_truth).convert("L").convert("RGB"))
-        return gray, Colorizer(self.results["model_path"]).colorize_rgb(gray)
+        return gray, self.colorizer.colorize_rgb(gray)
 
     @cached_property
     def hints_photo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(without hints, with the report's hints and their rings, truth) of the report's API example."""
-        from chromatic_charm.inference import Colorizer
-
         gray, colour = self.api_photo
         hints = reporting.random_hints(self.api_truth)
-        hinted = Colorizer(self.results["model_path"]).colorize_rgb(gray, hints)
+        hinted = self.colorizer.colorize_rgb(gray, hints)
         return colour, reporting.mark_hints(hinted, hints), self.api_truth
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -181,9 +182,25 @@ def start_gunicorn(model: Path | str, env: dict | None = None) -> tuple[str, sub
     raise RuntimeError(f"gunicorn did not get ready: {proc.stdout.read()[-2000:]}")
 
 
+@contextmanager
+def gunicorn(model: Path | str, env: dict | None = None):
+    """``start_gunicorn`` for a ``with`` block: (url, process), killed at its end."""
+    url, proc = start_gunicorn(model, env)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def server(onnx_model):
-    url, proc = start_gunicorn(onnx_model)
-    yield url, proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
+    with gunicorn(onnx_model) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server_without_hints(l_only_model):
+    """gunicorn serving the L-only export (``hints=False``) of the checkpoint behind ``onnx_model``."""
+    with gunicorn(l_only_model) as running:
+        yield running

@@ -120,20 +120,6 @@ def photo(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def server_without_hints(l_only_model):
-    """gunicorn serving the L-only export (``hints=False``) of the checkpoint behind ``onnx_model``."""
-    import os
-    import signal
-
-    from conftest import start_gunicorn
-
-    url, proc = start_gunicorn(l_only_model)
-    yield url, proc
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
 def upload(browser, url, path, tools=True):
     """Open the page, send ``path`` and wait for its result (and, with ``tools``, for the hint tools)."""
     from selenium.webdriver.common.by import By

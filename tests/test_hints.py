@@ -4,8 +4,6 @@ take them, the propagation, ONNX export and parity, the Colorizer, the API (a re
 
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,7 @@ from chromatic_charm import color
 from chromatic_charm.hints import MAX_HINTS, Hint, HintError, ab_at_lightness, parse, parse_cli, to_grid
 from chromatic_charm.training.hints import sample_hints, sample_training_counts
 
-from conftest import start_gunicorn, train_tiny
+from conftest import train_tiny
 
 
 def photo_png(width=96, height=64) -> bytes:
@@ -266,17 +264,14 @@ def test_api_result_changes_where_the_hint_is_and_says_it_takes_hints(server):
     assert "#rrggbb" in props["hints"]["description"]
 
 
-def test_api_hints_for_a_model_that_takes_none_get_a_400(l_only_model):
-    url, proc = start_gunicorn(l_only_model)
-    try:
-        response = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png")},
-                                 data={"hints": '[{"x": 1, "y": 1, "color": "#ff0000"}]'}, timeout=30)
-        assert response.status_code == 400 and "takes no hints" in response.json()["error"]
-        assert requests.get(f"{url}/model", timeout=10).json()["hints"] is False
-        ok = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png")}, timeout=30)
-        assert ok.status_code == 200
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+def test_api_hints_for_a_model_that_takes_none_get_a_400(server_without_hints):
+    url, _ = server_without_hints
+    response = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png")},
+                             data={"hints": '[{"x": 1, "y": 1, "color": "#ff0000"}]'}, timeout=30)
+    assert response.status_code == 400 and "takes no hints" in response.json()["error"]
+    assert requests.get(f"{url}/model", timeout=10).json()["hints"] is False
+    ok = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png")}, timeout=30)
+    assert ok.status_code == 200
 
 
 def run_cli(*args):

@@ -147,9 +147,10 @@ HINT_EXAMPLE_POINTS = 10  # the report's and the deck's example of colour hints
 
 def random_hints(rgb: np.ndarray, points: int = HINT_EXAMPLE_POINTS, seed: int = 0) -> list[dict]:
     """``points`` random pixels of a uint8 (H, W, 3) photo with their true colours, as ``POST /colorize``
-    takes them: the report's example of hints (and the deck's, the same ones)."""
+    takes them: the report's and the deck's example of hints, and the hints of
+    ``benchmarks/hints_benchmark.py``."""
     rng = np.random.default_rng(seed)
-    xs, ys = rng.integers(0, rgb.shape[1], points), rng.integers(0, rgb.shape[0], points)
+    ys, xs = rng.integers(0, rgb.shape[0], points), rng.integers(0, rgb.shape[1], points)
     return [{"x": int(x), "y": int(y), "color": "#{:02x}{:02x}{:02x}".format(*rgb[y, x])} for x, y in zip(xs, ys)]
 
 
