@@ -159,3 +159,5 @@ def test_every_train_config_field_is_a_train_flag_with_its_own_help():
     args = build_parser().parse_args(["train", "--no-fused-adam", "--workers", "3", "--lr-g", "1e-3"])
     given = {k: v for k, v in vars(args).items() if k in TrainConfig.field_names() and v is not None}
     assert given == {"fused_adam": False, "num_workers": 3, "lr_g": 1e-3}
+    args = build_parser().parse_args(["train", "--crop-scale", "0.25", "1"])
+    assert TrainConfig(crop_scale=args.crop_scale).crop_scale == (0.25, 1.0)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, to_model_batch
-from chromatic_charm.errors import UserError
+from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, random_crop_boxes, to_model_batch
+from chromatic_charm.errors import ConfigError, UserError
 from chromatic_charm.training import checkpoint
 from chromatic_charm.training.config import TrainConfig
 from chromatic_charm.training.loop import build_networks, seed_everything, train
@@ -51,6 +51,53 @@ def test_augmentation_crops_flips_and_is_reproducible(clean_data):
     assert torch.equal(a[0], b[0]) and not torch.equal(a[0], c[0])
 
 
+@pytest.mark.parametrize("scale", [(0.1, 1.0), (0.25, 1.0), (0.5, 0.5), (1.0, 1.0)])
+def test_crop_scale_boxes_keep_their_area_and_aspect_inside_the_photo(scale):
+    boxes = random_crop_boxes(4000, 256, scale, generator=torch.Generator().manual_seed(0))
+    top, left, h, w = boxes.T.double()
+    area = h * w / 256 ** 2
+    # the area is drawn in [min, max]; rounding each side to whole pixels moves it by < 1 px a side
+    slack = 2 * 256 / 256 ** 2 + 1e-9
+    assert area.min() >= scale[0] - slack and area.max() <= scale[1] + slack
+    if scale[1] > scale[0]:  # uniform in area: both ends of the range are reached
+        assert area.min() < scale[0] + 0.02 and area.max() > scale[1] - 0.02
+    ratio = w / h
+    assert ratio.min() >= 0.74 and ratio.max() <= 1.35  # 3:4 to 4:3, a pixel's rounding aside
+    assert top.min() >= 0 and left.min() >= 0 and (top + h).max() <= 256 and (left + w).max() <= 256
+    if scale == (1.0, 1.0):  # the whole photo is the only box of its area
+        assert (boxes == torch.tensor([0, 0, 256, 256])).all()
+
+
+def test_crop_scale_batches_have_the_model_size_and_a_seed_reproduces_them(clean_data):
+    images = ArraySplit(clean_data, "train")[list(range(8))]  # 32-px photos
+
+    def batch(seed, scale=(0.1, 1.0)):
+        return to_model_batch(images, image_size=24, device="cpu", augment=True, crop_scale=scale,
+                              generator=torch.Generator().manual_seed(seed))
+
+    a, b, c = batch(1), batch(1), batch(2)
+    assert a[0].shape == (8, 1, 24, 24) and a[1].shape == (8, 2, 24, 24)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], c[0])
+    # a crop of the whole area, resized, is the whole photo resized (or its mirror image)
+    whole = to_model_batch(images, image_size=24, device="cpu")[0]
+    full = batch(1, (1.0, 1.0))[0]
+    assert all(torch.allclose(f, w, atol=1e-5) or torch.allclose(f, w.flip(-1), atol=1e-5) for f, w in zip(full, whole))
+    # under DDP each rank's share gets the crops a single process would have given it
+    shards = [to_model_batch(images[r::2], image_size=24, device="cpu", augment=True, crop_scale=(0.1, 1.0),
+                             generator=torch.Generator().manual_seed(1), shard=(r, 2))[0] for r in range(2)]
+    assert torch.equal(shards[0], a[0][0::2]) and torch.equal(shards[1], a[0][1::2])
+
+
+def test_crop_scale_is_checked_and_replaces_the_jitter(tmp_path, clean_data):
+    with pytest.raises(ConfigError, match="0 < MIN <= MAX <= 1"):
+        TrainConfig(crop_scale=(0.5, 0.1))
+    with pytest.raises(ConfigError, match="0 < MIN <= MAX <= 1"):
+        TrainConfig(crop_scale=(0.0, 1.0))
+    with pytest.raises(ConfigError, match="give one of --load-size and --crop-scale"):
+        TrainConfig(image_size=128, load_size=143, crop_scale=(0.25, 1.0))
+    assert TrainConfig(crop_scale=[0.25, 1]).crop_scale == (0.25, 1.0)  # a list, from the CLI or a JSON file
+
+
 def test_epoch_sampler_shuffles_reproducibly_and_resumes_mid_epoch():
     full = list(EpochBatchSampler(20, 4, seed=3, epoch=0))
     assert len(full) == 5 and sorted(sum(full, [])) == list(range(20))
@@ -61,8 +108,10 @@ def test_epoch_sampler_shuffles_reproducibly_and_resumes_mid_epoch():
     assert [sorted(a + b) for a, b in zip(*shards)] == [sorted(x) for x in full]
 
 
-def test_resume_reproduces_an_uninterrupted_run(tiny_config, tmp_path):
+@pytest.mark.parametrize("crop_scale", [None, (0.1, 1.0)], ids=["jitter", "crop-scale"])
+def test_resume_reproduces_an_uninterrupted_run(tiny_config, tmp_path, crop_scale):
     # 48 train images, batch 8: 6 steps per epoch; stop mid-epoch at step 4, then go on to step 8.
+    tiny_config = replace(tiny_config, crop_scale=crop_scale)
     straight = train(replace(tiny_config, epochs=2, max_steps=8, checkpoint_dir=str(tmp_path / "a")), progress=False)
     part = train(replace(tiny_config, epochs=2, max_steps=4, checkpoint_dir=str(tmp_path / "b")), progress=False)
     mid = checkpoint.load(part.checkpoint)
@@ -74,6 +123,7 @@ def test_resume_reproduces_an_uninterrupted_run(tiny_config, tmp_path):
         for name, tensor in a[key].items():
             assert torch.equal(tensor, b[key][name]), f"{key}.{name} differs after resume"
     assert a["opt_g"]["state"][0]["exp_avg"].equal(b["opt_g"]["state"][0]["exp_avg"])
+    assert TrainConfig(**b["train_config"]).crop_scale == crop_scale  # the checkpoint says how it was cropped
 
 
 def test_checkpoint_rebuilds_the_generator_from_the_file_alone(tiny_config):

@@ -41,6 +41,9 @@ def _train_arguments(p: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) 
         options = {"dest": f.name, "default": None, "help": help_text.replace("%", "%%")}
         if kind == "bool":
             options["action"] = argparse.BooleanOptionalAction
+        elif kind.startswith("tuple["):  # tuple[float, float]: as many values as the tuple has
+            items = [t.strip() for t in kind[len("tuple["):-1].split(",")]
+            options.update(type=_TYPES[items[0]], nargs=len(items), metavar=meta["metavar"])
         else:
             options["type"] = _TYPES[kind]
             if meta["choices"]:

@@ -10,6 +10,7 @@ conversion run batched on the training device, where they are cheap.
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,36 +147,71 @@ def make_loader(split: ArraySplit, sampler: EpochBatchSampler, *, num_workers: i
 
 
 def _resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, C, h, w) -> (B, C, size, size), bilinear, antialiased where it shrinks."""
     if x.shape[-1] == size and x.shape[-2] == size:
         return x
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
-                         antialias=size < x.shape[-1])
+                         antialias=size < max(x.shape[-2:]))
+
+
+CROP_ASPECT = (3 / 4, 4 / 3)  # --crop-scale's aspect ratios (width / height), torchvision's default range
+
+
+def random_crop_boxes(n: int, side: int, scale: tuple[float, float], *,
+                      generator: torch.Generator | None = None) -> torch.Tensor:
+    """(n, 4) int64 boxes (top, left, height, width) of random crops of a (side, side) image, as
+    torchvision's RandomResizedCrop draws them: an area of ``scale[0]``-``scale[1]`` of the image's and an
+    aspect ratio log-uniform in ``CROP_ASPECT``. Four draws a box, always: the ratio is drawn within what
+    the area allows (a crop of the whole area is square) instead of torchvision's up to ten tries and a
+    centre-crop fallback, so every box keeps its area and a batch always takes the same draws."""
+    lo, hi = scale
+    u = torch.rand(n, 4, generator=generator, dtype=torch.float64)
+    area = lo + (hi - lo) * u[:, 0]
+    # w = side * sqrt(area * r) and h = side * sqrt(area / r) fit in the image for r in [area, 1 / area]
+    log_lo = torch.clamp(torch.log(area), min=math.log(CROP_ASPECT[0]))
+    log_hi = torch.clamp(-torch.log(area), max=math.log(CROP_ASPECT[1]))
+    ratio = torch.exp(log_lo + (log_hi - log_lo) * u[:, 1])
+    w = torch.round(side * torch.sqrt(area * ratio)).clamp(1, side).long()
+    h = torch.round(side * torch.sqrt(area / ratio)).clamp(1, side).long()
+    top = torch.floor(u[:, 2] * (side - h + 1)).long().clamp(max=side - h)
+    left = torch.floor(u[:, 3] * (side - w + 1)).long().clamp(max=side - w)
+    return torch.stack([top, left, h, w], 1)
 
 
 def to_model_batch(images: torch.Tensor, *, image_size: int, device: torch.device | str,
                    augment: bool = False, load_size: int | None = None,
+                   crop_scale: tuple[float, float] | None = None,
                    generator: torch.Generator | None = None,
                    channels_last: bool = False, shard: tuple[int, int] = (0, 1)) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 RGB (B, S, S, 3) -> (L, ab) on ``device``: (B, 1, s, s) and (B, 2, s, s) in [-1, 1].
 
-    With ``augment``, pix2pix's jitter: resize to ``load_size`` (default 286/256 of ``image_size``),
-    take a random ``image_size`` crop and flip half the batch horizontally. Random draws come from
-    ``generator`` (a CPU generator) so a resumed run repeats them exactly. ``shard`` = (rank, world
-    size): the images are rank's share of a global batch (every world_size-th image, as
+    With ``augment``, pix2pix's jitter by default: resize to ``load_size`` (default 286/256 of
+    ``image_size``) and take a random ``image_size`` crop, so every view keeps about 90% of the photo's
+    side. With ``crop_scale`` = (min, max) instead, random resized crops (``random_crop_boxes``): a share
+    of the photo's area between min and max, cut from the stored S-pixel image and resized to
+    ``image_size`` (close-ups as well as whole scenes; at 128 px from 256-px photos a crop of 1/4 of the
+    area is at its native resolution). Either way half the batch is flipped horizontally. Random draws
+    come from ``generator`` (a CPU generator) so a resumed run repeats them exactly. ``shard`` = (rank,
+    world size): the images are rank's share of a global batch (every world_size-th image, as
     ``EpochBatchSampler`` deals them); the draws are made for the whole global batch and dealt the
     same way, so each image gets the crop and flip it would get in a single-process run.
     """
     x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().div_(255.0)
     if augment:
-        load = load_size or round(image_size * 286 / 256)
-        x = _resize(x, load)
         rank, world_size = shard
         b = x.shape[0] * world_size
-        offsets = torch.randint(0, load - image_size + 1, (b, 2), generator=generator)[rank::world_size].tolist()
+        if crop_scale is not None:
+            boxes = random_crop_boxes(b, x.shape[-1], crop_scale, generator=generator)[rank::world_size].tolist()
+            x = torch.cat([_resize(x[i:i + 1, :, t:t + h, l:l + w], image_size)
+                           for i, (t, l, h, w) in enumerate(boxes)])
+        else:
+            load = load_size or round(image_size * 286 / 256)
+            x = _resize(x, load)
+            offsets = torch.randint(0, load - image_size + 1, (b, 2), generator=generator)[rank::world_size].tolist()
+            x = torch.stack([
+                x[i, :, oy:oy + image_size, ox:ox + image_size] for i, (oy, ox) in enumerate(offsets)
+            ])
         flips = (torch.rand(b, generator=generator) < 0.5)[rank::world_size]
-        x = torch.stack([
-            x[i, :, oy:oy + image_size, ox:ox + image_size] for i, (oy, ox) in enumerate(offsets)
-        ])
         x = torch.where(flips.to(x.device)[:, None, None, None], x.flip(-1), x)
     else:
         x = _resize(x, image_size)

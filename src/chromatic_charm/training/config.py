@@ -26,7 +26,12 @@ class TrainConfig:
     # data
     data_dir: str | None = option(None, "prepared data folder (default: 'Data/Clean Data')", "data", flag="--data")
     image_size: int = option(256, "crop size the networks see", "data")
-    load_size: int | None = option(None, "resize before the random crop (default image-size x 286/256)", "data")
+    load_size: int | None = option(None, "pix2pix's jitter: resize to this, then a random image-size crop (default "
+                                   "image-size x 286/256: every view keeps about 90% of the photo's side)", "data")
+    crop_scale: tuple[float, float] | None = option(
+        None, "instead of the jitter, random resized crops whose area is MIN to MAX of the photo's, aspect 3:4 to "
+        "4:3, resized to image-size (torchvision's RandomResizedCrop): close-ups as well as whole scenes, e.g. "
+        "0.25 1 (default: pix2pix's jitter)", "data", metavar=("MIN", "MAX"))
     batch_size: int = option(16, "images a step", "data")
     num_workers: int = option(2, "loader threads reading ahead", "data", flag="--workers")
     val_max_images: int = option(1024, "val images for the per-epoch L1", "data")
@@ -100,6 +105,8 @@ class TrainConfig:
     num_samples: int = option(8, "val images in the sample grid logged each epoch", "tracking and checkpoints")
 
     def __post_init__(self):
+        if self.crop_scale is not None:  # a list from the command line or a checkpoint's JSON
+            object.__setattr__(self, "crop_scale", tuple(float(v) for v in self.crop_scale))
         checks = [
             (self.model_size in MODEL_SIZE_NAMES, f"model_size must be one of {', '.join(MODEL_SIZE_NAMES)}"),
             (self.encoder in ENCODER_NAMES, f"encoder must be one of {', '.join(ENCODER_NAMES)}"),
@@ -116,6 +123,10 @@ class TrainConfig:
             (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
             (self.image_size >= 16, "image_size must be at least 16"),
             (self.load_size is None or self.load_size >= self.image_size, "load_size must be >= image_size"),
+            (self.crop_scale is None or (len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1),
+             f"crop_scale takes two shares of the photo's area, 0 < MIN <= MAX <= 1, e.g. 0.25 1; got {self.crop_scale}"),
+            (self.crop_scale is None or self.load_size is None,
+             "load_size is pix2pix's jitter and crop_scale replaces it: give one of --load-size and --crop-scale"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps must be >= 1"),

@@ -629,7 +629,8 @@ def _loop(run: Run, stop: GracefulStop, progress: bool) -> bool:
         stopping = False
         for images in bar:
             lightness, ab = to_model_batch(images, image_size=config.image_size, device=device, augment=True,
-                                           load_size=config.load_size, channels_last=run.built.channels_last,
+                                           load_size=config.load_size, crop_scale=config.crop_scale,
+                                           channels_last=run.built.channels_last,
                                            generator=augmentation_generator(config.seed, p.step),
                                            shard=(world.rank, world.size))
             window.append(train_step(run.nets, lightness, ab, l1_only=l1_only,
