@@ -27,6 +27,8 @@ def test_every_subcommand_has_help(command, capsys):
     (["train", "--lr-g", "fast"], "invalid float value: 'fast'"),
     (["train", "--model-size", "huge"], "invalid choice: 'huge'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["train", "--crop-scale", "0.25"], "argument --crop-scale: expected 2 arguments"),
+    (["evaluate", "run", "--scales", "0,2"], "'0,2': a scale is 1 (the whole photo) to 8"),
 ])
 def test_bad_arguments_exit_2_with_one_line(args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -39,6 +41,8 @@ def test_invalid_values_exit_2_with_one_line(capsys):
     assert main(["train", "--batch-size", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "batch_size must be >= 1" in err[0]
+    assert main(["train", "--crop-scale", "0.5", "0.2"]) == 2
+    assert "crop_scale takes two shares of the photo's area, 0 < MIN <= MAX <= 1" in capsys.readouterr().err
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):

@@ -118,3 +118,33 @@ def test_kid_is_shown_beside_fid_and_a_disagreement_beyond_its_spread_is_said(ex
     client.log_metric(ids["b"], "test_kid", 0.016)  # 0.004 apart, within 2 x sqrt(2) x 0.002 = 0.0057
     out = select("select-tests", register=False)
     assert out["kid_disagrees"] is None
+
+
+def test_close_up_scores_are_shown_beside_fid_and_a_disagreement_is_said(experiment):
+    """FID still picks; a candidate whose close-ups beat the grayscale input where the champion's are worse
+    than it (by the intervals each run logged from evaluate's scales) is flagged."""
+    client, ids = experiment
+    closeups = {"a": ((+1.5, +0.6, +2.4), (+2.0, +1.1, +2.9)),   # worse than gray beyond the spread
+                "b": ((-0.4, -0.9, +0.1), (-0.2, -0.8, +0.4)),   # no difference
+                "c": ((+0.9, +0.2, +1.6), (+0.3, -0.3, +0.9))}   # worse at 1/2 of the side
+    for name, fid in (("a", 40.0), ("b", 42.0), ("c", 44.0)):
+        client.log_metric(ids[name], "test_fid", fid)
+        for scale, (value, low, high) in zip((2, 3), closeups[name]):
+            key = f"test_ciede2000_scale{scale}_vs_gray"
+            for suffix, v in (("", value), ("_lo", low), ("_hi", high)):
+                client.log_metric(ids[name], key + suffix, v)
+            client.log_metric(ids[name], f"test_ciede2000_scale{scale}", 12 + value)
+    with pytest.warns(UserWarning, match="test_fid and the close-ups disagree: test_fid picks a, whose close-ups "
+                                         "are worse than the grayscale input's beyond the spread"):
+        out = select("select-tests", register=False)
+    assert out["run_id"] == ids["a"]  # the course's rule still chooses
+    assert "b's are no different from the grayscale input's (tiles of 1/2 of the side -0.40 [-0.90, +0.10]" \
+        in out["closeups_disagree"]
+    assert "| val_l1 | tiles of 1/2 of the side | tiles of 1/3 of the side |  |" in out["table"]
+    assert "| a |  |  | 40.0000 |  | 0.2000 | +1.50 [+0.60, +2.40] | +2.00 [+1.10, +2.90] | champion |" in out["table"]
+    assert out["closeups"]["c"]["worst"] == "worse" and out["closeups"]["b"]["scale3"]["verdict"] == "no difference"
+    # the champion's close-ups as good as the best candidate's: nothing to say
+    for suffix, v in (("", -0.5), ("_lo", -1.0), ("_hi", 0.2)):
+        for scale in (2, 3):
+            client.log_metric(ids["a"], f"test_ciede2000_scale{scale}_vs_gray{suffix}", v)
+    assert select("select-tests", register=False)["closeups_disagree"] is None

@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_SWEEP_GRID, DEVICE_HELP, OUTPUT_FORMATS, SPLITS
+from .config import DEFAULT_SWEEP_GRID, DEVICE_HELP, EVAL_SCALES, OUTPUT_FORMATS, SPLITS
 from .errors import Interrupted, UserError
 
 
@@ -64,6 +64,15 @@ def _counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+def _scales(text: str) -> tuple[int, ...]:
+    from .views import parse_scales
+
+    try:
+        return parse_scales(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", help="a checkpoint file/folder, a run id, runs:/ID, models:/m-ID or models:/NAME@champion")
     p.add_argument("--data", help="prepared data folder (default 'Data/Clean Data')")
@@ -75,6 +84,10 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hints", type=_counts, metavar="K[,K...]", default=(),
                    help="for a model trained with --hints: also score it with K points of the true colours (1 px, "
                         "fixed seed), e.g. 0,1,5,10,20: CIEDE2000, PSNR and colourfulness for each K")
+    p.add_argument("--scales", type=_scales, default=EVAL_SCALES, metavar="K[,K...]",
+                   help="also score each photo cut into k x k tiles of 1/k of its side, for each k: 1 = the whole "
+                        "photo, 2 and 3 = close-ups; CIEDE2000, PSNR and colourfulness per scale against the "
+                        f"grayscale input (default {','.join(map(str, EVAL_SCALES))})")
     p.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
                                          "(the DVC pipeline's metrics; `select --candidates` reads it)")
 
@@ -229,7 +242,7 @@ def _run_evaluate(args) -> None:
     out = evaluate(args.source, data_dir=args.data, split=args.split, batch_size=args.batch_size,
                    max_images=args.max_images, crops=args.crops, device=args.device, fid=not args.no_fid,
                    fid_weights=args.fid_weights, log=not args.no_log, progress=not args.no_progress,
-                   hints=args.hints)
+                   hints=args.hints, scales=args.scales)
     print(out["table"])
     if "note" in out:
         print(f"note: {out['note']}")
@@ -274,6 +287,8 @@ def _run_select(args) -> None:
         print(f"note: {out['note']}")
     if out["kid_disagrees"]:
         print(f"note: {out['kid_disagrees']}")
+    if out["closeups_disagree"]:
+        print(f"note: {out['closeups_disagree']}")
     where = f"version {out['version']}" if out["registry"] else "tagged, no registry"
     print(f"champion: run {out['run_id']} -> {out['champion_uri']} ({where})")
     path = args.out or project_root() / "metrics" / "champion.json"

@@ -76,3 +76,6 @@ ENCODER_NAMES = ("none", "resnet18", "resnet34", "efficientnet_lite0")
 DEFAULT_EVAL_CROPS = 5
 MAX_EVAL_CROPS = 10
 EVAL_CROP_FRACTION = 0.75  # corner crops keep 3/4 of the side: near the training jitter's scale (256/286)
+# ... and at several scales: scale k = the photo cut into k x k tiles of 1/k of the side (views.tiles), so that
+# close-ups are scored too: CIEDE2000, PSNR and colourfulness at each scale, against the grayscale input.
+EVAL_SCALES = (1, 2, 3)

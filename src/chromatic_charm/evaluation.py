@@ -24,16 +24,18 @@ import numpy as np
 import torch
 
 from . import color
-from .config import DEFAULT_EVAL_CROPS, MAX_EVAL_CROPS, clean_data_dir, project_root
-from .data.dataset import ArraySplit, eval_views, read_manifest
+from .config import DEFAULT_EVAL_CROPS, EVAL_SCALES, MAX_EVAL_CROPS, clean_data_dir, project_root
+from .data.dataset import ArraySplit, eval_tiles, eval_views, read_manifest
 from .devices import resolve_device
 from .errors import UserError
 from .files import atomic_path, write_text_atomic
 from .generators import resolve_generator
 from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, Distances, FeatureNetwork, ciede2000, colourfulness,
-                      distances, find_fid_weights, load_feature_network, psnr_ssim_per_image)
+                      distances, find_fid_weights, load_feature_network, psnr_per_image,
+                      psnr_ssim_per_image)
 from .models.propagation import with_hints
 from .training.hints import sample_hints
+from .views import is_scale_metric, scale_summary, scale_table
 
 HINT_SEED = 2017  # the points of --hints: the same for every model and run
 BASELINES_VERSION = 2  # bump when the cached real features or baselines would change
@@ -43,7 +45,8 @@ BASELINES_VERSION = 2  # bump when the cached real features or baselines would c
 def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "test", batch_size: int = 16,
              max_images: int | None = None, crops: int = DEFAULT_EVAL_CROPS, device: str | torch.device = "auto",
              fid: bool = True, fid_weights: str | None = None, network: FeatureNetwork | None = None,
-             log: bool = True, progress: bool = True, hints: tuple[int, ...] = ()) -> dict:
+             log: bool = True, progress: bool = True, hints: tuple[int, ...] = (),
+             scales: tuple[int, ...] = EVAL_SCALES) -> dict:
     """Evaluate; returns {"metrics": {...}, "fid_status", "fid_network", "table": markdown, "run_id", "photos",
     "samples", "crops", "report"}.
 
@@ -55,7 +58,12 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     patches at random places, fixed seed: the same points for every model), through the generator as
     exported (``models.propagation``: its own hint input if trained with ``--hints``, then the propagation),
     and CIEDE2000, PSNR and colourfulness are recorded as ``<split>_<metric>_hints<K>`` (K = 0 is the plain
-    evaluation's; ``out["hint_curve"]`` has each K's per-image values, for intervals)."""
+    evaluation's; ``out["hint_curve"]`` has each K's per-image values, for intervals).
+
+    ``scales``: each photo is also cut into k x k tiles of 1/k of its side for each k (``views.tiles``;
+    1 = the whole photo, 2 and 3 = close-ups), and CIEDE2000, PSNR and colourfulness are recorded per scale
+    and for their mean, with the grayscale input's values and the paired difference to them with its
+    bootstrap interval over photos (``views.scale_summary``: ``<split>_ciede2000_scale2_vs_gray_hi``, ...)."""
     from tqdm.auto import tqdm
 
     if not 1 <= crops <= MAX_EVAL_CROPS:
@@ -94,6 +102,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         if cache.is_file() and manifest.get("data_version"):
             cached = np.load(cache)
     features = {"real": [], "fake": [], "gray": []}
+    scales = tuple(sorted(set(int(k) for k in scales)))
+    by_scale = {kind: {k: {} for k in scales} for kind in ("model", "gray")}  # per-photo values, batch by batch
     curve = {k: {"ciede2000": [], "psnr": [], "colourfulness": []} for k in hints}
 
     # --- the loop: colourise every view, score the pixels, collect features
@@ -105,16 +115,11 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
         lightness, ab = color.rgb_to_model_input(rgb, axis=1)
         fake_ab = src.generator(lightness).float()
         real = color.model_output_to_rgb(lightness, ab, axis=1).clamp(0, 1)
-        lab_real = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(ab)], 1).permute(0, 2, 3, 1).cpu().numpy()
+        lab_real = _lab(lightness, ab)
+
 
         def score(pred_ab: torch.Tensor) -> tuple[torch.Tensor, dict]:
-            """The colour views of ``pred_ab`` and their per-image colourfulness, CIEDE2000, PSNR and SSIM."""
-            rgb_pred = color.model_output_to_rgb(lightness, pred_ab, axis=1).clamp(0, 1)
-            lab = torch.cat([color.denormalize_l(lightness), color.denormalize_ab(pred_ab)], 1)
-            delta = ciede2000(lab.permute(0, 2, 3, 1).cpu().numpy(), lab_real)
-            psnr, ssim = psnr_ssim_per_image(rgb_pred, real)
-            return rgb_pred, {"colourfulness": colourfulness(rgb_pred).cpu(), "ciede2000": delta.reshape(len(delta), -1).mean(1),
-                              "psnr": psnr.cpu(), "ssim": ssim.cpu()}
+            return _score(lightness, lab_real, real, pred_ab)
 
         fake, per_image = score(fake_ab)
         sums["colourfulness_real"] += colourfulness(real).sum().item()
@@ -128,6 +133,10 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
                 scores = per_image
             for name in curve[points]:
                 curve[points][name] += [float(v) for v in scores[name]]
+        for k in scales:  # the same photos as tiles of 1/k of the side: close-ups at k >= 2
+            for kind, values in _score_tiles(src.generator, batch, k, src.image_size, device).items():
+                for name, v in values.items():
+                    by_scale[kind][k].setdefault(name, []).append(v)
         if network is not None:
             features["fake"].append(network(fake))
             if cached is None:
@@ -140,6 +149,11 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     metrics.update({f"{split}_photos": photos, f"{split}_crops": crops, f"{split}_images": n})
     for points, values in curve.items():
         metrics.update({f"{split}_{name}_hints{points}": float(np.mean(v)) for name, v in values.items()})
+    if scales:
+        joined = {kind: {k: {name: np.concatenate(v) for name, v in values.items()} for k, values in per.items()}
+                  for kind, per in by_scale.items()}
+        metrics.update(scale_summary(split, joined["model"], joined["gray"],
+                                     {k: joined["gray"][k]["colourfulness_real"] for k in scales}))
     note = None
     if network is not None:
         if cached is None:
@@ -171,6 +185,43 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     if log and src.run_id:
         _log(src.run_id, metrics, split, {"fid_status": status, "fid_network": fid_network or "none",
                                           "fid_network_search": " > ".join(SEARCH_ORDER)}, report)
+    return out
+
+
+def _lab(lightness: torch.Tensor, ab: torch.Tensor) -> np.ndarray:
+    """Model tensors (B, 1, H, W) and (B, 2, H, W) -> CIE Lab (B, H, W, 3) float32 on the CPU."""
+    return torch.cat([color.denormalize_l(lightness), color.denormalize_ab(ab)], 1).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def _score(lightness: torch.Tensor, lab_real: np.ndarray, real: torch.Tensor, pred_ab: torch.Tensor, *,
+           with_ssim: bool = True) -> tuple[torch.Tensor, dict]:
+    """The colour views of ``pred_ab`` and their per-image colourfulness, CIEDE2000, PSNR and SSIM against the
+    truth (``lab_real``, and ``real`` in RGB)."""
+    rgb_pred = color.model_output_to_rgb(lightness, pred_ab, axis=1).clamp(0, 1)
+    delta = ciede2000(_lab(lightness, pred_ab), lab_real)
+    out = {"colourfulness": colourfulness(rgb_pred).cpu(), "ciede2000": delta.reshape(len(delta), -1).mean(1)}
+    if with_ssim:
+        psnr, ssim = psnr_ssim_per_image(rgb_pred, real)
+        out.update(psnr=psnr.cpu(), ssim=ssim.cpu())
+    else:
+        out["psnr"] = psnr_per_image(rgb_pred, real).cpu()
+    return rgb_pred, out
+
+
+def _score_tiles(generator, batch: torch.Tensor, scale: int, image_size: int, device) -> dict[str, dict[str, np.ndarray]]:
+    """A batch of photos cut into scale x scale tiles, colourised -> {"model": ..., "gray": ...}, each
+    {"ciede2000", "psnr", "colourfulness"} -> (B,) each photo's mean over its tiles (the grayscale input's
+    also carries "colourfulness_real", the truth's)."""
+    rgb = eval_tiles(batch, image_size=image_size, scale=scale, device=device)
+    lightness, ab = color.rgb_to_model_input(rgb, axis=1)
+    real = color.model_output_to_rgb(lightness, ab, axis=1).clamp(0, 1)
+    lab_real = _lab(lightness, ab)
+    out = {}
+    for kind, pred in (("model", generator(lightness).float()), ("gray", torch.zeros_like(ab))):
+        _, values = _score(lightness, lab_real, real, pred, with_ssim=False)
+        out[kind] = {name: np.asarray(values[name], np.float64).reshape(len(batch), -1).mean(1)
+                     for name in ("ciede2000", "psnr", "colourfulness")}
+    out["gray"]["colourfulness_real"] = colourfulness(real).cpu().numpy().reshape(len(batch), -1).mean(1)
     return out
 
 
@@ -220,9 +271,14 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
              "| metric | value | meaning |", "| --- | --- | --- |"]
     for key, value in metrics.items():
         name = key.removeprefix(f"{split}_")
-        if name in ("photos", "crops", "images"):
+        if name in ("photos", "crops", "images") or is_scale_metric(key):
             continue
         lines.append(f"| {key} | {value:.4f} | {descriptions.get(name, '')} |")
+    scales = scale_table(metrics, split)
+    if scales:
+        lines += ["", f"The same {photos} photos at several scales, each against the grayscale input "
+                  f"(`{split}_<metric>_scale<k>` and `..._scales_mean`, with `_gray`, `_vs_gray`, `_lo`, `_hi`):", "",
+                  scales]
     return "\n".join(lines) + "\n"
 
 

@@ -320,10 +320,17 @@ def psnr_ssim(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
     return float(psnr.mean()), float(ssim.mean())
 
 
+def psnr_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of each image of a batch of (B, 3, H, W) images in [0, 1]: a (B,) tensor (inf where equal)."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    return peak_signal_noise_ratio(pred.float(), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+
+
 def psnr_ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """PSNR (dB) and SSIM of each image of a batch of (B, 3, H, W) images in [0, 1]: two (B,) tensors."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+    from torchmetrics.functional.image import structural_similarity_index_measure
 
-    psnr = peak_signal_noise_ratio(pred.float(), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+    psnr = psnr_per_image(pred, target)
     ssim = structural_similarity_index_measure(pred.float(), target.float(), data_range=1.0, reduction="none")
     return psnr, ssim

@@ -8,6 +8,10 @@ evaluated with ``--no-fid`` or without any Inception network). ``candidates`` re
 given runs (the DVC pipeline passes the evaluation files of its own sweep), ``run_ids`` to runs named
 directly (the training notebook passes the runs it made).
 
+The choice stays the course's rule (FID on the whole-photo views); the close-up scores each run logged
+(``evaluate``'s scales 2 and up: CIEDE2000 against the grayscale input with its interval) are shown beside it,
+and ``closeups_disagree`` says when another candidate does better on close-ups than the champion.
+
 Runs are only compared on equal terms: the same number of images N and views per photo, and for FID and
 KID the same network; otherwise ``select`` stops and says what to re-evaluate (FID's bias depends on N).
 """
@@ -21,6 +25,7 @@ from pathlib import Path
 
 from .config import DEFAULT_MODEL_NAME
 from .errors import UserError
+from .views import describe_scale, scale_names, verdict
 
 HIGHER_IS_BETTER = ("psnr", "ssim", "colourfulness")
 
@@ -92,6 +97,9 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
     kid_note = kid_disagreement(ranked, metric)
     if kid_note:
         warnings.warn(kid_note, stacklevel=2)
+    closeup_note = closeup_disagreement(ranked, metric)
+    if closeup_note:
+        warnings.warn(closeup_note, stacklevel=2)
     champion = {"registry": None, "version": None, "uri": None, "note": None}
     if register:
         champion = tracking.make_champion(best.info.run_id, best.info.experiment_id, model_name, f"{mode} {metric}")
@@ -101,7 +109,8 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
             "metric": metric, "mode": mode, "value": best.data.metrics[metric], "requested_metric": requested,
             "fallback_used": fallback_reason is not None, "fallback_reason": fallback_reason,
             "ranked": [(r.info.run_id, r.info.run_name, r.data.metrics[metric]) for r in ranked],
-            "compared_on": terms, "kid_disagrees": kid_note,
+            "compared_on": terms, "kid_disagrees": kid_note, "closeups_disagree": closeup_note,
+            "closeups": {r.info.run_name or r.info.run_id: closeup_scores(r, metric) for r in ranked},
             "table": _table(ranked, metric, tie_breaker, best.info.run_id, terms)}
 
 
@@ -124,6 +133,56 @@ def kid_disagreement(ranked, metric: str) -> str | None:
     return (f"{metric} and {kid} disagree beyond KID's spread: {metric} picks {chosen.info.run_name} "
             f"({kid} {a[kid]:.4f} ± {a.get(std, 0.0):.4f}), {kid} picks {by_kid.info.run_name} "
             f"({b[kid]:.4f} ± {b.get(std, 0.0):.4f}); at a small N FID is dominated by its bias, KID is not")
+
+
+VERDICT_ORDER = ("better", "no difference", "worse")  # against the grayscale input, beyond the spread or not
+
+
+def closeup_scores(run, metric: str) -> dict:
+    """The run's CIEDE2000 against the grayscale input on close-ups (every scale but the whole photo, from
+    ``evaluate``'s scales): {"scale2": {"vs_gray", "low", "high", "verdict"}, ..., "worst": verdict or None}."""
+    split = metric.split("_", 1)[0]
+    m = run.data.metrics
+    out = {}
+    for name in scale_names(m, split):
+        if name in ("scale1", "scales_mean") or f"{split}_ciede2000_{name}_vs_gray" not in m:
+            continue
+        key = f"{split}_ciede2000_{name}_vs_gray"
+        out[name] = {"vs_gray": m[key], "low": m[f"{key}_lo"], "high": m[f"{key}_hi"],
+                     "verdict": verdict(m, split, name)}
+    verdicts = [v["verdict"] for v in out.values()]
+    out["worst"] = max(verdicts, key=VERDICT_ORDER.index) if verdicts else None
+    return out
+
+
+def closeup_disagreement(ranked, metric: str) -> str | None:
+    """A sentence when another candidate does better on close-ups than the run ``metric`` picks: its worst
+    close-up scale against the grayscale input is a better verdict (better / no difference / worse, by the
+    intervals each run logged); None when they agree or close-ups were not evaluated."""
+    scores = [(r, closeup_scores(r, metric)) for r in ranked]
+    chosen, chosen_scores = scores[0]
+    if chosen_scores["worst"] is None:
+        return None
+    rank = VERDICT_ORDER.index
+    better = [(r, c) for r, c in scores[1:] if c["worst"] is not None and rank(c["worst"]) < rank(chosen_scores["worst"])]
+    if not better:
+        return None
+    best, best_scores = min(better, key=lambda rc: (rank(rc[1]["worst"]), max(v["vs_gray"] for k, v in rc[1].items()
+                                                                             if k != "worst")))
+
+    def describe(c: dict) -> str:
+        return ", ".join(f"{describe_scale(k)} {v['vs_gray']:+.2f} [{v['low']:+.2f}, {v['high']:+.2f}]"
+                         for k, v in c.items() if k != "worst")
+
+    return (f"{metric} and the close-ups disagree: {metric} picks {chosen.info.run_name}, whose close-ups are "
+            f"{_against_gray(chosen_scores['worst'])} (CIEDE2000 minus gray's: {describe(chosen_scores)}); "
+            f"{best.info.run_name}'s are {_against_gray(best_scores['worst'])} ({describe(best_scores)})")
+
+
+def _against_gray(verdict_: str) -> str:
+    return {"better": "better than the grayscale input's beyond the spread",
+            "no difference": "no different from the grayscale input's",
+            "worse": "worse than the grayscale input's beyond the spread"}[verdict_]
 
 
 def _has(run, metric: str) -> bool:
@@ -153,14 +212,21 @@ def _terms(runs, metric: str) -> str:
 
 def _table(runs, metric: str, tie_breaker: str, best: str, terms: str) -> str:
     kid = f"{metric.split('_', 1)[0]}_kid"
-    lines = [f"All runs compared on the same terms: {terms}.", "",
-             f"| run | lr_G | lr_D | {metric} | {kid} ± std | {tie_breaker} | |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    closeups = {run.info.run_id: closeup_scores(run, metric) for run in runs}
+    scales = sorted({k for c in closeups.values() for k in c if k != "worst"})
+    header = ["run", "lr_G", "lr_D", metric, f"{kid} ± std", tie_breaker, *map(describe_scale, scales), ""]
+    lines = [f"All runs compared on the same terms: {terms}."
+             + (" Close-ups: CIEDE2000 minus the grayscale input's, mean and 95% interval over photos, beside the "
+                "rule (not part of it)." if scales else ""), "",
+             "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for run in runs:
         p, m = run.data.params, run.data.metrics
         tie = m.get(tie_breaker)
-        kid_text = f"{m[kid]:.4f} ± {m.get(kid + '_std', math.nan):.4f}" if _has(run, kid) else ""
-        lines.append(f"| {run.info.run_name} | {p.get('lr_g', '')} | {p.get('lr_d', '')} | {m[metric]:.4f} | "
-                     f"{kid_text} | {'' if tie is None else f'{tie:.4f}'} | "
-                     f"{'champion' if run.info.run_id == best else ''} |")
+        c = closeups[run.info.run_id]
+        cells = [run.info.run_name, p.get("lr_g", ""), p.get("lr_d", ""), f"{m[metric]:.4f}",
+                 f"{m[kid]:.4f} ± {m.get(kid + '_std', math.nan):.4f}" if _has(run, kid) else "",
+                 "" if tie is None else f"{tie:.4f}",
+                 *(f"{c[k]['vs_gray']:+.2f} [{c[k]['low']:+.2f}, {c[k]['high']:+.2f}]" if k in c else "" for k in scales),
+                 "champion" if run.info.run_id == best else ""]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

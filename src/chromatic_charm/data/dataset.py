@@ -22,8 +22,9 @@ from torch.nn import functional as F
 from torch.utils.data import Dataset, Sampler
 
 from .. import color
-from ..config import EVAL_CROP_FRACTION, MAX_EVAL_CROPS, SPLITS
+from ..config import MAX_EVAL_CROPS, SPLITS
 from ..errors import ConfigError, UserError
+from ..views import corner_views, tiles
 
 
 def read_manifest(root: Path) -> dict:
@@ -226,18 +227,25 @@ def eval_views(images: torch.Tensor, *, image_size: int, crops: int, device: tor
 
     View 0 is the whole photo resized to ``image_size`` (what evaluation always used); views 1-4 the four
     corner crops of ``EVAL_CROP_FRACTION`` of the side, resized to ``image_size``; views 5-9 the same five
-    mirrored left to right. More views give FID and KID more samples from a small test set; they are not
-    independent photos, which is why the sample counts of photos and views are both reported."""
+    mirrored left to right (``views.corner_views``). More views give FID and KID more samples from a small
+    test set; they are not independent photos, which is why the sample counts of photos and views are both
+    reported."""
     if not 1 <= crops <= MAX_EVAL_CROPS:
         raise ConfigError(f"crops must be between 1 and {MAX_EVAL_CROPS}, got {crops}")
+    return _cut(images, corner_views(images.shape[1], images.shape[2], crops), image_size, device)
+
+
+def eval_tiles(images: torch.Tensor, *, image_size: int, scale: int, device: torch.device | str) -> torch.Tensor:
+    """uint8 RGB (B, S, S, 3) -> float RGB (B * scale**2, 3, s, s) in [0, 1]: each photo's scale x scale
+    tiles of 1/scale of the side (``views.tiles``; scale 1 is the whole photo), resized to ``image_size``
+    (upsampled where a tile is smaller: 85-px tiles at scale 3 of a 256-px photo), photo by photo."""
+    return _cut(images, tiles(images.shape[1], images.shape[2], scale), image_size, device)
+
+
+def _cut(images: torch.Tensor, boxes, image_size: int, device) -> torch.Tensor:
     x = images.to(device).permute(0, 3, 1, 2).float().div_(255.0)
-    side = x.shape[-1]
-    c = max(1, round(side * EVAL_CROP_FRACTION))
-    boxes = [None, (0, 0), (0, side - c), (side - c, 0), (side - c, side - c)]
     views = []
-    for k in range(crops):
-        box = boxes[k % 5]
-        view = x if box is None else x[:, :, box[0]:box[0] + c, box[1]:box[1] + c]
-        view = _resize(view, image_size)
-        views.append(view.flip(-1) if k >= 5 else view)
+    for top, left, h, w, mirrored in boxes:
+        view = _resize(x[:, :, top:top + h, left:left + w], image_size)
+        views.append(view.flip(-1) if mirrored else view)
     return torch.stack(views, 1).flatten(0, 1)
