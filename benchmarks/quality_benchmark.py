@@ -10,6 +10,14 @@ do-nothing colouriser every model must beat.
 Metrics: FID and KID (the FID paper's Inception, chromatic_charm.metrics), colourfulness (Hasler and
 Suesstrunk; the truth's beside it), CIEDE2000 and PSNR/SSIM against the truth.
 
+At several scales too (``--scales``, default 1,2,3; chromatic_charm.views): each photo is also cut into
+k x k tiles of 1/k of its side, each tile posted at its own size, so close-ups and crops are scored as a
+user would send them. CIEDE2000, PSNR and colourfulness per scale and for the mean of the scales, each
+against the grayscale input (and any ``--baseline``) with bootstrap intervals over photos.
+``--choose-scales REFERENCE`` applies issue 33's rule (docs/encoder_study.md, round 5): among the models
+whose KID and whole-photo CIEDE2000 are not worse than REFERENCE's beyond the spread, those that beat the
+grayscale input at every scale first, then the lowest worst scale.
+
     python benchmarks/quality_benchmark.py --data "Data/Clean Data" --split test \\
         --model old=old.onnx --model new=src/chromatic_charm/assets/generator.onnx --targets new \\
         --markdown docs/quality.md --grid docs/images/quality_grid.jpg
@@ -41,8 +49,10 @@ from api_benchmark import start_server  # noqa: E402
 
 from chromatic_charm import color, stats  # noqa: E402
 from chromatic_charm.files import write_text_atomic  # noqa: E402
-from chromatic_charm.config import EVAL_CROP_FRACTION, IMAGE_EXTENSIONS, MAX_EVAL_CROPS  # noqa: E402
+from chromatic_charm.config import EVAL_SCALES, IMAGE_EXTENSIONS, MAX_EVAL_CROPS  # noqa: E402
 from chromatic_charm.images import to_rgb  # noqa: E402
+from chromatic_charm.views import (corner_views, describe_scale, paired_by_scale, parse_scales,  # noqa: E402
+                                   scale_summary, tiles)
 from chromatic_charm.metrics import (ciede2000, colourfulness, distances, load_feature_network,  # noqa: E402
                                      psnr_ssim_per_image)
 
@@ -58,7 +68,8 @@ def load_photos(args) -> tuple[list[np.ndarray], str]:
         photos = []
         for f in files[: args.max_photos]:
             image, _ = to_rgb(Image.open(f))
-            image.thumbnail((args.max_side, args.max_side), Image.Resampling.LANCZOS)
+            if args.max_side:
+                image.thumbnail((args.max_side, args.max_side), Image.Resampling.LANCZOS)
             photos.append(np.asarray(image))
         return photos, f"{len(photos)} photos from {args.photos}"
     array = Path(args.data) / f"{args.split}.npy"
@@ -68,17 +79,15 @@ def load_photos(args) -> tuple[list[np.ndarray], str]:
     return [np.ascontiguousarray(p) for p in photos], f"{len(photos)} photos of the {args.split} split of {args.data}"
 
 
+def cut(photo: np.ndarray, boxes) -> list[np.ndarray]:
+    """The views of ``photo`` in ``boxes`` (chromatic_charm.views: top, left, height, width, mirrored)."""
+    return [np.ascontiguousarray(photo[t:t + h, l:l + w][:, ::-1] if mirrored else photo[t:t + h, l:l + w])
+            for t, l, h, w, mirrored in boxes]
+
+
 def views(photo: np.ndarray, crops: int) -> list[np.ndarray]:
     """The whole photo, its four corner crops of EVAL_CROP_FRACTION of each side, then mirror images."""
-    h, w = photo.shape[:2]
-    ch, cw = max(1, round(h * EVAL_CROP_FRACTION)), max(1, round(w * EVAL_CROP_FRACTION))
-    boxes = [None, (0, 0), (0, w - cw), (h - ch, 0), (h - ch, w - cw)]
-    out = []
-    for k in range(crops):
-        box = boxes[k % 5]
-        view = photo if box is None else photo[box[0]:box[0] + ch, box[1]:box[1] + cw]
-        out.append(np.ascontiguousarray(view[:, ::-1] if k >= 5 else view))
-    return out
+    return cut(photo, corner_views(*photo.shape[:2], crops))
 
 
 def gray_of(rgb: np.ndarray) -> np.ndarray:
@@ -169,6 +178,121 @@ def spreads(per_image: dict, reference: dict, groups: np.ndarray, real_features)
         out["kid"] = stats.kid_difference(real_features.numpy(), per_image["features"].numpy(),
                                           reference["features"].numpy(), groups)
     return out
+
+
+class Scales:
+    """The photos cut into tiles at each scale (``--scales``), and every colouriser's per-photo scores there."""
+
+    def __init__(self, photos: list[np.ndarray], scales: tuple[int, ...]):
+        self.scales = scales
+        self.real, photo, scale = [], [], []
+        for i, p in enumerate(photos):
+            for k in scales:
+                views_k = cut(p, tiles(*p.shape[:2], k))
+                self.real += views_k
+                photo += [i] * len(views_k)
+                scale += [k] * len(views_k)
+        self.photo, self.scale = np.array(photo), np.array(scale)
+        self.grays = [gray_of(v) for v in self.real]
+        self.per_photo: dict[str, dict[int, dict[str, np.ndarray]]] = {}
+
+    def add(self, name: str, outputs: list[np.ndarray]) -> None:
+        """Score ``outputs`` (one colour image per tile, in order) against the truth, per photo and scale."""
+        _, per_image = score(self.real, outputs, None, None)
+        self.per_photo[name] = {k: {m: stats.photo_means(per_image[m][self.scale == k], self.photo[self.scale == k])
+                                    for m in ("ciede2000", "psnr", "colourfulness")} for k in self.scales}
+
+    def truth_colourfulness(self) -> dict[int, np.ndarray]:
+        values = np.array([float(colourfulness(tensor([r]).float() / 255)) for r in self.real])
+        return {k: stats.photo_means(values[self.scale == k], self.photo[self.scale == k]) for k in self.scales}
+
+    def summary(self, name: str, truth: dict[int, np.ndarray]) -> dict[str, float]:
+        return scale_summary("q", self.per_photo[name], self.per_photo[GRAY], truth)
+
+    def against(self, name: str, reference: str) -> dict[str, stats.Interval]:
+        """CIEDE2000 of ``name`` minus ``reference``'s at each scale and their mean, photo-paired."""
+        return paired_by_scale(self.per_photo[name], self.per_photo[reference])
+
+
+def scale_names(summary: dict) -> list[str]:
+    return [k.removeprefix("q_ciede2000_").removesuffix("_vs_gray") for k in summary
+            if k.startswith("q_ciede2000_") and k.endswith("_vs_gray")]
+
+
+def worst_scale(summary: dict) -> float:
+    """The largest of the single scales' mean CIEDE2000 differences to the grayscale input."""
+    return max(summary[f"q_ciede2000_{n}_vs_gray"] for n in scale_names(summary) if n != "scales_mean")
+
+
+def beats_gray_everywhere(summary: dict) -> bool:
+    return all(summary[f"q_ciede2000_{n}_vs_gray_hi"] < 0 for n in scale_names(summary) if n != "scales_mean")
+
+
+def scales_markdown(summaries: dict[str, dict], source: str) -> str:
+    """CIEDE2000 and PSNR minus the grayscale input's at each scale, and colourfulness, one row a model."""
+    names = scale_names(next(iter(summaries.values())))
+    head = " | ".join(describe_scale(n) for n in names)
+    lines = [f"At several scales ({source}): each photo whole and cut into tiles of 1/k of its side, each tile "
+             "posted at its own size; CIEDE2000 minus the grayscale input's, mean and 95% bootstrap interval over "
+             "photos (below 0: better than gray).", "",
+             f"| colouriser | {head} | worst scale |", "| --- |" + " ---: |" * (len(names) + 1)]
+    for model, summary in summaries.items():
+        cells = [f"{summary[f'q_ciede2000_{n}_vs_gray']:+.2f} [{summary[f'q_ciede2000_{n}_vs_gray_lo']:+.2f}, "
+                 f"{summary[f'q_ciede2000_{n}_vs_gray_hi']:+.2f}]" for n in names]
+        lines.append(f"| {model} | {' | '.join(cells)} | {worst_scale(summary):+.2f} |")
+    lines += ["", "CIEDE2000 (the grayscale input's), PSNR in dB (the grayscale input's) and colourfulness (the "
+              "truth's) at each scale:", "", f"| colouriser | {head} |", "| --- |" + " ---: |" * len(names)]
+    first = next(iter(summaries.values()))
+    lines.append("| grayscale input | " + " | ".join(
+        f"{first[f'q_ciede2000_{n}_gray']:.2f} / {first[f'q_psnr_{n}_gray']:.2f} dB / 0" for n in names) + " |")
+    for model, summary in summaries.items():
+        lines.append(f"| {model} | " + " | ".join(
+            f"{summary[f'q_ciede2000_{n}']:.2f} / {summary[f'q_psnr_{n}']:.2f} dB / {summary[f'q_colourfulness_{n}']:.1f}"
+            for n in names) + " |")
+    lines.append("| ground truth | " + " | ".join(f"0 / inf / {first[f'q_colourfulness_{n}_real']:.1f}" for n in names)
+                 + " |")
+    return "\n".join(lines)
+
+
+def scales_against_markdown(against: dict[str, dict[str, stats.Interval]], reference: str) -> str:
+    names = list(next(iter(against.values())))
+    lines = [f"CIEDE2000 against `{reference}` at each scale, mean and 95% bootstrap interval over photos (below 0: "
+             "better than it):", "", "| colouriser | " + " | ".join(describe_scale(n) for n in names) + " |",
+             "| --- |" + " ---: |" * len(names)]
+    for model, by_scale in against.items():
+        lines.append(f"| {model} | " + " | ".join(f"{v.value:+.2f} [{v.low:+.2f}, {v.high:+.2f}]"
+                                                    for v in by_scale.values()) + " |")
+    return "\n".join(lines)
+
+
+def choose_scales(pool: list[str], summaries: dict, reference: str, kid_between, scales: Scales) -> tuple[str, list[str]]:
+    """Issue 33's rule (docs/encoder_study.md, round 5): admissible = KID and whole-photo CIEDE2000 not worse
+    than ``reference``'s beyond the spread; among those, the ones that beat the grayscale input beyond the
+    spread at every scale first, then the lowest worst scale. Returns (winner, one line per model)."""
+    lines, admissible = [], []
+    for name in pool:
+        misses = []
+        if name != reference:
+            whole = scales.against(name, reference)["scale1"]
+            if whole.above_zero():
+                misses.append(f"whole-photo CIEDE2000 worse than {reference}'s beyond the spread ({whole})")
+            if kid_between is not None:
+                kid = kid_between(name, reference)
+                if kid.above_zero():
+                    misses.append(f"KID worse than {reference}'s beyond the spread ({kid.value:+.4f} "
+                                  f"[{kid.low:+.4f}, {kid.high:+.4f}])")
+        s = summaries[name]
+        where = ("beats gray beyond the spread at every scale" if beats_gray_everywhere(s) else
+                 "does not beat gray beyond the spread at every scale")
+        if misses:
+            lines.append(f"`{name}`: not admissible: {'; '.join(misses)}")
+        else:
+            admissible.append(name)
+            lines.append(f"`{name}`: admissible; {where}; worst scale {worst_scale(s):+.2f}")
+    if not admissible:
+        return None, lines
+    winner = min(admissible, key=lambda n: (not beats_gray_everywhere(summaries[n]), worst_scale(summaries[n])))
+    return winner, lines
 
 
 def eligible(rows: dict, spread: dict, name: str) -> list[str]:
@@ -277,7 +401,7 @@ def write_outputs(args, text: str, numbers: dict) -> None:
         write_text_atomic(args.json, json.dumps({**numbers, "machine": describe()}, indent=1))
 
 
-def log_runs(models: dict, rows: dict, terms: str, table: str | None) -> None:
+def log_runs(models: dict, rows: dict, terms: str, table: str | None, scale_summaries: dict) -> None:
     from chromatic_charm import tracking
 
     for name, path in models.items():
@@ -289,6 +413,7 @@ def log_runs(models: dict, rows: dict, terms: str, table: str | None) -> None:
         metrics = {f"quality_{k}": v for k, v in rows[name].items()}
         metrics.update({f"quality_gray_{k}": v for k, v in rows[GRAY].items()})
         metrics["quality_truth_colourfulness"] = rows["truth"]["colourfulness"]
+        metrics.update({f"quality_{k.removeprefix('q_')}": v for k, v in scale_summaries.get(name, {}).items()})
         try:
             tracking.log_measurements(run_id, metrics, {"quality_measured_on": terms},
                                       [table] if table else [], "quality")
@@ -304,7 +429,14 @@ def main(argv=None) -> int:
     p.add_argument("--split", default="test")
     p.add_argument("--photos", help="a folder of colour photos instead of a prepared split")
     p.add_argument("--max-photos", type=int, default=None)
-    p.add_argument("--max-side", type=int, default=512, help="photos from --photos are shrunk to this (default 512)")
+    p.add_argument("--max-side", type=int, default=512,
+                   help="photos from --photos are shrunk to this (default 512; 0 = as they are)")
+    p.add_argument("--scales", default=",".join(map(str, EVAL_SCALES)), metavar="K[,K...]",
+                   help="also score each photo as k x k tiles of 1/k of its side, for each k (1 = the whole photo; "
+                        f"default {','.join(map(str, EVAL_SCALES))}; '' = none)")
+    p.add_argument("--choose-scales", metavar="REFERENCE",
+                   help="apply issue 33's rule (docs/encoder_study.md, round 5) against this model: KID and "
+                        "whole-photo CIEDE2000 not worse than its beyond the spread, then the best worst scale")
     p.add_argument("--crops", type=int, default=5, help=f"views a photo, 1 to {MAX_EVAL_CROPS} (default 5)")
     p.add_argument("--in-process", action="store_true", help="the inference path without a server (faster)")
     p.add_argument("--no-fid", action="store_true")
@@ -313,6 +445,8 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write every number to this file")
     p.add_argument("--grid", help="write a grid of the first photos (whole views) to this image (.png, .jpg)")
     p.add_argument("--grid-photos", type=int, default=6)
+    p.add_argument("--closeup-grid", help="write a grid of close-ups (the middle tile of the finest --scales) of the "
+                                          "same photos to this image")
     p.add_argument("--baseline", metavar="NAME", action="append", default=[],
                    help="also give every other model's paired differences against this one (the L1-only run, say); "
                         "repeatable")
@@ -328,23 +462,36 @@ def main(argv=None) -> int:
     if args.targets and args.targets not in models:
         sys.exit(f"error: --targets {args.targets} is not one of the --model names ({', '.join(models)})")
 
-    for baseline in args.baseline:
+    for baseline in args.baseline + ([args.choose_scales] if args.choose_scales else []):
         if baseline not in models:
             sys.exit(f"error: --baseline {baseline} is not one of the --model names ({', '.join(models)})")
+    try:
+        scale_list = parse_scales(args.scales) if args.scales.strip() else ()
+    except ValueError as exc:
+        sys.exit(f"error: --scales {exc}")
+    if args.choose_scales and not scale_list:
+        sys.exit("error: --choose-scales needs --scales")
 
     photos, source = load_photos(args)
     real = [v for photo in photos for v in views(photo, args.crops)]
     groups = np.repeat(np.arange(len(photos)), args.crops)
     grays = [gray_of(v) for v in real]
+    scaled = Scales(photos, scale_list) if scale_list else None
     network = None if args.no_fid else load_feature_network()
     real_features = features(network, real) if network is not None else None
     rows, per_image = {}, {}
     rows[GRAY], per_image[GRAY] = score(real, [np.stack([g] * 3, -1) for g in grays], real_features, network)
-    timings, outputs = {}, {}
+    if scaled:
+        scaled.add(GRAY, [np.stack([g] * 3, -1) for g in scaled.grays])
+    timings, outputs, tile_outputs = {}, {}, {}
     for name, path in models.items():
-        outputs[name], timings[name] = colorize_all(path, grays, args.in_process)
+        everything, timings[name] = colorize_all(path, grays + (scaled.grays if scaled else []), args.in_process)
+        outputs[name], tile_outputs[name] = everything[:len(grays)], everything[len(grays):]
         rows[name], per_image[name] = score(real, outputs[name], real_features, network)
-        print(f"{name}: {timings[name]['seconds']:.1f} s for {len(grays)} images ({timings[name]['via']})", flush=True)
+        if scaled:
+            scaled.add(name, everything[len(grays):])
+        print(f"{name}: {timings[name]['seconds']:.1f} s for {len(everything)} images ({timings[name]['via']})",
+              flush=True)
     rows["truth"] = {"colourfulness": float(np.mean([float(colourfulness(tensor([r]).float() / 255)) for r in real]))}
     names = list(models)
     spread = {name: spreads(per_image[name], per_image[GRAY], groups, real_features) for name in names}
@@ -358,10 +505,28 @@ def main(argv=None) -> int:
         text += "\n\n" + spread_markdown(rows, against, f"baseline `{baseline}`", others)
         numbers_spread.setdefault("against", {})[baseline] = {n: {k: vars(v) for k, v in d.items()}
                                                               for n, d in against.items()}
+    def kid_between(a: str, b: str) -> stats.Interval:
+        return stats.kid_difference(real_features.numpy(), per_image[a]["features"].numpy(),
+                                    per_image[b]["features"].numpy(), groups)
+
+    scale_numbers = {}
+    if scaled:
+        truth = scaled.truth_colourfulness()
+        summaries = {name: scaled.summary(name, truth) for name in names}
+        text += "\n\n" + scales_markdown(summaries, f"{len(photos)} photos, scales {','.join(map(str, scale_list))}")
+        scale_numbers = {"summary": summaries, "against": {}}
+        for baseline in args.baseline:
+            against = {n: scaled.against(n, baseline) for n in names if n != baseline}
+            text += "\n\n" + scales_against_markdown(against, baseline)
+            scale_numbers["against"][baseline] = {n: {k: vars(v) for k, v in d.items()} for n, d in against.items()}
+        if args.choose_scales:
+            pool = [n for n in names if n not in args.not_shippable or n == args.choose_scales]
+            winner, lines = choose_scales(pool, summaries, args.choose_scales,
+                                          kid_between if network is not None else None, scaled)
+            text += (f"\n\nIssue 33's rule (docs/encoder_study.md, round 5) against `{args.choose_scales}`:\n\n"
+                     + "\n".join(f"- {line}" for line in lines) + f"\n\n**Chosen: {winner or 'none'}**.")
+            scale_numbers["chosen"] = winner
     if args.choose:
-        def kid_between(a: str, b: str) -> stats.Interval:
-            return stats.kid_difference(real_features.numpy(), per_image[a]["features"].numpy(),
-                                        per_image[b]["features"].numpy(), groups)
 
         pool = [n for n in names if n not in args.not_shippable]
         winner, why = choose(rows, spread, kid_between if network is not None else None, pool)
@@ -377,13 +542,20 @@ def main(argv=None) -> int:
         text += f"\n\nTargets for `{args.targets}`:\n\n" + "\n".join(
             f"- {'met' if passed else 'MISSED'}: {what}" for what, passed in checks)
     write_outputs(args, text, {"rows": rows, "spread": numbers_spread, "models": models, "source": source,
-                               "photos": len(photos), "views": args.crops, "timings": timings})
+                               "photos": len(photos), "views": args.crops, "timings": timings,
+                               "scales": scale_numbers})
     if args.log_runs:
         via = "in process" if args.in_process else "through the API"
-        log_runs(models, rows, f"{source}, {len(photos)} photos x {args.crops} views, {via}", args.markdown)
+        log_runs(models, rows, f"{source}, {len(photos)} photos x {args.crops} views, {via}", args.markdown,
+                 scale_numbers.get("summary", {}))
     if args.grid:
         picks = [i * args.crops for i in range(min(args.grid_photos, len(photos)))]
         grid(Path(args.grid), grays, outputs, real, picks)
+    if args.closeup_grid and scaled:
+        k = max(scale_list)  # the middle tile of the finest scale: a close-up of each of the first photos
+        picks = [int(np.flatnonzero((scaled.photo == i) & (scaled.scale == k))[k * k // 2])
+                 for i in range(min(args.grid_photos, len(photos)))]
+        grid(Path(args.closeup_grid), scaled.grays, tile_outputs, scaled.real, picks)
     return 0 if ok else 1
 
 

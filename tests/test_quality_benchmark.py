@@ -28,7 +28,7 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
         [sys.executable, str(SCRIPT), "--photos", str(photos), "--crops", "2", "--model", f"tiny={onnx_model}",
          "--model", f"same={onnx_model}", "--baseline", "same", "--choose", "--not-shippable", "same",
          "--targets", "tiny", "--json", str(tmp_path / "q.json"), "--grid", str(tmp_path / "grid.png"),
-         "--markdown", str(tmp_path / "q.md")],
+         "--markdown", str(tmp_path / "q.md"), "--choose-scales", "same", "--closeup-grid", str(tmp_path / "close.png")],
         capture_output=True, text=True, timeout=600, cwd=REPO)
     assert out.returncode in (0, 1), out.stderr[-2000:]  # 1: a tiny model misses the targets, as it should
     result = json.loads((tmp_path / "q.json").read_text())
@@ -56,13 +56,29 @@ def test_quality_benchmark_scores_a_model_through_the_api(onnx_model, tmp_path):
     assert "Paired differences against the grayscale input" in text and "baseline `same`" in text
     assert "The study's rule" in text and "`same`" not in text.split("The study's rule")[1].split(":")[0]
     assert spread["chosen"]["model"] in (None, "tiny")
+    # at every scale (the default 1,2,3): each tile posted at its own size, against gray and the baseline
+    scales = result["scales"]
+    tiny = scales["summary"]["tiny"]
+    for name in ("scale1", "scale2", "scale3", "scales_mean"):
+        key = f"q_ciede2000_{name}"
+        assert tiny[f"{key}_vs_gray"] == pytest.approx(tiny[key] - tiny[f"{key}_gray"])
+        assert tiny[f"{key}_vs_gray_lo"] <= tiny[f"{key}_vs_gray"] <= tiny[f"{key}_vs_gray_hi"]
+    # scale 1 is the whole photo, the first corner view: the same images as the plain rows, fewer of them
+    assert 0 < tiny["q_ciede2000_scale1_gray"] < 60 and tiny["q_colourfulness_scale3_real"] > 0
+    assert scales["against"]["same"]["tiny"]["scale3"] == {"value": 0.0, "low": 0.0, "high": 0.0}
+    assert "tiles of 1/3 of the side" in text and "CIEDE2000 against `same` at each scale" in text
+    assert "Issue 33's rule" in text and scales["chosen"] in ("tiny", "same")
+    assert Image.open(tmp_path / "close.png").size == (4 * 160, 18 + 3 * 160)
 
 
-def test_quality_benchmark_rejects_an_empty_folder(tmp_path):
+def test_quality_benchmark_rejects_an_empty_folder_and_bad_scales(tmp_path):
     out = subprocess.run([sys.executable, str(SCRIPT), "--photos", str(tmp_path), "--model", "x=none.onnx"],
                          capture_output=True, text=True, timeout=120, cwd=REPO)
     assert out.returncode != 0 and f"no photos under '{tmp_path}'" in out.stderr
     assert "Traceback" not in out.stderr
+    out = subprocess.run([sys.executable, str(SCRIPT), "--photos", str(tmp_path), "--model", "x=none.onnx",
+                          "--scales", "0"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.returncode != 0 and "error: --scales '0': a scale is 1" in out.stderr and "Traceback" not in out.stderr
 
 
 CALIBRATION = REPO / "benchmarks" / "target_calibration.py"

@@ -66,17 +66,9 @@ def scale_summary(split: str, model: dict[int, dict[str, np.ndarray]], gray: dic
     tiles at scale k, for the model and for the grayscale input; ``real_colourfulness[k]``: (P,) the truth's.
     The mean of the scales is each photo's mean over the scales, so its interval resamples photos too."""
     out: dict[str, float] = {}
-    scales = sorted(model)
-    names = [(f"scale{k}", [k]) for k in scales] + ([("scales_mean", scales)] if len(scales) > 1 else [])
-    for name, ks in names:
-        def mean_over(values: dict, measure: str) -> np.ndarray:
-            per = [np.asarray(values[k][measure], np.float64) for k in ks]
-            if measure == "psnr":
-                per = [np.minimum(v, PSNR_CAP) for v in per]
-            return np.mean(per, axis=0)
-
+    for name, ks in _scale_groups(model):
         for measure in PAIRED:
-            m, g = mean_over(model, measure), mean_over(gray, measure)
+            m, g = _mean_over(model, ks, measure), _mean_over(gray, ks, measure)
             out[f"{split}_{measure}_{name}"] = float(m.mean())
             out[f"{split}_{measure}_{name}_gray"] = float(g.mean())
             if len(m) >= 2:
@@ -84,9 +76,30 @@ def scale_summary(split: str, model: dict[int, dict[str, np.ndarray]], gray: dic
                 out.update({f"{split}_{measure}_{name}_vs_gray": interval.value,
                             f"{split}_{measure}_{name}_vs_gray_lo": interval.low,
                             f"{split}_{measure}_{name}_vs_gray_hi": interval.high})
-        out[f"{split}_colourfulness_{name}"] = float(mean_over(model, "colourfulness").mean())
+        out[f"{split}_colourfulness_{name}"] = float(_mean_over(model, ks, "colourfulness").mean())
         out[f"{split}_colourfulness_{name}_real"] = float(np.mean([real_colourfulness[k] for k in ks], axis=0).mean())
     return out
+
+
+def paired_by_scale(model: dict[int, dict[str, np.ndarray]], reference: dict[int, dict[str, np.ndarray]],
+                    measure: str = "ciede2000") -> dict[str, stats.Interval]:
+    """Per-photo values of two colourisers at each scale (as ``scale_summary`` takes them) -> the paired
+    difference model minus reference at each scale and for their mean, with its interval over photos."""
+    return {name: stats.bootstrap_interval(_mean_over(model, ks, measure) - _mean_over(reference, ks, measure))
+            for name, ks in _scale_groups(model)}
+
+
+def _scale_groups(values: dict) -> list[tuple[str, list[int]]]:
+    scales = sorted(values)
+    return [(f"scale{k}", [k]) for k in scales] + ([("scales_mean", scales)] if len(scales) > 1 else [])
+
+
+def _mean_over(values: dict, scales: list[int], measure: str) -> np.ndarray:
+    """(P,) each photo's mean of ``measure`` over ``scales`` (PSNR capped at PSNR_CAP)."""
+    per = [np.asarray(values[k][measure], np.float64) for k in scales]
+    if measure == "psnr":
+        per = [np.minimum(v, PSNR_CAP) for v in per]
+    return np.mean(per, axis=0)
 
 
 def verdict(metrics: dict, split: str, name: str, measure: str = "ciede2000") -> str | None:
@@ -150,5 +163,6 @@ def scale_table(metrics: dict, split: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["EVAL_SCALES", "Box", "corner_views", "tiles", "parse_scales", "scale_summary", "verdict", "is_scale_metric",
+__all__ = ["EVAL_SCALES", "Box", "corner_views", "tiles", "parse_scales", "scale_summary", "paired_by_scale", "verdict",
+           "is_scale_metric",
            "scale_names", "describe_scale", "scale_table"]
