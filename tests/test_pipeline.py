@@ -221,6 +221,7 @@ def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_c
     l1 = train(replace(tiny_config, warmup_epochs=100, max_steps=2, beta1=0.9, run_name="l1-phase",
                        checkpoint_dir=str(tmp_path / "l1")), progress=False, command="chromatic-charm train --l1")
     gan = train(replace(tiny_config, init_from=str(l1.checkpoint), lambda_l1=300.0, max_steps=2, run_name="gan-phase",
+                        crop_scale=(0.25, 1.0),
                         checkpoint_dir=str(tmp_path / "gan")), progress=False, command="chromatic-charm train --gan")
     evaluate(str(gan.checkpoint), data_dir=clean_data, crops=2, progress=False)
     meta = export(str(gan.checkpoint), tmp_path / "assets" / "generator.onnx", data_dir=clean_data, card=True)
@@ -232,3 +233,7 @@ def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_c
     assert "N = 16 images (8 photos x 2 views)" in card
     assert re.search(r"\| FID \| [0-9.]+ \| [0-9.]+ \|", card) and "| CIEDE2000 |" in card
     assert f"`{meta['training_data']['data_version']}`" in card and "## Limits" in card
+    assert "random resized crops of 0.25 to 1 of the photo's area (`--crop-scale 0.25 1`" in card
+    # the numbers at each scale, whole photo and close-ups, against the grayscale input (evaluate's scales)
+    assert "**At each scale**" in card and re.search(r"\| tiles of 1/3 of the side \(3\) \| [0-9.]+ \| [0-9.]+ \| "
+                                                     r"[-+][0-9.]+ \[[-+][0-9.]+, [-+][0-9.]+\] \| (better|worse|no difference) \|", card)

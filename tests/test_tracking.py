@@ -200,3 +200,20 @@ def test_a_bare_run_id_in_chromatic_charm_model_is_a_reference(monkeypatch, isol
         default_model_path()
     monkeypatch.setenv("CHROMATIC_CHARM_MODEL", str(isolated_project / "missing.onnx"))
     assert default_model_path() == isolated_project / "missing.onnx"  # a path stays a path
+
+
+def test_commands_that_first_use_a_new_local_store_together_all_succeed(tmp_path):
+    """Two `train` started at once on a fresh clone (or `dvc repro -j 2`) both create the sqlite store's tables;
+    without the lock beside the store one of them failed ('duplicate column name: step')."""
+    code = ("import sys; from chromatic_charm.tracking.target import connect; "
+            "print('experiment', connect('together')[1])")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DAGSHUB_"))}
+    for attempt in range(2):  # the race is narrow: two fresh stores, three processes each
+        root = tmp_path / f"project{attempt}"
+        root.mkdir()
+        procs = [subprocess.Popen([sys.executable, "-c", code], env={**env, "CHROMATIC_CHARM_ROOT": str(root)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        outs = [p.communicate(timeout=180) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
+        assert len({out.strip().splitlines()[-1] for out, _ in outs}) == 1  # one experiment, the same id for all
+        assert (root / "mlflow.db.lock").is_file()

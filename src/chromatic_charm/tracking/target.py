@@ -24,6 +24,7 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import project_root
@@ -200,7 +201,35 @@ def use_target() -> TrackingTarget:
     if target.kind != "env":  # MLflow 3 also writes it to MLFLOW_TRACKING_URI: not the user's choice
         _SET_BY_US.add(target.uri)
     mlflow.set_tracking_uri(target.uri)
+    _initialise_sqlite(target)
     return target
+
+
+_SQLITE_READY: set[str] = set()
+
+
+def _initialise_sqlite(target: TrackingTarget) -> None:
+    """Create (or migrate) an sqlite store's tables under a file lock beside it, once per process: two
+    commands that first use a new store at the same moment (two `train` started together, `dvc repro -j 2`)
+    would otherwise both create its tables, and one fails ('duplicate column name', 'table ... already
+    exists'). Without fcntl (Windows) the store is opened as before."""
+    if target.uri in _SQLITE_READY or not target.uri.startswith("sqlite:///"):
+        return
+    try:
+        import fcntl
+    except ImportError:
+        return
+    from mlflow.tracking import MlflowClient
+
+    path = Path(target.uri.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            MlflowClient(target.uri).search_experiments(max_results=1)  # creates and migrates the tables
+        except Exception as exc:
+            raise UserError(f"MLflow at {target.display} failed: {first_line(exc)}") from None
+    _SQLITE_READY.add(target.uri)
 
 
 def connect(experiment: str) -> tuple[TrackingTarget, str]:
@@ -213,7 +242,13 @@ def connect(experiment: str) -> tuple[TrackingTarget, str]:
         if found is None:
             # The embedded store keeps artifacts beside it in the repo, whatever the current folder.
             location = (project_root() / "mlartifacts").as_uri() if target.kind == "local" else None
-            experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+            try:
+                experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
+            except Exception:  # created by another command in the meantime: use it
+                found = mlflow.get_experiment_by_name(experiment)
+                if found is None:
+                    raise
+                experiment_id = found.experiment_id
         else:
             experiment_id = found.experiment_id
     except Exception as exc:  # MLflow raises many types; the user needs the target and the cause
