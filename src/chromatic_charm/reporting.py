@@ -142,6 +142,30 @@ def colourise_examples(model_path: str | Path, images: np.ndarray):
     return out
 
 
+def closeup_example(model_path: str | Path, rgb: np.ndarray, scale: int = 3) -> dict:
+    """A photo whole and as a close-up, through the one inference path: the close-up is the middle tile of
+    its ``scale`` x ``scale`` tiles (``views.tiles``, as evaluation cuts them), colourised on its own at its
+    own size, as a user's crop would be. Returns {"whole": [gray, colour, truth], "closeup": [...], "box":
+    (top, left, height, width), "ciede2000": {"whole": (model, gray), "closeup": (model, gray)}}: each
+    mean CIEDE2000 to the truth, of the colourisation and of the gray input."""
+    from .inference import Colorizer
+    from .metrics import ciede2000
+    from .views import tiles
+
+    colorizer = Colorizer(Path(model_path))
+    top, left, h, w, _ = tiles(*rgb.shape[:2], scale)[scale * scale // 2]
+    out = {"box": (top, left, h, w), "ciede2000": {}}
+    for name, truth in (("whole", np.asarray(rgb)), ("closeup", np.ascontiguousarray(rgb[top:top + h, left:left + w]))):
+        gray_lab = _gray_lab(truth)
+        gray = np.asarray(color.lab_to_rgb(gray_lab) * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+        colour = colorizer.colorize_rgb(gray)
+        true_lab = color.rgb_to_lab(truth.astype(np.float32) / 255.0)
+        score = lambda image: float(ciede2000(color.rgb_to_lab(image.astype(np.float32) / 255.0), true_lab).mean())  # noqa: E731
+        out[name] = [gray, colour, truth]
+        out["ciede2000"][name] = (score(colour), score(gray))
+    return out
+
+
 HINT_EXAMPLE_POINTS = 10  # the report's and the deck's example of colour hints
 
 
