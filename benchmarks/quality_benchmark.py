@@ -434,9 +434,10 @@ def main(argv=None) -> int:
     p.add_argument("--scales", default=",".join(map(str, EVAL_SCALES)), metavar="K[,K...]",
                    help="also score each photo as k x k tiles of 1/k of its side, for each k (1 = the whole photo; "
                         f"default {','.join(map(str, EVAL_SCALES))}; '' = none)")
-    p.add_argument("--choose-scales", metavar="REFERENCE",
+    p.add_argument("--choose-scales", metavar="REFERENCE[=NAME,NAME...]", action="append", default=[],
                    help="apply issue 33's rule (docs/encoder_study.md, round 5) against this model: KID and "
-                        "whole-photo CIEDE2000 not worse than its beyond the spread, then the best worst scale")
+                        "whole-photo CIEDE2000 not worse than its beyond the spread, then the best worst scale; among "
+                        "the NAMEs (default: the models not --not-shippable, and REFERENCE); repeatable")
     p.add_argument("--crops", type=int, default=5, help=f"views a photo, 1 to {MAX_EVAL_CROPS} (default 5)")
     p.add_argument("--in-process", action="store_true", help="the inference path without a server (faster)")
     p.add_argument("--no-fid", action="store_true")
@@ -462,14 +463,21 @@ def main(argv=None) -> int:
     if args.targets and args.targets not in models:
         sys.exit(f"error: --targets {args.targets} is not one of the --model names ({', '.join(models)})")
 
-    for baseline in args.baseline + ([args.choose_scales] if args.choose_scales else []):
+    choices = []
+    for text in args.choose_scales:
+        reference, _, pool = text.partition("=")
+        choices.append((reference, [n.strip() for n in pool.split(",")] if pool else None))
+        for name in [reference, *(choices[-1][1] or [])]:
+            if name not in models:
+                sys.exit(f"error: --choose-scales {text}: {name} is not one of the --model names ({', '.join(models)})")
+    for baseline in args.baseline:
         if baseline not in models:
             sys.exit(f"error: --baseline {baseline} is not one of the --model names ({', '.join(models)})")
     try:
         scale_list = parse_scales(args.scales) if args.scales.strip() else ()
     except ValueError as exc:
         sys.exit(f"error: --scales {exc}")
-    if args.choose_scales and not scale_list:
+    if choices and not scale_list:
         sys.exit("error: --choose-scales needs --scales")
 
     photos, source = load_photos(args)
@@ -519,13 +527,14 @@ def main(argv=None) -> int:
             against = {n: scaled.against(n, baseline) for n in names if n != baseline}
             text += "\n\n" + scales_against_markdown(against, baseline)
             scale_numbers["against"][baseline] = {n: {k: vars(v) for k, v in d.items()} for n, d in against.items()}
-        if args.choose_scales:
-            pool = [n for n in names if n not in args.not_shippable or n == args.choose_scales]
-            winner, lines = choose_scales(pool, summaries, args.choose_scales,
-                                          kid_between if network is not None else None, scaled)
-            text += (f"\n\nIssue 33's rule (docs/encoder_study.md, round 5) against `{args.choose_scales}`:\n\n"
+        for reference, pool in choices:
+            pool = pool or [n for n in names if n not in args.not_shippable or n == reference]
+            winner, lines = choose_scales(pool, summaries, reference, kid_between if network is not None else None,
+                                          scaled)
+            text += (f"\n\nIssue 33's rule (docs/encoder_study.md, round 5) against `{reference}`, over "
+                     + ", ".join(f"`{n}`" for n in pool) + ":\n\n"
                      + "\n".join(f"- {line}" for line in lines) + f"\n\n**Chosen: {winner or 'none'}**.")
-            scale_numbers["chosen"] = winner
+            scale_numbers.setdefault("chosen", {})[reference] = winner
     if args.choose:
 
         pool = [n for n in names if n not in args.not_shippable]

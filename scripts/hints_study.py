@@ -51,7 +51,9 @@ def recipe(data: str, device: str, params: dict, pair: str) -> tuple[TrainConfig
     """The pipeline's two phases as TrainConfigs (dvc.yaml's train_l1 and train stages)."""
     t, l1, gan, lrs = params["train"], params["l1"], params["gan"], params["sweep"][pair]
     base = TrainConfig(data_dir=data, encoder=t["encoder"], model_size=t["model_size"], image_size=t["image_size"],
-                       load_size=t["load_size"], batch_size=t["batch_size"], device=device, num_workers=0, amp="off")
+                       load_size=t.get("load_size"),
+                       crop_scale=tuple(map(float, str(t["crop_scale"]).split())) if t.get("crop_scale") else None,
+                       batch_size=t["batch_size"], device=device, num_workers=0, amp="off")
     phase1 = replace(base, epochs=l1["epochs"], warmup_epochs=l1["epochs"], lr_g=l1["lr_g"],
                      encoder_lr_mult=l1["encoder_lr_mult"], beta1=l1["beta1"])
     phase2 = replace(base, epochs=gan["epochs"], lambda_l1=gan["lambda_l1"], encoder_lr_mult=gan["encoder_lr_mult"],

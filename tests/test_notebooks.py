@@ -68,7 +68,7 @@ def pipeline_project(tmp_path_factory) -> Path:
     (project / "Data" / "Clean Data").mkdir(parents=True)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["data"].update(source="samples", size=64, min_size=64)
-    params["train"].update(model_size="tiny", image_size=64, load_size=72, device="cpu")
+    params["train"].update(model_size="tiny", image_size=64, device="cpu")
     params["l1"]["epochs"], params["gan"]["epochs"] = 2, 1
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     _run(["git", "init", "-q"], project)
