@@ -273,6 +273,12 @@ class Outputs:
         return reporting.colourise_examples(self.results["model_path"], images)
 
     @cached_property
+    def closeup(self) -> dict:
+        """The report's close-up example: its first test photo whole and its middle ninth, colourised on its own."""
+        images, _ = analysis.split_samples(self.data, "test", n=self.report.parameters.get("num_examples", 6), seed=0)
+        return reporting.closeup_example(self.results["model_path"], images[0])
+
+    @cached_property
     def api_truth(self) -> np.ndarray:
         """The report's API example: the first test photo at its full size, in colour."""
         index = self.data.index
@@ -736,7 +742,7 @@ class Context:
     spec: SlideSpec | None = None  # the slide being drawn
 
 
-COVER_PHOTO, INTRO_PHOTO, PHOTOS_SHOWN = 3, 0, (1, 4)  # which of the report's test photos (its sample order)
+COVER_PHOTO, INTRO_PHOTO = 3, 0  # which of the report's test photos (its sample order)
 
 
 def _sample(ctx: Context, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1071,8 +1077,10 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
 
 
 def visual_photos(slide, box: Box, ctx: Context) -> bool:
-    rows = [list(_sample(ctx, i)) for i in PHOTOS_SHOWN]
-    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones")
+    """A test photo whole (top row) and its middle ninth colourised on its own, as a close-up (bottom row)."""
+    closeup = ctx.outputs.closeup
+    rows = [closeup["whole"], closeup["closeup"]]  # both square: the close-up's 86 pixels drawn as large
+    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones, entera y primer plano")
     return True
 
 

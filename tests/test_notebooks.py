@@ -366,6 +366,7 @@ def test_the_training_notebooks_default_recipe_is_the_pipelines():
     assert values["model_size"] == params["train"]["model_size"]
     assert (values["l1_epochs"], values["gan_epochs"]) == (params["l1"]["epochs"], params["gan"]["epochs"])
     assert values["lambda_l1"] == params["gan"]["lambda_l1"]
+    assert values["crop_scale"].split() == str(params["train"]["crop_scale"]).split()  # "0.1 1": close-ups too
     pairs = sorted((v["lr_g"], v["lr_d"]) for v in params["sweep"].values())
     assert sorted(tuple(map(float, p.split(":"))) for p in values["grid"].split(",")) == pairs
 
