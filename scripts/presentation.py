@@ -765,22 +765,28 @@ def _hue_ring(shapes, box: Box, label: str = "L*a*b*"):
           fill=RGBColor(0x9A, 0x9A, 0xA2), color=WHITE, kind=MSO_SHAPE.OVAL)
 
 
-def _labelled_photos(slide, box: Box, rows: list[list[np.ndarray]], headers: list[str], name: str):
-    """Photos in a grid as large as fits, a header over each column (native text, LABEL_PT + 2)."""
+def _labelled_photos(slide, box: Box, rows: list[list[np.ndarray]], headers: list[str], name: str,
+                     row_labels: list[str] | None = None):
+    """Photos in a grid as large as fits, a header over each column (native text, LABEL_PT + 2) and, with
+    ``row_labels``, a label left of each row."""
     header_h, gap = Inches(0.45), Inches(0.12)
+    label_w = Inches(1.0) if row_labels else 0
     ratio = rows[0][0].shape[1] / rows[0][0].shape[0]
     cols = len(rows[0])
     height = min((box.height - header_h - gap * (len(rows) - 1)) // len(rows),
-                 int((box.width - gap * (cols - 1)) / cols / ratio))
+                 int((box.width - label_w - gap * (cols - 1)) / cols / ratio))
     width = int(height * ratio)
-    left0 = box.left + (box.width - cols * width - (cols - 1) * gap) // 2
+    left0 = box.left + label_w + (box.width - label_w - cols * width - (cols - 1) * gap) // 2
     top0 = box.top + (box.height - header_h - len(rows) * height - (len(rows) - 1) * gap) // 2
     for c, header in enumerate(headers):
         _text(slide.shapes, Box(left0 + c * (width + gap), top0, width, header_h), [header], LABEL_PT + 2, bold=True,
               color=INK, align=PP_ALIGN.CENTER, anchor=MSO_ANCHOR.BOTTOM)
     for r, row in enumerate(rows):
+        top = top0 + header_h + r * (height + gap)
+        if row_labels:
+            _text(slide.shapes, Box(left0 - label_w, top, label_w - gap, height), [row_labels[r]], LABEL_PT, bold=True,
+                  color=INK, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
         for c, image in enumerate(row):
-            top = top0 + header_h + r * (height + gap)
             _picture(slide.shapes, image, Box(left0 + c * (width + gap), top, width, height), name=f"Visual: {name}")
 
 
@@ -1080,7 +1086,8 @@ def visual_photos(slide, box: Box, ctx: Context) -> bool:
     """A test photo whole (top row) and its middle ninth colourised on its own, as a close-up (bottom row)."""
     closeup = ctx.outputs.closeup
     rows = [closeup["whole"], closeup["closeup"]]  # both square: the close-up's 86 pixels drawn as large
-    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones, entera y primer plano")
+    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones, entera y primer plano",
+                     row_labels=["foto entera", "primer plano"])
     return True
 
 
