@@ -52,8 +52,12 @@ def test_errors_are_json_with_the_right_status(client):
     cases = [
         (client.post("/colorize"), 400, "no image"),
         (client.post("/colorize", data={"file": (io.BytesIO(b"x"), "a.png")}), 400, "no 'image' field"),
+        (client.post("/colorize", data={"image": (io.BytesIO(b""), "empty.png")}), 400,
+         "the file 'empty.png' is empty; send a photo with its content"),
         (client.post("/colorize", data=b"not an image", content_type="image/png"), 415, "not an image"),
-        (client.post("/colorize", data=png(40, 40)[:60], content_type="image/png"), 400, "corrupt"),
+        (client.post("/colorize", data=png(40, 40)[:60], content_type="image/png"), 400, "cut short"),
+        (client.post("/colorize", data=png(64, 64, fmt="JPEG")[:-400], content_type="image/jpeg"), 400,
+         "the image is cut short (truncated"),
         (client.post("/colorize?format=gif", data=png(8, 8), content_type="image/png"), 400, "unknown format"),
         (client.post("/colorize", data=b"0" * (3 * 1024 * 1024), content_type="image/png"), 413, "2 MB limit"),
         (client.get("/nowhere"), 404, "not found"),
@@ -62,6 +66,14 @@ def test_errors_are_json_with_the_right_status(client):
     for response, status, text in cases:
         assert response.status_code == status, (status, response.data[:200])
         assert response.is_json and text.lower() in response.get_json()["error"].lower()
+
+
+def test_model_parameters_are_typed():
+    from chromatic_charm.serving.routes import typed
+
+    assert [typed(v) for v in ("True", "False", "None", "8", "0.0002", "(0.1, 1.0)", "vanilla", "checkpoints/a.pt")] == [
+        True, False, None, 8, 0.0002, [0.1, 1.0], "vanilla", "checkpoints/a.pt"]
+    assert typed(3) == 3 and typed("(a, b)") == "(a, b)"
 
 
 def test_pixel_limit_is_checked_before_decoding(client):
@@ -78,6 +90,7 @@ def test_health_ready_model_page_and_openapi(client):
     assert client.get("/ready").get_json()["ready"] is True
     model = client.get("/model").get_json()
     assert model["image_size"] == 32 and "metrics" in model and "training_data" in model
+    assert "version" not in model
     page = client.get("/")
     assert page.status_code == 200 and b'type="file"' in page.data and b"colorize" in page.data
     spec = client.get("/openapi.json").get_json()
@@ -267,6 +280,9 @@ def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypa
     client = create_app().test_client()
     model = client.get("/model").get_json()
     assert model["image_size"] == 128 and model["run_id"] and "test_ciede2000" in model["metrics"]
+    training = model["training"]  # typed JSON, not MLflow's strings ("False", "8", "(0.1, 1.0)")
+    assert training["hints"] is False and training["batch_size"] == 8 and training["crop_scale"] == [0.1, 1.0]
+    assert training["load_size"] is None and model["source"].startswith("models:/") and "version" not in model
     data = io.BytesIO()
     Image.open(REPO / "samples" / "scikit-image__coffee.jpg").convert("L").save(data, "PNG")
     response = client.post("/colorize", data=data.getvalue(), content_type="image/png")
@@ -310,7 +326,7 @@ def test_real_gunicorn_error_statuses(server):
     cases = [
         (requests.post(f"{url}/colorize", timeout=30), 400, "no image"),
         (requests.post(f"{url}/colorize", data=png(40, 40)[:60], headers={"Content-Type": "image/png"}, timeout=30),
-         400, "corrupt"),
+         400, "cut short (truncated"),
         (requests.post(f"{url}/colorize", data=huge.getvalue(), headers={"Content-Type": "image/png"}, timeout=30),
          413, "over the limit of 40,000,000 pixels"),
         (requests.post(f"{url}/colorize", data=b"0" * (26 * 1024 * 1024), headers={"Content-Type": "image/png"},

@@ -39,8 +39,9 @@ def test_parse_takes_json_and_objects():
 
 @pytest.mark.parametrize("value,message", [
     ("{not json", "hints is not valid JSON"),
-    ('{"x": 1}', "hints must be a JSON list"),
+    ('{"x": 1}', "hints must be a JSON list of {\"x\", \"y\", \"color\"} objects, got an object"),
     ("[1]", "hint 0: must be an object"),
+    ('[[1, 2]]', "got a list"),
     ('[{"x": 1, "y": 2}]', "hint 0: missing 'color'"),
     ('[{"x": 1, "y": 2, "color": "#fff"}]', "hint 0: color '#fff' is not a colour; write it as #rrggbb"),
     ('[{"x": 1, "y": 2, "color": "red"}]', "hint 0: color 'red' is not a colour"),
@@ -262,6 +263,33 @@ def test_api_result_changes_where_the_hint_is_and_says_it_takes_hints(server):
     schema = requests.get(f"{url}/openapi.json", timeout=10).json()
     props = schema["paths"]["/colorize"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert "#rrggbb" in props["hints"]["description"]
+
+
+def test_api_reads_hints_from_a_file_part_and_the_query_string_and_never_ignores_them(server):
+    url, _ = server
+    good, bad = '[{"x": 70, "y": 40, "color": "#0000ff", "radius": 4}]', '[{"x": 70, "y": 40}]'
+    blue = lambda body: color.rgb_to_lab(  # noqa: E731
+        np.asarray(Image.open(io.BytesIO(body)))[40, 70].astype(np.float32) / 255)[2]
+    plain = requests.post(f"{url}/colorize", data=photo_png(), headers={"Content-Type": "image/png"}, timeout=30)
+    as_form = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png")},
+                            data={"hints": good}, timeout=30)
+    as_file = requests.post(f"{url}/colorize", files={"image": ("p.png", photo_png(), "image/png"),
+                                                      "hints": ("hints.json", good.encode(), "application/json")},
+                            timeout=30)
+    as_query = requests.post(f"{url}/colorize", params={"hints": good}, data=photo_png(),
+                             headers={"Content-Type": "image/png"}, timeout=30)
+    assert plain.status_code == as_form.status_code == as_file.status_code == as_query.status_code == 200
+    assert blue(as_form.content) < blue(plain.content) - 10  # the hint was followed
+    assert as_file.content == as_form.content and as_query.content == as_form.content  # read the same way
+    for kwargs in ({"files": {"image": ("p.png", photo_png(), "image/png"), "hints": ("h.json", bad.encode())}},
+                   {"params": {"hints": bad}, "data": photo_png(), "headers": {"Content-Type": "image/png"}},
+                   {"files": {"image": ("p.png", photo_png(), "image/png"), "hints": ("h.json", b"\xff\xfe\x00")}},
+                   {"files": {"image": ("p.png", photo_png(), "image/png")}, "data": {"hints": good},
+                    "params": {"hints": good}}):
+        response = requests.post(f"{url}/colorize", timeout=30, **kwargs)
+        assert response.status_code == 400, kwargs
+        assert any(m in response.json()["error"] for m in ("hint 0: missing 'color'", "not UTF-8 text",
+                                                           "hints sent twice (as the form field and the query string)"))
 
 
 def test_api_hints_for_a_model_that_takes_none_get_a_400(server_without_hints):

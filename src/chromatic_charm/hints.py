@@ -77,14 +77,14 @@ def parse(value) -> list[Hint]:
             raise HintError(f"hints is not valid JSON ({exc}); send a list such as "
                             '[{"x": 120, "y": 45, "color": "#c0392b"}]') from None
     if not isinstance(value, list):
-        raise HintError(f"hints must be a JSON list of {{\"x\", \"y\", \"color\"}} objects, got a {_json_type(value)}")
+        raise HintError(f"hints must be a JSON list of {{\"x\", \"y\", \"color\"}} objects, got {_a(_json_type(value))}")
     if len(value) > MAX_HINTS:
         raise HintError(f"{len(value)} hints is more than the limit of {MAX_HINTS}; send at most {MAX_HINTS}")
     hints = []
     for i, item in enumerate(value):
         if not isinstance(item, dict):
             raise HintError(f"hint {i}: must be an object like {{\"x\": 120, \"y\": 45, \"color\": \"#c0392b\"}}, "
-                            f"got a {_json_type(item)}")
+                            f"got {_a(_json_type(item))}")
         unknown = sorted(set(item) - _KEYS)
         if unknown:
             raise HintError(f"hint {i}: unknown key {unknown[0]!r}; a hint has x, y, color and optionally radius")
@@ -168,6 +168,10 @@ def _in_gamut(lightness: np.ndarray, ab: np.ndarray, tolerance: float = 1e-4) ->
     x, y, z = color._lab_to_xyz(lightness, ab[:, 0], ab[:, 1], ops)
     linear = np.stack(color._mix(color._RGB_FROM_XYZ, x, y, z), axis=-1)
     return ((linear >= -tolerance) & (linear <= 1 + tolerance)).all(axis=-1)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
 
 
 def _json_type(value) -> str:

@@ -233,7 +233,9 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{exc}; send a smaller image") from None
     except Exception as exc:  # likewise for the decoders (struct.error, EOFError, IndexError, ...)
-        raise CorruptImage(f"the image is corrupt or truncated ({exc}); send the complete file") from None
+        if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+            raise CorruptImage(f"the image is cut short (truncated: {exc}); send the complete file") from None
+        raise CorruptImage(f"the image is corrupt ({exc}); send the complete file") from None
     return image
 
 

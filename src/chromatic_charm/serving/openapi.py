@@ -11,7 +11,8 @@ HINTS_DESCRIPTION = (
     "\"color\": \"#rrggbb\", \"radius\": number (optional, default 0)}}. x and y are pixels of the uploaded photo "
     "as displayed (EXIF orientation applied; x to the right, y down, from 0); radius in photo pixels. Each hint "
     "gives its region that colour's hue and chroma at the photo's own lightness there. Only for a model that takes "
-    "hints (GET /model: \"hints\": true); multipart uploads only.")
+    "hints (GET /model: \"hints\": true). Send them as the multipart field 'hints', as a multipart file part "
+    "(curl -F hints=@hints.json), or, with a raw-body upload, in the query string (?hints=...); once.")
 
 
 def _error(description: str) -> dict:
@@ -28,7 +29,9 @@ def spec(config: dict) -> dict:
             "/colorize": {"post": {
                 "summary": "Colourise a photo",
                 "parameters": [{"name": "format", "in": "query", "required": False,
-                                "schema": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "png"}}],
+                                "schema": {"type": "string", "enum": list(OUTPUT_FORMATS), "default": "png"}},
+                               {"name": "hints", "in": "query", "required": False, "schema": {"type": "string"},
+                                "description": HINTS_DESCRIPTION}],
                 "requestBody": {"required": True, "content": {
                     "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {
                         "image": {"type": "string", "format": "binary"},
@@ -52,7 +55,7 @@ def spec(config: dict) -> dict:
             "/health": {"get": {"summary": "Liveness", "responses": {"200": {"description": "alive"}}}},
             "/ready": {"get": {"summary": "Model loaded and warmed up",
                                "responses": {"200": {"description": "ready"}, "503": _error("the model could not be loaded or warmed up; the message says why")}}},
-            "/model": {"get": {"summary": "The served model: name, version, run id, metrics, training data",
+            "/model": {"get": {"summary": "The served model: name, its source (the MLflow reference it was exported from), run id, metrics, training data and parameters",
                                "responses": {"200": {"description": "model metadata",
                                                      "content": {"application/json": {"schema": {"type": "object"}}}},
                                              "503": _error("the model could not be loaded")}}},

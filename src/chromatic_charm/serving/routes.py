@@ -16,6 +16,28 @@ from .openapi import spec
 bp = Blueprint("api", __name__)
 
 
+def hints_text() -> str | None:
+    """The request's hints as JSON text, from wherever they were sent: the multipart form field
+    (``-F 'hints=[...]'``), a multipart file part (``-F hints=@hints.json``) or the query string
+    (``?hints=[...]``, which is how a raw-body upload sends them). Two of those at once is a HintError, as
+    is a file part that is not UTF-8 text: hints are never ignored."""
+    found = []
+    if "hints" in request.form:
+        found.append(("form field", request.form["hints"]))
+    if "hints" in request.files:
+        raw = request.files["hints"].read()
+        try:
+            found.append(("file part", raw.decode("utf-8-sig")))
+        except UnicodeDecodeError:
+            raise HintError("the hints file part is not UTF-8 text; send JSON such as "
+                            '[{"x": 120, "y": 45, "color": "#c0392b"}]') from None
+    if "hints" in request.args:
+        found.append(("query string", request.args["hints"]))
+    if len(found) > 1:
+        raise HintError(f"hints sent twice (as the {found[0][0]} and the {found[1][0]}); send them once")
+    return found[0][1] if found else None
+
+
 def error(status: int, message: str, **headers) -> Response:
     response = jsonify(error=message, status=status)
     response.status_code = status
@@ -28,23 +50,23 @@ def colorize():
     upload = request.files.get("image")
     if upload is not None:
         data = upload.read()
-    elif request.files:
+        if not data:
+            return error(400, f"the file {upload.filename or 'image'!r} is empty; send a photo with its content")
+    elif set(request.files) - {"hints"}:
         return error(400, f"no 'image' field; send the photo in the multipart field 'image' "
                           f"(got {', '.join(request.files)})")
     else:
-        data = request.get_data(cache=False)
+        data = request.get_data(cache=False) if not request.files else b""
     if not data:
         return error(400, "no image: POST a photo as the multipart field 'image' or as the raw request body")
     fmt = (request.args.get("format") or "png").lower()
     if fmt not in OUTPUT_FORMATS:
         return error(400, f"unknown format {fmt!r}; use format={', '.join(OUTPUT_FORMATS)}")
-    hints = None
-    text = request.form.get("hints") if upload is not None else None
-    if text is not None and text.strip():
-        try:
-            hints = parse_hints(text)
-        except HintError as exc:
-            return error(400, str(exc))
+    try:
+        text = hints_text()
+        hints = parse_hints(text) if text is not None and text.strip() else None
+    except HintError as exc:
+        return error(400, str(exc))
     holder = current_app.extensions["colorizer"]
     if not holder.ready:
         return error(503, holder.error)
@@ -91,17 +113,35 @@ def model():
     meta = colorizer.metadata
     return jsonify(
         name=meta.get("model_name") or colorizer.model_path.stem,
-        version=meta.get("model_version"),
         run_id=meta.get("run_id"),
         run_name=meta.get("run_name"),
         metrics=meta.get("metrics", {}),
         training_data=meta.get("training_data", {}),
-        training=meta.get("training", {}),
+        training={key: typed(value) for key, value in meta.get("training", {}).items()},
         image_size=colorizer.size,
         encoder=meta.get("encoder", "none"),  # exports before the encoders had pix2pix's U-Net
         hints=colorizer.takes_hints,
         source=meta.get("source"),
     )
+
+
+def typed(value):
+    """A training parameter as MLflow stores it (text: "False", "None", "8", "(0.1, 1.0)") -> its JSON value."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    if text[:1] in "([" and text[-1:] in ")]":
+        items = [typed(part) for part in text[1:-1].split(",") if part.strip()]
+        if all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
+            return items
+    return value
 
 
 @bp.get("/openapi.json")
