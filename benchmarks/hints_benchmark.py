@@ -1,11 +1,14 @@
-"""Colour hints through the API, as a user sends them: the K curve and the latency.
+"""Colour hints through the API, as a user sends them: the K curve, the harm of one hint, and the latency.
 
 Each test photo is turned gray and posted to ``POST /colorize`` of a real gunicorn server with K hints:
 K pixels drawn at random (fixed seed per photo and K), each with its true colour (1 px, radius 0). What
-comes back is compared with the true photo: mean CIEDE2000, PSNR and colourfulness for K = 0, 1, 5, 10, 20,
+comes back is compared with the true photo: mean CIEDE2000, PSNR and colourfulness for K = 0, 1, 3, 5, 10, 20,
 with 95% bootstrap intervals over photos, and the ratio of K = 10's CIEDE2000 to K = 0's (issue 24's
-target: at most 0.6). Then latency: p50 and p90 of ``/colorize`` at 256x256 with no hints and with 10 and
-256 hints, interleaved, in one run (ratios are what to compare across machines).
+target: at most 0.6). The harm (issue 34): one hint of the true colour at a random pixel (``--harm-draws``
+draws a photo), and the share of the photo's pixels whose CIEDE2000 to the truth grows by more than 2 over
+the result without hints; a true colour should hurt almost nothing. Then latency: p50 and p90 of
+``/colorize`` at 256x256 with no hints and with 10 and 256 hints, interleaved, in one run (ratios are
+what to compare across machines).
 
     python benchmarks/hints_benchmark.py --data "Data/Clean Data" --split test --markdown outputs/hints.md \\
         --grid docs/images/hints_grid.jpg
@@ -34,8 +37,10 @@ from chromatic_charm.reporting import random_hints  # noqa: E402
 from chromatic_charm.files import write_text_atomic  # noqa: E402
 from chromatic_charm.metrics import ciede2000, colourfulness, psnr_ssim_per_image  # noqa: E402
 
-COUNTS = (0, 1, 5, 10, 20)
+COUNTS = (0, 1, 3, 5, 10, 20)
 SEED = 2024
+HARM_SEED = 7000
+HARM_DELTA = 2.0  # CIEDE2000 units
 
 
 def png(array: np.ndarray) -> bytes:
@@ -137,6 +142,7 @@ def main() -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--model", help="ONNX model (default: the shipped one)")
     parser.add_argument("--max-photos", type=int)
+    parser.add_argument("--harm-draws", type=int, default=8, help="one-hint posts a photo for the harm (default 8)")
     parser.add_argument("--repeats", type=int, default=40, help="latency requests per case (default 40)")
     parser.add_argument("--markdown", help="write the tables here")
     parser.add_argument("--json", help="write the numbers here")
@@ -155,6 +161,7 @@ def main() -> int:
         if not model.get("hints"):
             sys.exit("error: the served model takes no hints; give it some with `chromatic-charm export --add-hints`")
         per_photo = {k: {"ciede2000": [], "psnr": [], "colourfulness": []} for k in COUNTS}
+        harm = []
         grid_rows = []
         for i, truth in enumerate(photos):
             truth = np.ascontiguousarray(truth)
@@ -167,6 +174,15 @@ def main() -> int:
                     per_photo[k][name].append(value)
                 if k == 10 and i < args.grid_photos:
                     grid_rows.append((truth, results[0], results[10], hints))
+            real = color.rgb_to_lab(truth.astype(np.float32) / 255)
+            plain = ciede2000(color.rgb_to_lab(results[0].astype(np.float32) / 255), real)
+            shares = []
+            for d in range(args.harm_draws):
+                hinted, _ = colorize(url, gray, random_hints(truth, 1, HARM_SEED + 100 * i + d))
+                worse = ciede2000(color.rgb_to_lab(hinted.astype(np.float32) / 255), real) - plain
+                shares.append(float((worse > HARM_DELTA).mean()))
+            if shares:
+                harm.append(float(np.mean(shares)))
             print(f"\r{i + 1}/{len(photos)} photos", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         timing = latency(url, args.repeats, np.ascontiguousarray(photos[0]))
@@ -197,7 +213,15 @@ def main() -> int:
         lines.append(f"| {row['K']} | {fmt(row['ciede2000'])} | {fmt(row['ciede2000_ratio'])} | {fmt(row['psnr'])} | "
                      f"{fmt(row['colourfulness'], 1)} | {row['photos_improved'] if row['K'] else '-'} |")
     truth_colour = float(np.mean([float(colourfulness(as_tensor(p))[0]) for p in photos]))
-    lines += ["", f"Colourfulness of the true photos: {truth_colour:.1f}.", "",
+    lines += ["", f"Colourfulness of the true photos: {truth_colour:.1f}."]
+    harm_row = None
+    if harm:
+        iv = stats.bootstrap_interval(np.asarray(harm))
+        harm_row = {"mean": iv.value, "low": iv.low, "high": iv.high, "draws": args.harm_draws}
+        lines += ["", f"Harm of one true-colour hint at a random pixel ({args.harm_draws} draws a photo): "
+                      f"{100 * iv.value:.2f}% [{100 * iv.low:.2f}, {100 * iv.high:.2f}] of a photo's pixels more than "
+                      f"{HARM_DELTA:g} CIEDE2000 worse than without it (mean over photos, 95% bootstrap)."]
+    lines += ["",
               "Latency of `POST /colorize` (the first test photo, gray; one client, interleaved requests):", "",
               "| hints | p50 (ms) | p90 (ms) | p50 / none at that size |", "| --- | ---: | ---: | ---: |"]
     for name, t in timing.items():
@@ -210,7 +234,8 @@ def main() -> int:
     if args.markdown:
         write_text_atomic(Path(args.markdown), text)
     if args.json:
-        write_text_atomic(Path(args.json), json.dumps({"rows": rows, "latency": timing, "machine": machine,
+        write_text_atomic(Path(args.json), json.dumps({"rows": rows, "harm": harm_row, "per_photo_harm": harm,
+                                                       "latency": timing, "machine": machine,
                                                        "model": model, "per_photo": per_photo}, indent=1))
     if args.grid:
         contact_sheet(grid_rows, Path(args.grid))
