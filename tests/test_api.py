@@ -289,6 +289,10 @@ def test_the_shipped_default_model_is_served_when_nothing_is_configured(monkeypa
     out = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGB"), dtype=np.float32)
     assert response.status_code == 200 and out.shape == (256, 384, 3)
     assert (out.max(axis=2) - out.min(axis=2)).mean() > 5  # colour, not gray
+    assert response.headers["X-Input-Colour"] == "no"  # a gray upload
+    colour = client.post("/colorize", data=(REPO / "samples" / "scikit-image__coffee.jpg").read_bytes(),
+                         content_type="image/jpeg")
+    assert colour.status_code == 200 and colour.headers["X-Input-Colour"] == "yes"
 
 
 def test_a_reference_that_cannot_be_fetched_leaves_the_server_alive_but_not_ready(monkeypatch):

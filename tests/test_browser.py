@@ -269,7 +269,8 @@ def test_undo_delete_and_clear_the_hints(browser, server, photo):
     assert points(browser)[0][1] == before  # a colour change is one step too
 
     browser.find_elements(By.CSS_SELECTOR, "#hint-list button.delete")[0].click()
-    assert [p[0] for p in points(browser)] == ["Point 1: 200, 60"]  # renumbered
+    assert [p[0] for p in points(browser)] == ["Point 2: 200, 60"]  # its number stays
+    assert [m.text for m in browser.find_elements(By.CSS_SELECTOR, "#markers .marker")] == ["2"]  # the marker's too
     assert [(h["x"], h["y"]) for h in settled(browser)] == [(200, 60)]
 
     marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")
@@ -282,7 +283,7 @@ def test_undo_delete_and_clear_the_hints(browser, server, photo):
     assert after == auto == browser.find_element(By.ID, "download-link").get_attribute("href")  # the automatic result
 
     browser.find_element(By.ID, "undo").click()
-    assert [p[0] for p in points(browser)] == ["Point 1: 200, 60"]
+    assert [p[0] for p in points(browser)] == ["Point 2: 200, 60"]
     browser.find_element(By.ID, "clear-hints").click()
     assert points(browser) == [] and settled(browser) == []
     assert not browser.find_element(By.ID, "clear-hints").is_enabled()
@@ -356,6 +357,7 @@ def test_the_hint_tools_fit_under_the_result_and_name_their_buttons(browser, ser
     assert names and all(name for _, name in names), names
     assert ["BUTTON", "Undo"] in names and ["BUTTON", "Clear hints"] in names
     assert ["INPUT", "Colour of point 1"] in names and ["BUTTON", "Delete point 1"] in names
+    assert ["BUTTON", "Choose a photo"] in names
 
 
 def test_a_model_without_hints_hides_the_hint_tools(browser, server_without_hints, photo):
@@ -372,3 +374,95 @@ def test_a_model_without_hints_hides_the_hint_tools(browser, server_without_hint
     assert browser.find_elements(By.CSS_SELECTOR, "#markers .marker") == []
     assert browser.execute_script("return window.chromaticCharm.lastHints") is None
     assert browser.find_element(By.ID, "status").text.startswith("Done (256x192) in ")
+
+
+# ---- issue 34: errors keep the work, the keyboard and the phone ----------------------------------------------
+
+def test_a_failed_upload_after_a_good_one_keeps_the_result_its_hints_and_its_link(browser, server, photo, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _ = server
+    upload(browser, url, photo)
+    click_photo(browser, 64, 96)
+    settled(browser)
+    shown = browser.find_element(By.ID, "after").get_attribute("src")
+    link = browser.find_element(By.ID, "download-link").get_attribute("href")
+    bad = tmp_path / "cut.png"
+    bad.write_bytes(photo.read_bytes()[:300])  # a PNG cut short: the server refuses it
+    browser.find_element(By.ID, "file").send_keys(str(bad))
+    WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "status").text.startswith("Error"))
+    text = browser.find_element(By.ID, "status").text
+    assert "cut short (truncated" in text and "the last result is kept below" in text, text
+    after = browser.find_element(By.ID, "after")
+    assert after.get_attribute("src") == shown and after.get_attribute("alt") == "street scene.png, colourised"
+    assert browser.execute_script("const i = arguments[0]; return i.complete && i.naturalWidth > 0;", after)
+    assert browser.find_element(By.ID, "download-link").get_attribute("href") == link
+    assert len(points(browser)) == 1 and browser.find_element(By.ID, "hint-tools").is_displayed()
+
+
+def test_the_browser_refuses_an_empty_file_or_a_non_image_before_uploading(browser, server, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    browser.get(url + "/")
+    empty, text = tmp_path / "empty.jpg", tmp_path / "notes.txt"
+    empty.write_bytes(b"")
+    text.write_text("not a photo")
+    browser.find_element(By.ID, "file").send_keys(str(empty))
+    assert browser.find_element(By.ID, "status").text == "Error: this file is empty (empty.jpg); choose a photo"
+    browser.find_element(By.ID, "file").send_keys(str(text))
+    assert browser.find_element(By.ID, "status").text.startswith("Error: notes.txt is not an image; choose a JPEG")
+    assert not browser.find_element(By.ID, "after").get_attribute("src")  # nothing was sent, nothing broken
+
+
+def test_the_keyboard_reaches_the_upload_and_adds_a_point_with_enter(browser, server, photo):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    url, _ = server
+    browser.get(url + "/")
+    ActionChains(browser).send_keys(Keys.TAB).perform()  # the first Tab of a first visit
+    assert browser.switch_to.active_element.get_attribute("id") == "choose"
+    upload(browser, url, photo)
+    browser.execute_script("document.getElementById('after').focus()")
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    (where, _), = points(browser)
+    assert where == f"Point 1: {PHOTO_SIZE[0] // 2}, {PHOTO_SIZE[1] // 2}"
+    ActionChains(browser).send_keys(Keys.ARROW_LEFT).perform()  # the new point has the focus: the arrows move it
+    assert points(browser)[0][0] == f"Point 1: {PHOTO_SIZE[0] // 2 - 1}, {PHOTO_SIZE[1] // 2}"
+    assert settled(browser)
+
+
+def test_a_phone_shows_no_horizontal_overflow_with_a_long_file_name(browser, server, tmp_path):
+    import shutil as sh
+
+    url, _ = server
+    long_name = tmp_path / ("a_photo_with_a_very_long_file_name_from_a_camera_roll_" + "x" * 40 + ".jpg")
+    sh.copy(REPO / "samples" / "scikit-image__coffee.jpg", long_name)
+    browser.set_window_size(390, 844)
+    try:
+        upload(browser, url, long_name)
+        for width in (360, 390, 414):
+            browser.set_window_size(width, 844)
+            inner, scroll = browser.execute_script(
+                "return [window.innerWidth, document.documentElement.scrollWidth]")
+            assert scroll <= inner, f"{scroll} px of page in a {inner} px wide window"
+    finally:
+        browser.set_window_size(*WINDOW)
+
+
+def test_the_page_has_a_favicon_and_says_when_a_photo_already_has_colour(browser, server):
+    import requests
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    for path in ("/favicon.svg", "/favicon.ico"):
+        response = requests.get(url + path, timeout=10)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("image/svg+xml")
+        assert response.text.startswith("<svg")
+    upload(browser, url, REPO / "samples" / "scikit-image__coffee.jpg")  # a colour photo
+    text = browser.find_element(By.ID, "status").text
+    assert text.endswith("This photo already had colour: it was recoloured from its lightness."), text
+    assert browser.find_element(By.ID, "before").get_attribute("alt") == "scikit-image__coffee.jpg, as uploaded"

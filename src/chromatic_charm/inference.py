@@ -239,6 +239,17 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
     return image
 
 
+def has_colour(image: Image.Image, chroma: float = 6.0) -> bool:
+    """Whether a photo already has colour: the mean CIE chroma of a small copy over ``chroma`` (a gray photo
+    stored as RGB has about 0; a sepia print about 10 and more). Gray modes: no."""
+    if image.mode in ("1", "L", "LA", "I", "I;16", "F"):
+        return False
+    small = image if image.mode in ("RGB", "RGBA", "L") else image.convert("RGB")
+    small = small.reduce(max(1, max(small.size) // 64))
+    lab = color.rgb_to_lab(np.asarray(small.convert("RGB"), np.float32) / 255.0)
+    return bool(np.hypot(lab[..., 1], lab[..., 2]).mean() > chroma)
+
+
 def encode(image: Image.Image, fmt: str = "png") -> tuple[bytes, str]:
     """(bytes, MIME type) in PNG (default), JPEG or WebP."""
     name = OUTPUT_FORMATS.get(fmt.lower())

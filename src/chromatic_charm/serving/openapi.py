@@ -42,6 +42,11 @@ def spec(config: dict) -> dict:
                 }},
                 "responses": {
                     "200": {"description": "the colour photo, same size as the input",
+                            "headers": {
+                                "X-Image-Size": {"schema": {"type": "string"}, "description": "WIDTHxHEIGHT"},
+                                "X-Input-Colour": {"schema": {"type": "string", "enum": ["yes", "no"]},
+                                                   "description": "yes: the upload already had colour (it is "
+                                                                  "recoloured from its lightness)"}},
                             "content": {t: {"schema": {"type": "string", "format": "binary"}}
                                         for t in ("image/png", "image/jpeg", "image/webp")}},
                     "400": _error("no image, a corrupt image, a bad parameter, or a bad hint (the message names "

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..config import OUTPUT_FORMATS
 from ..hints import HintError
 from ..hints import parse as parse_hints
-from ..inference import CorruptImage, ImageTooLarge, UnsupportedImage, encode, open_image
+from ..inference import CorruptImage, ImageTooLarge, UnsupportedImage, encode, has_colour, open_image
 from .openapi import spec
 
 bp = Blueprint("api", __name__)
@@ -78,6 +78,7 @@ def colorize():
         return error(503, "the server is busy; retry shortly", **{"Retry-After": str(retry)})
     try:
         image = open_image(data, max_pixels=current_app.config["MAX_PIXELS"])
+        coloured = has_colour(image)
         result = holder.colorizer.colorize_image(image, hints)
         body, mime = encode(result, fmt)
     except ImageTooLarge as exc:
@@ -88,7 +89,8 @@ def colorize():
         return error(400, str(exc))
     finally:
         slots.release()
-    return Response(body, mimetype=mime, headers={"X-Image-Size": f"{result.width}x{result.height}"})
+    return Response(body, mimetype=mime, headers={"X-Image-Size": f"{result.width}x{result.height}",
+                                                  "X-Input-Colour": "yes" if coloured else "no"})
 
 
 @bp.get("/health")
@@ -152,7 +154,19 @@ def openapi():
 @bp.get("/")
 def page():
     html = resources.files("chromatic_charm.serving").joinpath("page.html").read_text()
+    html = html.replace("{{MAX_UPLOAD_BYTES}}", str(current_app.config["MAX_CONTENT_LENGTH"]))
     return Response(html, mimetype="text/html")
+
+
+FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#444"/>'
+           '<path d="M16 1a15 15 0 0 1 0 30z" fill="#e67e22"/><circle cx="22" cy="11" r="4" fill="#3498db"/>'
+           '<circle cx="21" cy="22" r="4" fill="#2ecc71"/></svg>')
+
+
+@bp.get("/favicon.svg")
+@bp.get("/favicon.ico")  # what browsers ask for without a link: the same picture
+def favicon():
+    return Response(FAVICON, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
 
 
 def register_errors(app: Flask) -> None:
