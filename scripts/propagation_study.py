@@ -50,7 +50,7 @@ GRID = {"edge_lightness": (30.0, 60.0, 120.0), "edge_colour": (10.0, 20.0, 40.0)
 
 
 def candidates(grid: dict = GRID) -> dict[str, spread.SpreadConfig]:
-    out = {"global": spread.SpreadConfig(method="global")}
+    out = {"global": spread.SpreadConfig(method="global", spread=0.3)}  # round 4's, as the graph has it
     for edge_l, edge_c, sigma in itertools.product(grid["edge_lightness"], grid["edge_colour"], grid["spread"]):
         out[f"geodesic-L{edge_l:g}-c{edge_c:g}-s{sigma:g}"] = spread.SpreadConfig(
             method="geodesic", edge_lightness=edge_l, edge_colour=edge_c, spread=sigma)

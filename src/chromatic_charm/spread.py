@@ -41,12 +41,14 @@ METHODS = ("global", "geodesic")
 @dataclass(frozen=True)
 class SpreadConfig:
     method: str = "geodesic"
-    spread: float = 0.3  # sigma of the (straight or geodesic) distance, as a share of the image side
+    # The defaults are round 6's choice on the val split (docs/encoder_study.md); ``global`` uses round 4's
+    # spread (0.3) in the exported graph.
+    spread: float = 0.5  # sigma of the (straight or geodesic) distance, as a share of the image side
     lightness_sigma: float = 10.0  # L*: likeness of a pixel's lightness to the hinted cell's
     colour_sigma: float = 5.5  # a*b*: likeness of the network's colours there
     fade: float = 0.01  # a pixel whose weights sum to w takes w / (w + fade) of the mean correction
-    edge_lightness: float = 30.0  # L*: a step across this much lightness costs one image side (geodesic)
-    edge_colour: float = 20.0  # a*b*: likewise for the network's colour (geodesic)
+    edge_lightness: float = 60.0  # L*: a step across this much lightness costs one image side (geodesic)
+    edge_colour: float = 40.0  # a*b*: likewise for the network's colour (geodesic)
     edge_blur: float = 1.0  # grid pixels: the L* whose steps are costed is blurred so (Gaussian sigma), so that
     # texture (foliage, gravel) is not an edge at every pixel; the network's colours are smooth already
     rounds: int = 2  # sweeps of the geodesic distance (each: down, up, right, left)
