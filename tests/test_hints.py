@@ -198,6 +198,7 @@ def test_export_takes_hints_with_parity_and_old_exports_can_gain_them(hint_check
     assert np.array_equal(session.run(["ab"], {"L": lightness})[0],
                           session.run(["ab"], {"L": lightness, "hints": np.zeros((3, 3, 32, 32), np.float32)})[0])
     assert meta["hints"]["learned"] == "input" and {"real_hints", "random_hints"} <= set(meta["parity_max_abs_diff"])
+    assert "spread" not in meta["hints"]  # a network that reads its hints keeps the graph's propagation
     assert max(meta["parity_max_abs_diff"].values()) < 1e-4 and "Takes colour hints" in (tmp_path / "README.md").read_text()
     with pytest.raises(UserError, match="trained with --hints"):
         export(str(hint_checkpoint), tmp_path / "plain.onnx", hints=False)
@@ -208,8 +209,39 @@ def test_export_takes_hints_with_parity_and_old_exports_can_gain_them(hint_check
     assert [i.name for i in old_session.get_inputs()] == ["L"] and not old_session.get_overridable_initializers()
     added = add_hints(tmp_path / "old.onnx", tmp_path / "upgraded.onnx")
     assert added["hints"]["parity_max_abs_diff"]["no_hints"] == 0.0 and added["hints"]["learned"] == "none"
+    assert added["hints"]["spread"]["method"] == "geodesic"  # served with round 6's propagation
     with pytest.raises(UserError, match="only an L-only export"):
         add_hints(tmp_path / "upgraded.onnx", tmp_path / "twice.onnx")
+
+
+def test_the_colorizer_serves_the_geodesic_propagation_and_an_earlier_export_its_graphs(onnx_model, tmp_path):
+    import shutil
+
+    from chromatic_charm import spread
+    from chromatic_charm.export import model_card
+    from chromatic_charm.inference import Colorizer
+
+    meta = json.loads(onnx_model.with_suffix(".json").read_text())
+    assert meta["hints"]["spread"] == spread.SpreadConfig().describe()
+    card = model_card(meta, onnx_model)
+    assert "geodesic" in card and "stopping at edges" in card
+    new = Colorizer(onnx_model)
+    assert new.spread == spread.SpreadConfig()
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(-1, 1, (1, 1, 32, 32)).astype(np.float32)
+    hint_map = np.zeros((1, 3, 32, 32), np.float32)
+    hint_map[0, :, 8, 20] = (0.5, -0.3, 1.0)
+    served = new.predict_ab(lightness, hint_map)
+    expected = spread.propagate(lightness[0, 0], new.predict_ab(lightness)[0], hint_map[0], spread.SpreadConfig())
+    assert served.shape == (1, 2, 32, 32) and np.allclose(served[0], expected, atol=1e-6)
+    graph = new.session.run(["ab"], {"L": lightness, "hints": hint_map})[0]  # round 4's, in the graph
+    assert np.abs(served - graph).max() > 0.01  # two different propagations
+    # An export from before round 6 (no "spread" in its metadata) keeps its graph's propagation.
+    shutil.copy(onnx_model, tmp_path / "earlier.onnx")
+    del meta["hints"]["spread"]
+    (tmp_path / "earlier.json").write_text(json.dumps(meta))
+    earlier = Colorizer(tmp_path / "earlier.onnx")
+    assert earlier.spread is None and np.array_equal(earlier.predict_ab(lightness, hint_map), graph)
 
 
 def test_colorizer_follows_a_hint_and_an_old_model_says_it_takes_none(onnx_model, l_only_model):

@@ -77,3 +77,35 @@ def test_an_unknown_method_is_refused():
     with pytest.raises(ValueError, match="unknown propagation method 'nearest'; use one of global, geodesic"):
         spread.SpreadConfig(method="nearest")
     assert math.isclose(spread.blur(np.ones((8, 8), np.float32), 1.0).mean(), 1.0, rel_tol=1e-6)
+
+
+def test_many_hints_take_the_coarse_grid_and_agree_with_the_fine_one(monkeypatch):
+    rng = np.random.default_rng(1)
+    size = 64
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    lightness = (0.3 * np.sin(6 * xx) + 0.2 * (yy > 0.5)).astype(np.float32)
+    ab = np.stack([0.2 * np.cos(5 * yy), 0.1 * np.sin(4 * xx)]).astype(np.float32)
+    hints = hint_map(size, [(int(y), int(x), *rng.uniform(-0.4, 0.4, 2)) for y, x in rng.integers(0, size, (60, 2))])
+    coarse = spread.propagate(lightness, ab, hints)  # 60 hints: more cells than COARSE_ABOVE
+    monkeypatch.setattr(spread, "COARSE_ABOVE", 10_000)
+    fine = spread.propagate(lightness, ab, hints)
+    assert np.abs(coarse - fine).mean() < 0.01 and np.abs(coarse - ab).mean() > 0.05  # alike, and both moved
+
+
+def test_evaluation_scores_hints_as_they_are_served():
+    """``evaluate --hints`` runs a network that does not read hints as the Colorizer does: the network, then
+    the geodesic propagation (the pipeline's logged curve is the served one)."""
+    from chromatic_charm.evaluation import served_hints
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Tanh()).eval()
+    lightness = torch.rand(2, 1, 32, 32) * 2 - 1
+    hints = torch.zeros(2, 3, 32, 32)
+    hints[:, :, 10, 10] = torch.tensor([0.4, -0.2, 1.0])
+    with torch.no_grad():
+        out = served_hints(network)(lightness, hints)
+        plain = network(lightness)
+    for i in range(2):
+        expected = spread.propagate(lightness[i, 0].numpy(), plain[i].numpy(), hints[i].numpy())
+        assert np.allclose(out[i].numpy(), expected, atol=1e-6)
+    assert out.shape == (2, 2, 32, 32) and abs(float(out[0, 0, 10, 10]) - 0.4) < 0.02

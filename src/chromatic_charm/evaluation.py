@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import color
+from . import color, spread
 from .config import DEFAULT_EVAL_CROPS, EVAL_SCALES, MAX_EVAL_CROPS, clean_data_dir, project_root
 from .data.dataset import ArraySplit, eval_tiles, eval_views, read_manifest
 from .devices import resolve_device
@@ -38,6 +38,23 @@ from .training.hints import sample_hints
 from .views import is_scale_metric, scale_summary, scale_table
 
 HINT_SEED = 2017  # the points of --hints: the same for every model and run
+
+
+def served_hints(generator: torch.nn.Module):
+    """``f(lightness, hint_map) -> ab`` as an export of ``generator`` serves hints: a network that reads the
+    hints itself through the exported graph (its input, then the graph's propagation); any other, the network
+    and then ``chromatic_charm.spread``'s propagation in numpy, with the defaults the export writes."""
+    if getattr(generator, "takes_hints", False):
+        return with_hints(generator)
+    config = spread.SpreadConfig()
+
+    def run(lightness: torch.Tensor, hint_map: torch.Tensor) -> torch.Tensor:
+        ab = generator(lightness).float()
+        l_np, ab_np, h_np = (t.detach().float().cpu().numpy() for t in (lightness, ab, hint_map))
+        out = np.stack([spread.propagate(l_np[i, 0], ab_np[i], h_np[i], config) for i in range(len(ab_np))])
+        return torch.from_numpy(out).to(ab.device)
+
+    return run
 BASELINES_VERSION = 2  # bump when the cached real features or baselines would change
 
 
@@ -56,7 +73,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
 
     ``hints``: for each K, the views are colourised again with K points of their true colours (1-pixel
     patches at random places, fixed seed: the same points for every model), through the generator as
-    exported (``models.propagation``: its own hint input if trained with ``--hints``, then the propagation),
+    exported and served (``served_hints``: its own hint input and the graph's propagation if trained with
+    ``--hints``, else the network then ``chromatic_charm.spread``'s propagation, as the Colorizer runs it),
     and CIEDE2000, PSNR and colourfulness are recorded as ``<split>_<metric>_hints<K>`` (K = 0 is the plain
     evaluation's; ``out["hint_curve"]`` has each K's per-image values, for intervals).
 
@@ -84,7 +102,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     hints = tuple(sorted(set(int(k) for k in hints)))
     if hints and min(hints) < 0:
         raise UserError(f"--hints takes numbers of points >= 0, got {min(hints)}")
-    hinted_generator = with_hints(src.generator) if hints else None  # the network, then the hints' propagation
+    hinted_generator = served_hints(src.generator) if hints else None  # the network, then the hints' propagation
     images = ArraySplit(data_dir, split)
     photos = len(images) if max_images is None else min(max_images, len(images))
     if photos < 2:

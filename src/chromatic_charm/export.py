@@ -22,6 +22,7 @@ from .errors import UserError
 from .files import atomic_path, write_text_atomic
 from .hints import HINT_CHANNELS
 from .models.propagation import with_hints
+from .spread import SpreadConfig
 from .training.hints import sample_hints
 from .views import scale_table
 
@@ -232,13 +233,20 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
         h = metadata["hints"]
         learned = ("the network was trained with `--hints` and reads them itself (at its "
                    f"{h.get('learned')}), then " if h.get("learned", "none") != "none" else "")
-        p = h.get("propagation") or {}
+        p, g = h.get("propagation") or {}, h.get("spread")
+        if g:
+            spreads = ("the inference path spreads each hint's correction to the pixels connected to it through "
+                       "alike lightness and colour, stopping at edges (`chromatic_charm.spread`, geodesic: a step "
+                       f"across {g.get('edge_lightness'):g} L\\* or {g.get('edge_colour'):g} a\\*b\\* of the network's "
+                       f"colour costs a whole side; spread {g.get('spread'):g} of the side; docs/encoder_study.md, "
+                       "round 6); the graph itself keeps round 4's propagation for code that runs the ONNX file alone")
+        else:
+            spreads = ("the hints' corrections spread in the graph to the pixels like the hinted ones (Gaussians of "
+                       f"{p.get('spread')} of the side, of {p.get('lightness_sigma')} in normalised L and of "
+                       f"{p.get('colour_sigma')} in the network's normalised a*b*)")
         lines += ["**Takes colour hints**: beside L\\*, a map of points whose colour a person gives (`hints` of "
-                  "`POST /colorize`, `--hint` of `chromatic-charm colorize`); " + learned +
-                  "the hints' corrections spread in the graph to the pixels like the hinted ones (Gaussians of "
-                  f"{p.get('spread')} of the side, of {p.get('lightness_sigma')} in normalised L and of "
-                  f"{p.get('colour_sigma')} in the network's normalised a*b*). With none it is the automatic "
-                  "colouriser, unchanged.", ""]
+                  "`POST /colorize`, `--hint` of `chromatic-charm colorize`); " + learned + spreads +
+                  ". With none it is the automatic colouriser, unchanged.", ""]
     lines += ["## Recipe", ""]
     if start:
         st = start.get("training") or {}
@@ -359,9 +367,15 @@ def add_hints(onnx_path: str | Path, out_path: str | Path) -> dict:
 
 
 def _hints_input(size: int, **details) -> dict:
-    """The metadata's description of the ``hints`` input (``chromatic_charm.hints``' layout), and ``details``."""
-    return {"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
-            "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels", "mask (1 = hint)"], **details}
+    """The metadata's description of the ``hints`` input (``chromatic_charm.hints``' layout), and ``details``.
+    A network that does not read the hints itself gets ``spread``: the propagation the inference path applies
+    after it (``chromatic_charm.spread``, round 6's geodesic one), instead of the graph's own (round 4's, kept
+    in the graph for code that runs the ONNX file alone)."""
+    out = {"name": "hints", "shape": ["batch", HINT_CHANNELS, size, size],
+           "planes": ["a / ab_scale at hinted pixels", "b / ab_scale at hinted pixels", "mask (1 = hint)"], **details}
+    if out.get("learned", "none") == "none":
+        out["spread"] = SpreadConfig().describe()
+    return out
 
 
 def _hints_default_to_none(path: Path, size: int) -> None:

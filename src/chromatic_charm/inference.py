@@ -25,6 +25,7 @@ from PIL import Image
 
 from . import color
 from . import hints as hints_module
+from . import spread as spread_module
 from .config import OUTPUT_FORMATS
 from .errors import UserError
 from .hints import HINT_CHANNELS, HintError
@@ -80,11 +81,18 @@ class Colorizer:
         shape = self.session.get_inputs()[0].shape
         self.size = int(self.metadata.get("image_size") or shape[-1])
         self.takes_hints = "hints" in names
+        # The propagation the metadata names (``spread``: round 6's geodesic one, in numpy after the network),
+        # for a network that does not read the hints itself; otherwise, and for earlier exports, the graph's own.
+        self.spread = spread_module.from_metadata(self.metadata.get("hints")) if self.takes_hints else None
 
     def predict_ab(self, l_norm: np.ndarray, hint_map: np.ndarray | None = None) -> np.ndarray:
         """(B, 1, S, S) float32 L in [-1, 1] (and, for a model that takes hints, the (B, 3, S, S) hint map
         of ``chromatic_charm.hints``; None = no hints) -> (B, 2, S, S) ab in [-1, 1]."""
         feeds = {"L": np.ascontiguousarray(l_norm, dtype=np.float32)}
+        if self.spread is not None and hint_map is not None:  # the network's colours, then the propagation
+            ab = self.session.run(["ab"], feeds)[0]  # the graph's hints input defaults to none
+            return np.stack([spread_module.propagate(l_norm[i, 0], ab[i], hint_map[i], self.spread)
+                             for i in range(len(ab))])
         if self.takes_hints:
             if hint_map is None:
                 hint_map = np.zeros((len(l_norm), HINT_CHANNELS) + tuple(l_norm.shape[2:]), np.float32)
