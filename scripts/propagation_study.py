@@ -49,11 +49,12 @@ HARM_DELTA = 2.0
 GRID = {"edge_lightness": (30.0, 60.0, 120.0), "edge_colour": (10.0, 20.0, 40.0), "spread": (0.3, 0.5)}
 
 
-def candidates(grid: dict = GRID) -> dict[str, spread.SpreadConfig]:
+def candidates(grid: dict = GRID, rounds: int = 2) -> dict[str, spread.SpreadConfig]:
     out = {"global": spread.SpreadConfig(method="global", spread=0.3)}  # round 4's, as the graph has it
+    suffix = "" if rounds == 2 else f"-r{rounds}"
     for edge_l, edge_c, sigma in itertools.product(grid["edge_lightness"], grid["edge_colour"], grid["spread"]):
-        out[f"geodesic-L{edge_l:g}-c{edge_c:g}-s{sigma:g}"] = spread.SpreadConfig(
-            method="geodesic", edge_lightness=edge_l, edge_colour=edge_c, spread=sigma)
+        out[f"geodesic-L{edge_l:g}-c{edge_c:g}-s{sigma:g}{suffix}"] = spread.SpreadConfig(
+            method="geodesic", edge_lightness=edge_l, edge_colour=edge_c, spread=sigma, rounds=rounds)
     return out
 
 
@@ -169,6 +170,7 @@ def main() -> int:
         parser.add_argument(f"--{key.replace('_', '-')}", type=float, nargs="+", default=list(values),
                             help=f"the geodesic grid's values (default {' '.join(f'{v:g}' for v in values)})")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2, help="sweeps of the geodesic distances (default 2, as the runs)")
     parser.add_argument("--out", help="write the per-photo numbers (JSON) here")
     parser.add_argument("--report", nargs="+", metavar="JSON", help="only print the tables of earlier --out files")
     args = parser.parse_args()
@@ -178,7 +180,7 @@ def main() -> int:
         return 0
     model = args.model or str(default_model_path())
     grid = {key: tuple(getattr(args, key)) for key in GRID}
-    chosen = {k: v for k, v in candidates(grid).items() if not args.only or k in args.only}
+    chosen = {k: v for k, v in candidates(grid, args.rounds).items() if not args.only or k in args.only}
     jobs = [(name, config, args.data, args.split, model, args.harm_draws, args.max_photos)
             for name, config in chosen.items()]
     with ProcessPoolExecutor(args.workers) as pool:
