@@ -217,3 +217,20 @@ def test_commands_that_first_use_a_new_local_store_together_all_succeed(tmp_path
         assert [p.returncode for p in procs] == [0, 0, 0], [err[-500:] for _, err in outs]
         assert len({out.strip().splitlines()[-1] for out, _ in outs}) == 1  # one experiment, the same id for all
         assert (root / "mlflow.db.lock").is_file()
+
+
+def test_a_metric_measured_again_shows_its_latest_value_not_its_largest(isolated_project):
+    """``evaluate`` run again on the same run (``dvc repro`` after a change) must replace its numbers: with
+    equal timestamps MLflow would show the largest value ever logged (the worst error)."""
+    import time
+
+    tracking.use_target()
+    client = MlflowClient()
+    experiment = client.create_experiment("measured-again")
+    run_id = client.create_run(experiment).info.run_id
+    tracking.log_measurements(run_id, {"test_ciede2000": 12.5, "test_fid": 80.0})
+    time.sleep(0.01)
+    tracking.log_measurements(run_id, {"test_ciede2000": 11.0, "test_fid": 70.0})
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics["test_ciede2000"] == 11.0 and metrics["test_fid"] == 70.0
+    assert len(client.get_metric_history(run_id, "test_fid")) == 2  # the history keeps both

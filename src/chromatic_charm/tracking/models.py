@@ -206,13 +206,19 @@ def _registrable_uri(client, run_id: str, experiment_id: str) -> str:
 
 def log_measurements(run_id: str, metrics: dict[str, float], tags: dict[str, str] | None = None,
                      files=(), artifact_path: str | None = None) -> None:
-    """Add metrics (at step 0), tags and files to a run, finished or not; raises what MLflow raises."""
+    """Add metrics (at step 0), tags and files to a run, finished or not; raises what MLflow raises. A metric
+    measured again (``dvc repro`` re-evaluates a run when the code changes) is logged with the time it was
+    measured: MLflow shows the latest of a step's values by timestamp, and with equal timestamps the
+    largest, which for an error or a distance would be the worst ever logged, not the current one."""
+    import time
+
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
     use_target()
     client = MlflowClient()
-    client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()])
     for key, value in (tags or {}).items():
         client.set_tag(run_id, key, value)
     for path in files:
