@@ -148,6 +148,10 @@ def check_serving(url: str) -> None:
     r = requests.post(f"{url}/colorize", data=b"not a photo", headers={"Content-Type": "image/png"}, timeout=10)
     ok = r.status_code == 415 and "error" in r.json()
     report("a bad upload gets its 4xx JSON", ok, f"{r.status_code} {r.text.strip()[:100]}")
+    listed = requests.get(f"{url}/examples.json", timeout=10).json()
+    fetched = [requests.get(f"{url}/{item['url']}", timeout=10) for item in listed]
+    ok = len(listed) >= 3 and all(r.status_code == 200 and r.content[:2] == b"\xff\xd8" for r in fetched)
+    report("the page's example photos travel in the package", ok, f"{len(listed)} listed")
 
 
 def main() -> int:

@@ -466,3 +466,23 @@ def test_the_page_has_a_favicon_and_says_when_a_photo_already_has_colour(browser
     text = browser.find_element(By.ID, "status").text
     assert text.endswith("This photo already had colour: it was recoloured from its lightness."), text
     assert browser.find_element(By.ID, "before").get_attribute("alt") == "scikit-image__coffee.jpg, as uploaded"
+
+
+def test_a_first_visit_offers_example_photos_that_colourise_in_one_click(browser, server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, _ = server
+    browser.get(url + "/")
+    WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples button.example")) == 4)
+    buttons = browser.find_elements(By.CSS_SELECTOR, "#examples button.example")
+    assert [b.text for b in buttons] == ["A bridge", "A hill", "A monument", "A hedgehog"]
+    WebDriverWait(browser, 10).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#examples img')].every(i => i.complete && i.naturalWidth > 0)"))
+    buttons[3].click()
+    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "Error")))
+    assert browser.find_element(By.ID, "status").text.startswith("Done (359x256) in "), \
+        browser.find_element(By.ID, "status").text
+    after = browser.find_element(By.ID, "after")
+    assert after.get_attribute("alt") == "gcompris__explore_world_animals-hedgehog.jpg, colourised"
+    assert "already had colour" not in browser.find_element(By.ID, "status").text  # the examples are gray

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -161,6 +162,26 @@ def page():
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#444"/>'
            '<path d="M16 1a15 15 0 0 1 0 30z" fill="#e67e22"/><circle cx="22" cy="11" r="4" fill="#3498db"/>'
            '<circle cx="21" cy="22" r="4" fill="#2ecc71"/></svg>')
+
+
+def _examples():
+    return resources.files("chromatic_charm.serving").joinpath("examples")
+
+
+@bp.get("/examples.json")
+def examples():
+    """The example photos the page offers on a first visit: [{"file", "caption", "url"}]."""
+    listed = json.loads(_examples().joinpath("examples.json").read_text())
+    return jsonify([{**item, "url": f"examples/{item['file']}"} for item in listed])
+
+
+@bp.get("/examples/<name>")
+def example(name: str):
+    listed = {item["file"] for item in json.loads(_examples().joinpath("examples.json").read_text())}
+    if name not in listed:  # only the listed files: no path from the URL reaches the disk
+        return error(404, f"no example photo {name!r}; GET /examples.json lists them")
+    return Response(_examples().joinpath(name).read_bytes(), mimetype="image/jpeg",
+                    headers={"Cache-Control": "max-age=86400"})
 
 
 @bp.get("/favicon.svg")
