@@ -486,3 +486,18 @@ def test_a_first_visit_offers_example_photos_that_colourise_in_one_click(browser
     after = browser.find_element(By.ID, "after")
     assert after.get_attribute("alt") == "gcompris__explore_world_animals-hedgehog.jpg, colourised"
     assert "already had colour" not in browser.find_element(By.ID, "status").text  # the examples are gray
+
+
+def test_on_a_phone_the_hint_list_sits_right_under_the_result(browser, server, photo):
+    url, _ = server
+    browser.set_window_size(390, 844)
+    try:
+        upload(browser, url, photo)
+        click_photo(browser, 64, 96)
+        settled(browser)
+        gap = browser.execute_script(
+            "return document.getElementById('hint-list').getBoundingClientRect().top"
+            " - document.getElementById('after').getBoundingClientRect().bottom")
+        assert 0 <= gap < 140, f"the list starts {gap:.0f} px under the result"
+    finally:
+        browser.set_window_size(*WINDOW)
