@@ -477,6 +477,7 @@ def test_a_first_visit_offers_example_photos_that_colourise_in_one_click(browser
     WebDriverWait(browser, 10).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples button.example")) == 4)
     buttons = browser.find_elements(By.CSS_SELECTOR, "#examples button.example")
     assert [b.text for b in buttons] == ["A bridge", "A hill", "A monument", "A hedgehog"]
+    assert not browser.find_element(By.ID, "pair").is_displayed()  # no empty Before / After frames yet
     WebDriverWait(browser, 10).until(lambda d: d.execute_script(
         "return [...document.querySelectorAll('#examples img')].every(i => i.complete && i.naturalWidth > 0)"))
     buttons[3].click()
@@ -486,6 +487,7 @@ def test_a_first_visit_offers_example_photos_that_colourise_in_one_click(browser
     after = browser.find_element(By.ID, "after")
     assert after.get_attribute("alt") == "gcompris__explore_world_animals-hedgehog.jpg, colourised"
     assert "already had colour" not in browser.find_element(By.ID, "status").text  # the examples are gray
+    assert browser.find_element(By.ID, "pair").is_displayed()
 
 
 def test_on_a_phone_the_hint_list_sits_right_under_the_result(browser, server, photo):
@@ -501,3 +503,19 @@ def test_on_a_phone_the_hint_list_sits_right_under_the_result(browser, server, p
         assert 0 <= gap < 140, f"the list starts {gap:.0f} px under the result"
     finally:
         browser.set_window_size(*WINDOW)
+
+
+def test_the_readmes_pictures_of_the_page_come_from_a_script(server, tmp_path):
+    import importlib.util
+
+    from PIL import Image
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed")
+    spec = importlib.util.spec_from_file_location("page_screenshots", REPO / "scripts" / "page_screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    url, _ = server
+    written = module.take(url, tmp_path)
+    assert [p.name for p in written] == ["page_first_visit.png", "page_result.png", "page_phone.png"]
+    assert [Image.open(p).width for p in written] == [1280, 1280, 390]
