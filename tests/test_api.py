@@ -68,6 +68,17 @@ def test_errors_are_json_with_the_right_status(client):
         assert response.is_json and text.lower() in response.get_json()["error"].lower()
 
 
+def test_the_apis_colour_notice_uses_prepares_grayscale_threshold():
+    from dataclasses import fields
+
+    from chromatic_charm.data.prepare import PrepareConfig
+    from chromatic_charm.inference import GRAY_CHROMA, has_colour
+
+    assert GRAY_CHROMA == {f.name: f.default for f in fields(PrepareConfig)}["gray_chroma"]
+    photo = Image.open(REPO / "samples" / "scikit-image__coffee.jpg")
+    assert has_colour(photo) and not has_colour(photo.convert("L")) and not has_colour(photo.convert("L").convert("RGB"))
+
+
 def test_model_parameters_are_typed():
     from chromatic_charm.serving.routes import typed
 

@@ -247,15 +247,16 @@ def open_image(data: bytes, max_pixels: int | None = None) -> Image.Image:
     return image
 
 
-def has_colour(image: Image.Image, chroma: float = 6.0) -> bool:
-    """Whether a photo already has colour: the mean CIE chroma of a small copy over ``chroma`` (a gray photo
-    stored as RGB has about 0; a sepia print about 10 and more). Gray modes: no."""
+GRAY_CHROMA = 5.0  # prepare's near-grayscale threshold (data.prepare.Checks.gray_chroma; a test keeps them equal)
+
+
+def has_colour(image: Image.Image) -> bool:
+    """Whether a photo already has colour: not what ``prepare`` calls near-grayscale (``color.chroma_stats``'
+    mean chroma of a 64 px thumbnail at least ``GRAY_CHROMA``). Gray modes: no, without looking."""
     if image.mode in ("1", "L", "LA", "I", "I;16", "F"):
         return False
-    small = image if image.mode in ("RGB", "RGBA", "L") else image.convert("RGB")
-    small = small.reduce(max(1, max(small.size) // 64))
-    lab = color.rgb_to_lab(np.asarray(small.convert("RGB"), np.float32) / 255.0)
-    return bool(np.hypot(lab[..., 1], lab[..., 2]).mean() > chroma)
+    small = image.reduce(max(1, max(image.size) // 64)).convert("RGB")  # box-filtered, as prepare's thumbnail
+    return color.chroma_stats(np.asarray(small, np.float64) / 255.0)["chroma_mean"] >= GRAY_CHROMA
 
 
 def encode(image: Image.Image, fmt: str = "png") -> tuple[bytes, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib import resources
 
@@ -164,23 +165,26 @@ FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle 
            '<circle cx="21" cy="22" r="4" fill="#2ecc71"/></svg>')
 
 
-def _examples():
-    return resources.files("chromatic_charm.serving").joinpath("examples")
+@functools.cache
+def _examples() -> tuple[dict, ...]:
+    """The example photos' list (``serving/examples/examples.json``), read once a process."""
+    return tuple(json.loads(_EXAMPLES.joinpath("examples.json").read_text()))
+
+
+_EXAMPLES = resources.files("chromatic_charm.serving").joinpath("examples")
 
 
 @bp.get("/examples.json")
 def examples():
     """The example photos the page offers on a first visit: [{"file", "caption", "url"}]."""
-    listed = json.loads(_examples().joinpath("examples.json").read_text())
-    return jsonify([{**item, "url": f"examples/{item['file']}"} for item in listed])
+    return jsonify([{**item, "url": f"examples/{item['file']}"} for item in _examples()])
 
 
 @bp.get("/examples/<name>")
 def example(name: str):
-    listed = {item["file"] for item in json.loads(_examples().joinpath("examples.json").read_text())}
-    if name not in listed:  # only the listed files: no path from the URL reaches the disk
+    if name not in {item["file"] for item in _examples()}:  # only the listed files: no URL path reaches the disk
         return error(404, f"no example photo {name!r}; GET /examples.json lists them")
-    return Response(_examples().joinpath(name).read_bytes(), mimetype="image/jpeg",
+    return Response(_EXAMPLES.joinpath(name).read_bytes(), mimetype="image/jpeg",
                     headers={"Cache-Control": "max-age=86400"})
 
 
