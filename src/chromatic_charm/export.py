@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import color, tracking
+from . import color, palette, tracking
 from .errors import UserError
 from .files import atomic_path, write_text_atomic
 from .hints import HINT_CHANNELS
@@ -149,6 +149,8 @@ def export(source: str, out_path: str | Path, *, data_dir: str | Path | None = N
         "opset": opset,
         "torch": torch.__version__,
         "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # the hint colours the page suggests at each lightness: the training photos' common a*b* there
+        "palette": palette.from_data(data_dir) if takes_hints and data_dir else None,
     }
     metadata.update(_run_details(src.run_id))
     log_to_run = bool(src.run_id and "run_name" in metadata)  # the run's server answered
@@ -247,6 +249,12 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
         lines += ["**Takes colour hints**: beside L\\*, a map of points whose colour a person gives (`hints` of "
                   "`POST /colorize`, `--hint` of `chromatic-charm colorize`); " + learned + spreads +
                   ". With none it is the automatic colouriser, unchanged.", ""]
+        pal = metadata.get("palette")
+        if pal:
+            lines += [f"**Suggested colours** (`GET /suggestions`, the page's picker): for each band of "
+                      f"{pal['l_step']} L\\*, the {max(map(len, pal['bands']))} most common a\\*b\\* of the "
+                      f"{pal['photos']} training photos (`{pal.get('source')}`), {pal['min_distance']:g} a\\*b\\* "
+                      "apart at least, greys left out (`chromatic_charm.palette`).", ""]
     lines += ["## Recipe", ""]
     if start:
         st = start.get("training") or {}

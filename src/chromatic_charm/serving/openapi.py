@@ -64,6 +64,18 @@ def spec(config: dict) -> dict:
                                "responses": {"200": {"description": "model metadata",
                                                      "content": {"application/json": {"schema": {"type": "object"}}}},
                                              "503": _error("the model could not be loaded")}}},
+            "/suggestions": {"get": {
+                "summary": "Hint colours to offer at a point: the training photos' most common colours at its lightness, "
+                           "then a grey, each as the sRGB colour a hint of it gives there",
+                "parameters": [
+                    {"name": "pixel", "in": "query", "schema": {"type": "string", "example": "#8a8a8a"},
+                     "description": "the photo's colour at the point, #rrggbb (give this or lightness)"},
+                    {"name": "lightness", "in": "query", "schema": {"type": "number", "minimum": 0, "maximum": 100},
+                     "description": "the point's L* (give this or pixel)"}],
+                "responses": {"200": {"description": "{lightness, colors: [{color, name, a, b, share}], source}",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "400": _error("neither or both of pixel and lightness, or a value that is not a colour or an L*"),
+                              "503": _error("the model could not be loaded")}}},
         },
         "components": {"schemas": {"Error": {"type": "object", "required": ["error", "status"],
                                              "properties": {"error": {"type": "string"}, "status": {"type": "integer"}}}}},

@@ -1,4 +1,4 @@
-"""Endpoints: POST /colorize, GET /health, /ready, /model, /, /openapi.json. Every error is JSON."""
+"""Endpoints: POST /colorize, GET /health, /ready, /model, /suggestions, /, /openapi.json. Every error is JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from importlib import resources
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import palette
 from ..config import OUTPUT_FORMATS
 from ..hints import HintError
 from ..hints import parse as parse_hints
@@ -127,6 +128,35 @@ def model():
         hints=colorizer.takes_hints,
         source=meta.get("source"),
     )
+
+
+@bp.get("/suggestions")
+def suggestions():
+    """The hint colours to offer at a clicked pixel: ``?pixel=%23rrggbb`` (the uploaded photo's colour
+    there) or ``?lightness=L*``. Each is the sRGB colour a hint of it gives at that lightness."""
+    holder = current_app.extensions["colorizer"]
+    if not holder.ready:
+        return error(503, holder.error)
+    pixel, lightness = request.args.get("pixel"), request.args.get("lightness")
+    if (pixel is None) == (lightness is None):
+        return error(400, "give one of pixel (the photo's colour at the point, as %23rrggbb) or lightness "
+                          "(an L* from 0 to 100), e.g. /suggestions?pixel=%23808080")
+    try:
+        value = palette.lightness_of(pixel) if pixel is not None else _number(lightness, "lightness")
+        colors = palette.suggestions(holder.colorizer.metadata.get("palette"), value)
+    except ValueError as exc:
+        return error(400, f"{exc}; e.g. /suggestions?pixel=%23808080 or /suggestions?lightness=60")
+    known = bool(holder.colorizer.metadata.get("palette"))
+    return jsonify(lightness=round(value, 2), colors=colors,
+                   source=("the most common colours of the training photos at this lightness, then a grey" if known
+                           else "this model ships no palette (exported without training data): a grey only"))
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
 
 
 def typed(value):
