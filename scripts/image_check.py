@@ -152,6 +152,13 @@ def check_serving(url: str) -> None:
     fetched = [requests.get(f"{url}/{item['url']}", timeout=10) for item in listed]
     ok = len(listed) >= 3 and all(r.status_code == 200 and r.content[:2] == b"\xff\xd8" for r in fetched)
     report("the page's example photos travel in the package", ok, f"{len(listed)} listed")
+    parts = {name: requests.get(f"{url}/{name}", timeout=10) for name in ("page.css", "page.js", "hints.js")}
+    ok = all(r.status_code == 200 and len(r.content) > 1000 for r in parts.values())
+    report("the page's style and scripts travel in the package", ok,
+           ", ".join(f"{n} {r.status_code}" for n, r in parts.items()))
+    r = requests.get(f"{url}/suggestions?pixel=%23b0b0b0", timeout=10)
+    ok = r.status_code == 200 and len(r.json().get("colors", [])) > 1
+    report("GET /suggestions offers the shipped model's palette", ok, f"{r.status_code} {r.text[:100]}")
 
 
 def main() -> int:

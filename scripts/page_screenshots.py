@@ -1,5 +1,6 @@
 """The README's pictures of the web page, taken in headless Chromium from a real server (not drawn by hand):
-a first visit at a laptop's width, a result with a colour point on a laptop, and the same on a phone.
+a first visit at a laptop's width, the colour picker open on an example's sky, the result (the sky made
+blue) with the before/after slider, and the same on a phone.
 
     python scripts/page_screenshots.py            # serves the shipped model, writes docs/images/page_*.png
     python scripts/page_screenshots.py --url http://127.0.0.1:8000 --out /tmp/shots
@@ -20,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 LAPTOP, PHONE = (1280, 900), (390, 844)
-EXAMPLE = 0  # the first example photo (a bridge under a sky)
+EXAMPLE, SKY = "A hill", (170, 30)  # an example photo, and a pixel of its sky
 
 
 def driver(size: tuple[int, int]):
@@ -40,45 +41,86 @@ def driver(size: tuple[int, int]):
     return browser
 
 
-def result_with_a_point(browser, url: str) -> None:
-    """Open the page, colourise the first example and give the centre of the photo a colour point."""
+def colourise_the_example(browser, url: str) -> None:
+    """Open the page and colourise the example photo, as a click on it does."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(url + "/")
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#examples button.example"))
-    browser.find_elements(By.CSS_SELECTOR, "#examples button.example")[EXAMPLE].click()
+    WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples button.example")) > 1)
+    example = [b for b in browser.find_elements(By.CSS_SELECTOR, "#examples button.example") if b.text == EXAMPLE]
+    if not example:
+        sys.exit(f"error: the page offers no example photo called {EXAMPLE!r}")
+    example[0].click()
     WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "Error")))
     if not browser.find_element(By.ID, "status").text.startswith("Done"):
         sys.exit("error: the example was not colourised: " + browser.find_element(By.ID, "status").text)
-    if browser.find_element(By.ID, "hint-tools").is_displayed():
-        browser.find_element(By.ID, "after").send_keys(Keys.ENTER)  # a point at the centre
-        WebDriverWait(browser, 30).until(lambda d: not d.execute_script("return window.chromaticCharm.pending"))
+
+
+def open_the_picker_on_the_sky(browser) -> bool:
+    """Click the sky: the picker opens there. False when the served model takes no hints."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    if not browser.find_element(By.ID, "hint-tools").is_displayed():
+        return False
+    after = browser.find_element(By.ID, "after")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", after)
+    width, height, natural_w, natural_h = browser.execute_script(
+        "const i = arguments[0], r = i.getBoundingClientRect(); return [r.width, r.height, i.naturalWidth, i.naturalHeight]",
+        after)
+    x, y = SKY
+    ActionChains(browser).move_to_element_with_offset(after, round((x + 0.5) * width / natural_w - width / 2),
+                                                      round((y + 0.5) * height / natural_h - height / 2)).click().perform()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#picker-suggested .swatch"))
+    browser.execute_script("document.getElementById('views').scrollIntoView()")
+    return True
+
+
+def pick_a_blue_and_slide(browser) -> None:
+    """Pick the first blue the picker suggests, then compare before and after with the slider."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    blues = [s for s in browser.find_elements(By.CSS_SELECTOR, "#picker-suggested .swatch")
+             if s.get_attribute("aria-label").startswith("blue ")]
+    (blues or browser.find_elements(By.CSS_SELECTOR, "#picker-model .swatch"))[0].click()
+    WebDriverWait(browser, 30).until(lambda d: not d.execute_script("return window.chromaticCharm.pending"))
+    browser.find_element(By.ID, "view-compare").click()
+    browser.execute_script("const s = document.getElementById('split'); s.value = 40;"
+                           "s.dispatchEvent(new Event('input')); document.getElementById('views').scrollIntoView()")
     time.sleep(0.3)
 
 
 def take(url: str, out: Path) -> list[Path]:
+    """The pictures, in order: a first visit, the picker open on the example's sky, the result with the
+    slider (the sky blue), the same on a phone."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
+
+    def shot(name: str) -> None:
+        written.append(out / name)
+        browser.save_screenshot(str(written[-1]))
+
     browser = driver(LAPTOP)
     try:
         browser.get(url + "/")
         WebDriverWait(browser, 20).until(lambda d: d.execute_script(
             "const b = document.getElementById('examples'); return !b.hidden && "
             "[...b.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"))
-        written.append(out / "page_first_visit.png")
-        browser.save_screenshot(str(written[-1]))
-        result_with_a_point(browser, url)
-        browser.execute_script("document.getElementById('status').scrollIntoView()")
-        written.append(out / "page_result.png")
-        browser.save_screenshot(str(written[-1]))
+        shot("page_first_visit.png")
+        colourise_the_example(browser, url)
+        if open_the_picker_on_the_sky(browser):
+            shot("page_picker.png")
+            pick_a_blue_and_slide(browser)
+        shot("page_slider.png")
         browser.set_window_size(*PHONE)
-        browser.execute_script("document.getElementById('stage').scrollIntoView()")
-        written.append(out / "page_phone.png")
-        browser.save_screenshot(str(written[-1]))
+        browser.execute_script("document.getElementById('views').scrollIntoView()")
+        time.sleep(0.3)
+        shot("page_phone.png")
     finally:
         browser.quit()
     return written

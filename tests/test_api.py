@@ -103,7 +103,13 @@ def test_health_ready_model_page_and_openapi(client):
     assert model["image_size"] == 32 and "metrics" in model and "training_data" in model
     assert "version" not in model
     page = client.get("/")
-    assert page.status_code == 200 and b'type="file"' in page.data and b"colorize" in page.data
+    assert page.status_code == 200 and b'type="file"' in page.data and b'data-max-upload-bytes="2097152"' in page.data
+    for name, kind in (("page.js", "text/javascript"), ("hints.js", "text/javascript"), ("page.css", "text/css")):
+        assert f'"{name}"'.encode() in page.data  # the page loads its script and style ...
+        part = client.get("/" + name)  # ... and they are served, never cached stale
+        assert part.status_code == 200 and part.mimetype == kind and part.headers["Cache-Control"] == "no-cache"
+    assert b'fetch("colorize"' in client.get("/page.js").data and b"suggestions?pixel=" in client.get("/hints.js").data
+    assert client.get("/other.js").status_code == 404
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.") and {"413", "415", "503"} <= set(spec["paths"]["/colorize"]["post"]["responses"])
 

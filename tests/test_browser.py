@@ -1,36 +1,13 @@
 """The web page in a real headless Chromium (Debian's chromium + chromedriver): upload a photo and
 see the colour result appear."""
 
-import shutil
-import tempfile
-
 import pytest
 
 from conftest import REPO
+from pagekit import (CHROMEDRIVER, CHROMIUM, PHOTO_SIZE, WINDOW, add_point, browser, click_photo,  # noqa: F401
+                     css_offset, photo, pixel, points, set_colour, settled, swatches, upload)
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-WINDOW = (1024, 768)  # a laptop's browser window
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--user-data-dir={tempfile.mkdtemp()}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_window_size(*WINDOW)
-    yield driver
-    driver.quit()
 
 
 def test_upload_shows_the_colour_result(browser, server):
@@ -103,135 +80,50 @@ def test_a_bad_file_shows_the_error_message(browser, server, tmp_path):
 
 # ---- colour hints: click the result to pin a colour, the region follows -----------------------------------
 
-PHOTO_SIZE = (256, 192)  # (width, height): big enough to click on at a laptop's window size
-
-
-@pytest.fixture(scope="module")
-def photo(tmp_path_factory):
-    """A 256x192 black-and-white photo: smooth light and dark bands, with mid-grey where the hints go."""
-    import numpy as np
-    from PIL import Image
-
-    width, height = PHOTO_SIZE
-    yy, xx = np.mgrid[0:height, 0:width] / width
-    light = 0.5 + 0.3 * np.sin(2 * np.pi * (1.2 * xx + 0.7 * yy))
-    path = tmp_path_factory.mktemp("photo") / "street scene.png"
-    Image.fromarray((light * 255).astype(np.uint8), "L").save(path)
-    return path
-
-
-def upload(browser, url, path, tools=True):
-    """Open the page, send ``path`` and wait for its result (and, with ``tools``, for the hint tools)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(url + "/")
-    browser.find_element(By.ID, "file").send_keys(str(path))
-    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "Error")))
-    assert browser.find_element(By.ID, "status").text.startswith("Done"), browser.find_element(By.ID, "status").text
-    if tools:
-        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "hint-tools").is_displayed())
-
-
-def click_photo(browser, x, y):
-    """A real mouse click on the result at the photo's pixel (x, y)."""
-    from selenium.webdriver.common.action_chains import ActionChains
+def test_a_click_opens_the_picker_and_the_point_is_sent_with_the_colour_picked(browser, server, photo):
     from selenium.webdriver.common.by import By
 
-    after = browser.find_element(By.ID, "after")
-    # Selenium's offsets start at the centre of the element's part in view: all of it in view, its own centre
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", after)
-    dx, dy = css_offset(browser, x, y)
-    ActionChains(browser).move_to_element_with_offset(after, dx, dy).click().perform()
-
-
-def css_offset(browser, x, y):
-    """The photo's pixel (x, y) as whole CSS pixels from the centre of the shown result (Selenium's origin)."""
-    width, height, natural_w, natural_h = browser.execute_script(
-        "const i = document.getElementById('after'), r = i.getBoundingClientRect();"
-        "return [r.width, r.height, i.naturalWidth, i.naturalHeight];")
-    return (round((x + 0.5) * width / natural_w - width / 2), round((y + 0.5) * height / natural_h - height / 2))
-
-
-def settled(browser):
-    """Wait until the result follows the current points; returns the hints the shown result was made with."""
-    import json
-
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script(
-        "const i = document.getElementById('after');"
-        "return !window.chromaticCharm.pending && i.complete && i.naturalWidth > 0;"))
-    text = browser.execute_script("return document.getElementById('hint-status').textContent")
-    assert not text.startswith("Error"), text
-    return json.loads(browser.execute_script("return document.getElementById('after').dataset.hints"))
-
-
-def pixel(browser, x, y, r=0):
-    """The shown result's mean (R, G, B) over the square of half-side ``r`` around the photo's pixel (x, y)."""
-    return browser.execute_script("""
-        const [x, y, r] = arguments, i = document.getElementById('after'), c = document.createElement('canvas');
-        c.width = i.naturalWidth; c.height = i.naturalHeight;
-        const g = c.getContext('2d'); g.drawImage(i, 0, 0);
-        const d = g.getImageData(x - r, y - r, 2 * r + 1, 2 * r + 1).data, sum = [0, 0, 0];
-        for (let k = 0; k < d.length; k += 4) { sum[0] += d[k]; sum[1] += d[k + 1]; sum[2] += d[k + 2]; }
-        return sum.map(v => v / (d.length / 4));""", x, y, r)
-
-
-def points(browser):
-    """[(label text, colour input's value)] of the hint list, and the number of markers on the photo."""
-    from selenium.webdriver.common.by import By
-
-    items = [(li.find_element(By.CLASS_NAME, "where").text, li.find_element(By.CSS_SELECTOR, "input[type=color]")
-              .get_attribute("value")) for li in browser.find_elements(By.CSS_SELECTOR, "#hint-list li")]
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#markers .marker")) == len(items)
-    return items
-
-
-def set_colour(browser, index, value):
-    """What the colour picker does: a new value, then its input and change events."""
-    browser.execute_script("""
-        const input = document.querySelectorAll('#hint-list input[type=color]')[arguments[0]];
-        input.value = arguments[1];
-        input.dispatchEvent(new Event('input', {bubbles: true}));
-        input.dispatchEvent(new Event('change', {bubbles: true}));""", index, value)
-
-
-def test_a_click_on_the_result_adds_a_hint_that_the_next_request_carries(browser, server, photo):
     url, _ = server
     upload(browser, url, photo)
     model_colour = "#{:02x}{:02x}{:02x}".format(*(round(v) for v in pixel(browser, 64, 96)))
     click_photo(browser, 64, 96)
-    (where, colour), = points(browser)
-    x, y = (int(v) for v in where.removeprefix("Point 1: ").split(", "))
-    assert abs(x - 64) <= 1 and abs(y - 96) <= 1, where  # the click, in the photo's own pixels
-    assert colour == model_colour  # a new point starts with the model's own colour there
-    # the marker is drawn where the click was, filled with the point's colour
-    from selenium.webdriver.common.by import By
-
+    # the click opens the picker at the point; the new point waits for its colour: nothing is sent yet
+    assert browser.find_element(By.ID, "picker").is_displayed()
+    assert browser.find_element(By.ID, "picker-title").text == "New point 1"
+    new = browser.find_element(By.CSS_SELECTOR, "#markers .marker.pending")
+    assert new.text == "1" and new.get_attribute("aria-label").startswith("New point 1 at 64, 96")
+    assert points(browser) == [] and browser.execute_script("return window.chromaticCharm.pending") is False
+    assert browser.find_element(By.ID, "hint-status").text == "Pick a colour for the new point."
+    (name, colour), = swatches(browser, "model")
+    assert name == f"the model's colour {model_colour}" and colour == model_colour
+    # the marker is drawn where the click was
     centre = browser.execute_script("""
         const m = document.querySelector('#markers .marker').getBoundingClientRect(),
               i = document.getElementById('after').getBoundingClientRect();
         return [m.left + m.width / 2 - (i.left + i.width / 2), m.top + m.height / 2 - (i.top + i.height / 2)];""")
     dx, dy = css_offset(browser, 64, 96)
     assert abs(centre[0] - dx) <= 2 and abs(centre[1] - dy) <= 2, (centre, (dx, dy))
+
+    browser.find_element(By.CSS_SELECTOR, "#picker-model .swatch").click()  # the model's own colour
+    assert not browser.find_element(By.ID, "picker").is_displayed()
+    (where, colour), = points(browser)
+    assert where == "Point 1: 64, 96" and colour == model_colour
     marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")
     r, g, b = (int(model_colour[k:k + 2], 16) for k in (1, 3, 5))
+    assert marker.text == "1" and "pending" not in marker.get_attribute("class")
     assert marker.value_of_css_property("background-color") in (f"rgb({r}, {g}, {b})", f"rgba({r}, {g}, {b}, 1)")
-    assert marker.get_attribute("aria-label").startswith(f"Point 1 at {x}, {y}, colour {model_colour}")
-
     shown = settled(browser)
     sent = browser.execute_script("return window.chromaticCharm.lastHints")
-    assert len(sent) == 1 and shown == sent
-    assert (sent[0]["x"], sent[0]["y"]) == (x, y), sent
-    assert sent[0]["color"] == model_colour == points(browser)[0][1]
+    assert sent == shown == [{"x": 64, "y": 96, "color": model_colour}]
     assert browser.find_element(By.ID, "hint-status").text.startswith("Updated with 1 point in ")
+    # the list names the point, not its pixel coordinates
+    assert browser.find_element(By.CSS_SELECTOR, "#hint-list .where").text == "Point 1"
 
 
 def test_a_red_hint_turns_its_region_red(browser, server, photo):
     url, _ = server
     upload(browser, url, photo)
-    click_photo(browser, 64, 96)
+    add_point(browser, 64, 96)
     settled(browser)
     here, near = pixel(browser, 64, 96, r=2), pixel(browser, 76, 96, r=2)  # near: 12 px away, same tones
     set_colour(browser, 0, "#ff0000")
@@ -255,7 +147,7 @@ def test_undo_delete_and_clear_the_hints(browser, server, photo):
     auto = browser.find_element(By.ID, "after").get_attribute("src")
     assert not browser.find_element(By.ID, "undo").is_enabled()
     for x, y in ((40, 40), (200, 60), (128, 150)):
-        click_photo(browser, x, y)
+        add_point(browser, x, y)
     assert [p[0] for p in points(browser)] == ["Point 1: 40, 40", "Point 2: 200, 60", "Point 3: 128, 150"]
     assert len(settled(browser)) == 3
 
@@ -274,8 +166,9 @@ def test_undo_delete_and_clear_the_hints(browser, server, photo):
     assert [(h["x"], h["y"]) for h in settled(browser)] == [(200, 60)]
 
     marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")
-    marker.click()  # a click on a marker selects it, it adds no point
+    marker.click()  # a click on a marker selects it and opens its picker; it adds no point
     assert len(points(browser)) == 1 and "selected" in marker.get_attribute("class")
+    assert browser.find_element(By.ID, "picker-title").text == "Point 2"
     ActionChains(browser).send_keys(Keys.DELETE).perform()
     assert points(browser) == []
     assert settled(browser) == []
@@ -296,7 +189,7 @@ def test_a_hint_point_moves_by_dragging_and_by_the_arrow_keys(browser, server, p
 
     url, _ = server
     upload(browser, url, photo)
-    click_photo(browser, 60, 60)
+    add_point(browser, 60, 60)
     settled(browser)
     marker = browser.find_element(By.CSS_SELECTOR, "#markers .marker")  # in view since the click
     (x0, y0), (x1, y1) = css_offset(browser, 60, 60), css_offset(browser, 160, 120)
@@ -323,8 +216,7 @@ def test_the_download_link_offers_the_hinted_result_as_png(browser, server, phot
 
     url, _ = server
     upload(browser, url, photo)
-    click_photo(browser, 100, 100)
-    set_colour(browser, 0, "#0000ff")
+    add_point(browser, 100, 100, "#0000ff")
     settled(browser)
     link = browser.find_element(By.ID, "download-link")
     assert link.get_attribute("download") == "street scene-colour.png"
@@ -344,7 +236,7 @@ def test_the_download_link_offers_the_hinted_result_as_png(browser, server, phot
 def test_the_hint_tools_fit_under_the_result_and_name_their_buttons(browser, server, photo):
     url, _ = server
     upload(browser, url, photo)
-    click_photo(browser, 30, 30)
+    add_point(browser, 30, 30)
     settled(browser)
     boxes = browser.execute_script("""
         return ['.pair', '#download', '#hint-tools'].map(s => {
@@ -356,7 +248,8 @@ def test_the_hint_tools_fit_under_the_result_and_name_their_buttons(browser, ser
             .map(b => [b.tagName, b.getAttribute('aria-label') || b.textContent.trim()]);""")
     assert names and all(name for _, name in names), names
     assert ["BUTTON", "Undo"] in names and ["BUTTON", "Clear hints"] in names
-    assert ["INPUT", "Colour of point 1"] in names and ["BUTTON", "Delete point 1"] in names
+    assert ["BUTTON", "Delete point 1"] in names and ["INPUT", "Any colour"] in names
+    assert any(tag == "BUTTON" and name.startswith("Colour of point 1: #") for tag, name in names)
     assert ["BUTTON", "Choose a photo"] in names
 
 
@@ -384,7 +277,7 @@ def test_a_failed_upload_after_a_good_one_keeps_the_result_its_hints_and_its_lin
 
     url, _ = server
     upload(browser, url, photo)
-    click_photo(browser, 64, 96)
+    add_point(browser, 64, 96)
     settled(browser)
     shown = browser.find_element(By.ID, "after").get_attribute("src")
     link = browser.find_element(By.ID, "download-link").get_attribute("href")
@@ -427,12 +320,24 @@ def test_the_keyboard_reaches_the_upload_and_adds_a_point_with_enter(browser, se
     assert browser.switch_to.active_element.get_attribute("id") == "choose"
     upload(browser, url, photo)
     browser.execute_script("document.getElementById('after').focus()")
-    ActionChains(browser).send_keys(Keys.ENTER).perform()
-    (where, _), = points(browser)
-    assert where == f"Point 1: {PHOTO_SIZE[0] // 2}, {PHOTO_SIZE[1] // 2}"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()  # a new point at the centre, its picker open
+    centre = (PHOTO_SIZE[0] // 2, PHOTO_SIZE[1] // 2)
+    active = browser.switch_to.active_element
+    assert "pending" in active.get_attribute("class")
+    assert active.get_attribute("aria-label").startswith(f"New point 1 at {centre[0]}, {centre[1]}")
+    assert browser.find_element(By.ID, "picker").is_displayed()
     ActionChains(browser).send_keys(Keys.ARROW_LEFT).perform()  # the new point has the focus: the arrows move it
-    assert points(browser)[0][0] == f"Point 1: {PHOTO_SIZE[0] // 2 - 1}, {PHOTO_SIZE[1] // 2}"
-    assert settled(browser)
+    assert browser.switch_to.active_element.get_attribute("aria-label").startswith(
+        f"New point 1 at {centre[0] - 1}, {centre[1]}")
+    ActionChains(browser).send_keys(Keys.TAB).perform()  # Tab: into its picker
+    assert browser.execute_script("return document.getElementById('picker').contains(document.activeElement)")
+    first = browser.find_element(By.CSS_SELECTOR, "#picker-model .swatch")
+    first.send_keys(Keys.ENTER)  # the model's colour: the point is added where the arrows left it
+    assert points(browser)[0][0] == f"Point 1: {centre[0] - 1}, {centre[1]}"
+    assert browser.switch_to.active_element.get_attribute("data-point") == "1"  # the focus back on the point
+    assert settled(browser) == [{"x": centre[0] - 1, "y": centre[1], "color": points(browser)[0][1]}]
+    ActionChains(browser).send_keys(Keys.ARROW_UP).perform()  # and the arrows still move it
+    assert points(browser)[0][0] == f"Point 1: {centre[0] - 1}, {centre[1] - 1}"
 
 
 def test_a_phone_shows_no_horizontal_overflow_with_a_long_file_name(browser, server, tmp_path):
@@ -495,7 +400,7 @@ def test_on_a_phone_the_hint_list_sits_right_under_the_result(browser, server, p
     browser.set_window_size(390, 844)
     try:
         upload(browser, url, photo)
-        click_photo(browser, 64, 96)
+        add_point(browser, 64, 96)
         settled(browser)
         gap = browser.execute_script(
             "return document.getElementById('hint-list').getBoundingClientRect().top"
@@ -517,5 +422,5 @@ def test_the_readmes_pictures_of_the_page_come_from_a_script(server, tmp_path):
     spec.loader.exec_module(module)
     url, _ = server
     written = module.take(url, tmp_path)
-    assert [p.name for p in written] == ["page_first_visit.png", "page_result.png", "page_phone.png"]
-    assert [Image.open(p).width for p in written] == [1280, 1280, 390]
+    assert [p.name for p in written] == ["page_first_visit.png", "page_picker.png", "page_slider.png", "page_phone.png"]
+    assert [Image.open(p).width for p in written] == [1280, 1280, 1280, 390]

@@ -190,6 +190,16 @@ def page():
     return Response(html, mimetype="text/html")
 
 
+_STATIC = {"page.css": "text/css", "page.js": "text/javascript", "hints.js": "text/javascript"}
+
+
+@bp.get("/<any(page.css, page.js, hints.js):name>")
+def static_file(name: str):
+    """The page's style and scripts (no-cache: a new version of the service is never mixed with an old script)."""
+    return Response(resources.files("chromatic_charm.serving").joinpath(name).read_text(), mimetype=_STATIC[name],
+                    headers={"Cache-Control": "no-cache"})
+
+
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle cx="16" cy="16" r="15" fill="#444"/>'
            '<path d="M16 1a15 15 0 0 1 0 30z" fill="#e67e22"/><circle cx="22" cy="11" r="4" fill="#3498db"/>'
            '<circle cx="21" cy="22" r="4" fill="#2ecc71"/></svg>')
