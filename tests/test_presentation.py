@@ -6,7 +6,6 @@ report without figures and without the pipeline's outputs, and refuses a slide o
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -35,18 +34,8 @@ FOOTERS = ("Pie de página",)  # the only text allowed under 14 pt (the cover's 
 TOLERANCE = 3.0  # points: glyph boxes reach a little past the line a frame was laid out for
 
 
-def _load_script():
-    """scripts/presentation.py as a module (the scripts folder is not a package)."""
-    if "presentation" in sys.modules:  # test_notebooks imports it too
-        return sys.modules["presentation"]
-    spec = importlib.util.spec_from_file_location("presentation", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["presentation"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-presentation = _load_script()
+sys.path.insert(0, str(SCRIPT.parent))  # scripts/presentation.py imports the deck package next to it
+import presentation  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,155 @@
+"""The deck put together: the cover, the contents, one slide per report cell (its bullets beside or above
+its visual), the speaker notes, saved in one step."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from pptx import Presentation
+from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
+from pptx.oxml.ns import qn
+from pptx.util import Emu, Inches, Pt
+
+from chromatic_charm.errors import UserError
+from chromatic_charm.files import atomic_path
+
+from .content import CONTENTS, COVER, MAX_BULLETS, visual_for
+from .design import (ACCENT, BODY_BOTTOM, BODY_TOP, FOOTER_PT, FOOTER_TOP, GAP, HEIGHT, INK, LAYOUT_COVER,
+                     MARGIN, MIN_BODY_PT, SOFT, TEXT, WHITE, WIDTH, Box)
+from .diagrams import hue_ring, visual_emblem
+from .layout import (LINE, add_framed_slide, body_placeholder, bullet_size, bullets_height, bullets_width,
+                     hue_stripe, lines_needed, put_bullets)
+from .notes import speaker_notes
+from .outputs import Context, open_outputs, project_of
+from .photos import visual_cover
+from .report import Report, SlideSpec, cover_lines, read_report
+from .shapes import add_group, add_picture, add_rect, add_text, fill_frame, style_run, to_back
+
+
+def _cover(deck, report: Report, ctx: Context):
+    """The title, the authors and the run's short line in the layout's placeholders on a dark ground, the
+    technical run line in the footer, the cover's visual on the right."""
+    slide = deck.slides.add_slide(deck.slide_layouts[LAYOUT_COVER])
+    background = add_rect(slide.shapes, Box(0, 0, WIDTH, HEIGHT), INK)
+    background.name = "Diseño: fondo"
+    to_back(background)
+    left = Box(MARGIN + Inches(0.1), Inches(0.9), Inches(7.2), Inches(5.6))
+    title, authors_box, run_box = left.rows(46, 30, 24, gap=Inches(0.2))
+    heading = slide.shapes.title
+    heading.left, heading.top, heading.width, heading.height = title.left, title.top, title.width, title.height
+    size = next((s for s in (40, 36, 32, 28) if lines_needed(report.title, title.width - Inches(0.1), s, bold=True)
+                 * s * LINE <= Emu(title.height).pt - 8), 28)
+    fill_frame(heading.text_frame, [report.title], size, bold=True, color=WHITE, anchor=MSO_ANCHOR.BOTTOM)
+    hue_stripe(slide.shapes, Box(title.left, title.bottom + Inches(0.05), Inches(4.0), Inches(0.08)))
+    short, technical = cover_lines(report.run_line)
+    subtitle = body_placeholder(slide)
+    subtitle.left, subtitle.top, subtitle.width = authors_box.left, authors_box.top, authors_box.width
+    subtitle.height = run_box.bottom - authors_box.top
+    lines = [(report.authors, 24, False, WHITE)] + ([(short, 18, False, SOFT)] if short else [])
+    fill_frame(subtitle.text_frame, lines, 24, space_after=14)
+    if technical:
+        add_text(slide.shapes, Box(MARGIN + Inches(0.1), FOOTER_TOP, WIDTH - 2 * MARGIN, Inches(0.4)),
+                 [f"Ejecución del pipeline: {technical}"], FOOTER_PT, name="Pie de página", color=SOFT)
+    visual_cover(slide, Box(Inches(8.1), Inches(1.0), Inches(4.8), Inches(5.6)), ctx)
+    for placeholder in list(slide.placeholders):
+        if placeholder.placeholder_format.idx not in (0, 1):
+            placeholder._element.getparent().remove(placeholder._element)
+    return slide
+
+
+def _contents(deck, entries: list[tuple[str, int]]):
+    """``entries``: (title, slide number), listed in the body placeholder with the numbers in a column
+    beside it."""
+    slide = add_framed_slide(deck, CONTENTS, 2)
+    spacing = min(Pt(30), (BODY_BOTTOM - BODY_TOP - Inches(0.2)) // max(len(entries), 1))
+    size = min(20, int(Emu(spacing).pt / 1.25))
+    list_box = Box(MARGIN + Inches(0.3), BODY_TOP + Inches(0.1), Inches(6.2), spacing * len(entries) + Inches(0.1))
+    body = body_placeholder(slide)
+    body.left, body.top, body.width, body.height = list_box.left, list_box.top, list_box.width, list_box.height
+    numbers = add_text(slide.shapes, Box(list_box.right, list_box.top, Inches(0.8), list_box.height), [],
+                       name="Contenido: números")
+    columns = ((body.text_frame, [t for t, _ in entries], TEXT, PP_ALIGN.LEFT, False),
+               (numbers.text_frame, [str(n) for _, n in entries], ACCENT, PP_ALIGN.RIGHT, True))
+    for frame, texts, colour, align, bold in columns:  # the same fixed line spacing: the numbers line up
+        frame.word_wrap, frame.auto_size, frame.vertical_anchor = True, MSO_AUTO_SIZE.NONE, MSO_ANCHOR.TOP
+        frame.margin_left = frame.margin_right = frame.margin_top = frame.margin_bottom = Inches(0.05)
+        for i, text in enumerate(texts):
+            paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
+            paragraph.line_spacing, paragraph.space_after, paragraph.space_before = Emu(spacing), Pt(0), Pt(0)
+            paragraph.alignment = align
+            run = paragraph.add_run()
+            run.text = text
+            style_run(run, size, bold=bold, color=colour)
+    for paragraph in body.text_frame.paragraphs:  # a list of titles, not of bullets
+        properties = paragraph._p.get_or_add_pPr()
+        properties.set("marL", "0")
+        properties.set("indent", "0")
+        properties.append(properties.makeelement(qn("a:buNone"), {}))
+    hue_ring(add_group(slide, "emblema"), Box(Inches(8.6), BODY_TOP + Inches(0.4), Inches(4.2), Inches(4.6)))
+    return slide
+
+
+def _report_slide(deck, spec: SlideSpec, number: int, ctx: Context):
+    """A report cell's slide: its bullets beside its visual ("side") or above it ("stack"); where the visual
+    cannot be drawn, the report's figure, else the emblem."""
+    slide = add_framed_slide(deck, spec.title, number)
+    layout, draw = visual_for(spec.title, ctx, spec.figure)
+    body = Box(MARGIN, BODY_TOP, WIDTH - 2 * MARGIN, BODY_BOTTOM - BODY_TOP)
+    if not spec.bullets:
+        text, visual = None, body
+    elif layout == "stack":
+        size = min(20, bullet_size(spec.bullets, body.width, int(body.height * 0.4)) or MIN_BODY_PT)
+        height = bullets_height(spec.bullets, body.width, size)
+        text = Box(body.left, body.top, body.width, height)
+        visual = Box(body.left, body.top + height + Inches(0.15), body.width, body.height - height - Inches(0.15))
+    else:
+        width = bullets_width(spec.bullets, body.height)
+        text, visual = body.cols(width, body.width - width - GAP, gap=GAP)
+    put_bullets(slide, spec.bullets, text or body, spec.title)
+    drawn = False
+    if draw is not None:
+        try:
+            drawn = draw(slide, visual, replace(ctx, spec=spec))
+        except (UserError, OSError) as error:
+            print(f"presentation: slide {spec.title!r} not redrawn ({error}); the report's figure instead",
+                  file=sys.stderr)
+    if not drawn and spec.figure:
+        add_picture(slide.shapes, spec.figure, visual, name="Visual: figura del informe")
+    elif not drawn:
+        visual_emblem(slide, visual, ctx)
+    return slide
+
+
+def build_presentation(report_path: Path, out_path: Path, root: Path | None = None) -> int:
+    """Write ``out_path`` from the executed report and the pipeline outputs under ``root`` (default: the
+    project the report is in); returns the number of slides."""
+    report = read_report(report_path)
+    if not report.slides:
+        raise ValueError(f"{report_path} has no cell tagged 'diapositiva': nothing to put on slides")
+    for spec in report.slides:
+        if len(spec.bullets) > MAX_BULLETS:
+            raise ValueError(f"slide {spec.title!r} has {len(spec.bullets)} bullets, at most {MAX_BULLETS}: "
+                             "shorten its cell in the report")
+        if not spec.bullets:
+            print(f"presentation: slide {spec.title!r} has no bullets (is the report executed?)", file=sys.stderr)
+    ctx = Context(report, open_outputs(Path(root) if root else project_of(report_path), report))
+    titles = [COVER, CONTENTS, *(s.title for s in report.slides)]
+    notes = speaker_notes(titles, report.authors)
+
+    deck = Presentation()
+    deck.slide_width, deck.slide_height = WIDTH, HEIGHT
+    slides = [_cover(deck, report, ctx)]
+    first = {}
+    for number, spec in enumerate(report.slides, start=3):
+        first.setdefault(spec.title, number)
+    slides.append(_contents(deck, list(first.items())))
+    for number, spec in enumerate(report.slides, start=3):
+        slides.append(_report_slide(deck, spec, number, ctx))
+    for slide, text in zip(slides, notes):
+        slide.notes_slide.notes_text_frame.text = text
+
+    with atomic_path(out_path) as tmp:
+        deck.save(str(tmp))
+    return len(deck.slides)

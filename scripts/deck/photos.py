@@ -1,0 +1,106 @@
+"""The colourisations large: the report's test photos (gray, colourised, real) and its API example through
+the shipped model, in labelled grids: the cover's before and after, the introduction's input and output, a
+photo whole and in close-up, the API's output and the colour hints."""
+
+from __future__ import annotations
+
+import numpy as np
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.util import Inches
+
+from chromatic_charm import reporting
+
+from .design import ACCENT, INK, LABEL_PT, WHITE, Box
+from .diagrams import hue_ring
+from .outputs import Context
+from .shapes import add_picture, add_rect, add_text
+
+COVER_PHOTO, INTRO_PHOTO = 3, 0  # which of the report's test photos (its sample order)
+
+
+def _sample(ctx: Context, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gray, colourised, real) of the report's ``i``-th test photo, counting round when there are fewer."""
+    samples = ctx.outputs.samples
+    i = i % (len(samples) // 3)
+    return samples[3 * i], samples[3 * i + 1], samples[3 * i + 2]
+
+
+def _labelled_photos(slide, box: Box, rows: list[list[np.ndarray]], headers: list[str], name: str,
+                     row_labels: list[str] | None = None):
+    """Photos in a grid as large as fits, a header over each column (native text, LABEL_PT + 2) and, with
+    ``row_labels``, a label left of each row."""
+    header_h, gap = Inches(0.45), Inches(0.12)
+    label_w = Inches(1.0) if row_labels else 0
+    ratio = rows[0][0].shape[1] / rows[0][0].shape[0]
+    cols = len(rows[0])
+    height = min((box.height - header_h - gap * (len(rows) - 1)) // len(rows),
+                 int((box.width - label_w - gap * (cols - 1)) / cols / ratio))
+    width = int(height * ratio)
+    left0 = box.left + label_w + (box.width - label_w - cols * width - (cols - 1) * gap) // 2
+    top0 = box.top + (box.height - header_h - len(rows) * height - (len(rows) - 1) * gap) // 2
+    for c, header in enumerate(headers):
+        add_text(slide.shapes, Box(left0 + c * (width + gap), top0, width, header_h), [header], LABEL_PT + 2, bold=True,
+                 color=INK, align=PP_ALIGN.CENTER, anchor=MSO_ANCHOR.BOTTOM)
+    for r, row in enumerate(rows):
+        top = top0 + header_h + r * (height + gap)
+        if row_labels:
+            add_text(slide.shapes, Box(left0 - label_w, top, label_w - gap, height), [row_labels[r]], LABEL_PT,
+                     bold=True, color=INK, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
+        for c, image in enumerate(row):
+            add_picture(slide.shapes, image, Box(left0 + c * (width + gap), top, width, height), name=f"Visual: {name}")
+
+
+def visual_cover(slide, box: Box, ctx: Context) -> bool:
+    if ctx.outputs is None:
+        hue_ring(slide.shapes, box)
+        return True
+    gray, colour, _ = _sample(ctx, COVER_PHOTO)
+    half = gray.shape[1] // 2
+    split = np.concatenate([gray[:, :half], colour[:, half:]], axis=1)
+    split[:, half - 1:half + 1] = 255  # the line between before and after
+    side = min(box.width, box.height - Inches(0.5))
+    left = box.left + (box.width - side) // 2
+    add_picture(slide.shapes, split, Box(left, box.top, side, side), name="Visual: antes y después")
+    for part, label in zip(Box(left, box.top + side, side, Inches(0.45)).cols(1, 1), ("gris", "colorizada")):
+        add_text(slide.shapes, part, [label], LABEL_PT + 2, color=WHITE, align=PP_ALIGN.CENTER)
+    return True
+
+
+def visual_intro(slide, box: Box, ctx: Context) -> bool:
+    gray, colour, _ = _sample(ctx, INTRO_PHOTO)
+    arrow_w, header_h = Inches(0.9), Inches(0.5)
+    side = min((box.width - arrow_w) // 2, box.height - header_h)
+    top = box.top + (box.height - side - header_h) // 2
+    left = box.left + (box.width - 2 * side - arrow_w) // 2
+    for x, image, label in ((left, gray, "Entrada: foto en gris"), (left + side + arrow_w, colour, "Salida: a color")):
+        add_text(slide.shapes, Box(x, top, side, header_h), [label], LABEL_PT + 4, bold=True, color=INK,
+                 align=PP_ALIGN.CENTER)
+        add_picture(slide.shapes, image, Box(x, top + header_h, side, side), name="Visual: antes y después")
+    middle = top + header_h + side // 2
+    arrow = Box(left + side + Inches(0.12), middle - Inches(0.3), arrow_w - Inches(0.24), Inches(0.6))
+    add_rect(slide.shapes, arrow, ACCENT, kind=MSO_SHAPE.RIGHT_ARROW).name = "Visual: flecha"
+    return True
+
+
+def visual_photos(slide, box: Box, ctx: Context) -> bool:
+    """A test photo whole (top row) and its middle ninth colourised on its own, as a close-up (bottom row)."""
+    closeup = ctx.outputs.closeup
+    rows = [closeup["whole"], closeup["closeup"]]  # both square: the close-up's 86 pixels drawn as large
+    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones, entera y primer plano",
+                     row_labels=["foto entera", "primer plano"])
+    return True
+
+
+def visual_api(slide, box: Box, ctx: Context) -> bool:
+    gray, colour = ctx.outputs.api_photo
+    h, w = gray.shape[:2]
+    _labelled_photos(slide, box, [[gray, colour]], [f"entrada en gris ({w}x{h})", f"salida de la API ({w}x{h})"],
+                     "antes y después")
+    return True
+
+
+def visual_hints(slide, box: Box, ctx: Context) -> bool:
+    headers = ["sin pistas", f"{reporting.HINT_EXAMPLE_POINTS} pistas (círculos)", "original"]
+    _labelled_photos(slide, box, [list(ctx.outputs.hints_photo)], headers, "pistas de color")
+    return True
