@@ -219,7 +219,10 @@ function fillPicker() {
     .then((body) => {
       const items = body.colors.map((c) => ({ color: c.color, name: c.name }));
       hints.suggestions.set(pixel, items);
-      if (pickerPoint() === point) swatches(box, items, point === pending() ? null : point.color);
+      if (pickerPoint() !== point) return;
+      swatches(box, items, point === pending() ? null : point.color);
+      placePicker();  // taller now: still in its place, and in view
+      picker.scrollIntoView({ block: "nearest", inline: "nearest" });
     })
     .catch(() => { if (pickerPoint() === point) box.textContent = "none (the server did not answer)"; });
 }
