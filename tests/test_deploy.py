@@ -1,5 +1,5 @@
 """The cloud VM start-up file (API/cloud-init.yaml): valid for cloud-init, and its deploy script does what
-the README says. A cloud VM cannot be started here: the file is validated by Debian's cloud-init (the
+docs/deployment.md says. A cloud VM cannot be started here: the file is validated by Debian's cloud-init (the
 same schema a VM's cloud-init applies), and the script it installs is run against stand-in `docker`,
 `git` and `curl` commands that record their arguments (the real image is built and run by Docker where
 a daemon exists)."""

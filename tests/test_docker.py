@@ -1,6 +1,6 @@
 """API/Dockerfile without a Docker daemon: hadolint, what the image must hold, and a build context that
 holds what the Dockerfile copies. The image itself is built and run by scripts/image_check.py (CI's
-.ci/docker_check); README.md, "Docker and a cloud VM", describes it."""
+.ci/docker_check); docs/deployment.md describes it."""
 
 import shlex
 import shutil

@@ -50,7 +50,7 @@ def from_env() -> World:
         local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
     except ValueError:
         raise UserError("WORLD_SIZE, RANK and LOCAL_RANK must be integers; start distributed training "
-                        "with torchrun (see README: 'Several GPUs or machines')") from None
+                        "with torchrun (see docs/training.md, 'Several GPUs or machines')") from None
     if size < 1 or not 0 <= rank < size:
         raise UserError(f"RANK {rank} is outside a world of {size}; start distributed training with torchrun")
     return World(rank=rank, local_rank=local_rank, size=size)
