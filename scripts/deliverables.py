@@ -106,7 +106,8 @@ def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
 
 def clean(nb: dict) -> dict:
     """The notebook without what only the machine that ran it needs: widget state, papermill's paths
-    and timings, execution timestamps."""
+    and timings, execution timestamps; the cell papermill injects keeps one id (papermill draws a new
+    one every run: a rebuild with nothing changed would still change the file)."""
     nb["metadata"].pop("widgets", None)
     papermill = nb["metadata"].get("papermill")
     if papermill:
@@ -114,6 +115,8 @@ def clean(nb: dict) -> dict:
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("papermill", None)
         cell.get("metadata", {}).pop("execution", None)
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
     return nb
 
 
