@@ -58,7 +58,7 @@ class TrainConfig:
                          "model")
     hint_injection: str = option("decoder", "where a pretrained encoder's U-Net takes the hints: encoder = added at "
                                  "its first convolution through new weights that start at zero; decoder = pooled into "
-                                 "every decoder block (default decoder; on this repo's photos neither beat the other: docs/encoder_study.md, "
+                                 "every decoder block (default decoder; on this repo's photos neither beat the other: studies/hints/README.md, "
                                  "round 4)", "model",
                                  choices=HINT_INJECTIONS)
     ngf: int | None = option(None, "generator width (overrides the size)", "model")
