@@ -11,7 +11,7 @@ the result without hints; a true colour should hurt almost nothing. Then latency
 what to compare across machines).
 
     python benchmarks/hints_benchmark.py --data "Data/Clean Data" --split test --markdown outputs/hints.md \\
-        --grid docs/images/hints_grid.jpg
+        --grid outputs/hints_grid.jpg
 """
 
 from __future__ import annotations

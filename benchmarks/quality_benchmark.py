@@ -14,7 +14,7 @@ At several scales too (``--scales``, default 1,2,3; chromatic_charm.views): each
 k x k tiles of 1/k of its side, each tile posted at its own size, so close-ups and crops are scored as a
 user would send them. CIEDE2000, PSNR and colourfulness per scale and for the mean of the scales, each
 against the grayscale input (and any ``--baseline``) with bootstrap intervals over photos.
-``--choose-scales REFERENCE`` applies issue 33's rule (docs/encoder_study.md, round 5): among the models
+``--choose-scales REFERENCE`` applies issue 33's rule (studies/encoder/README.md, round 5): among the models
 whose KID and whole-photo CIEDE2000 are not worse than REFERENCE's beyond the spread, those that beat the
 grayscale input at every scale first, then the lowest worst scale.
 
@@ -266,7 +266,7 @@ def scales_against_markdown(against: dict[str, dict[str, stats.Interval]], refer
 
 
 def choose_scales(pool: list[str], summaries: dict, reference: str, kid_between, scales: Scales) -> tuple[str, list[str]]:
-    """Issue 33's rule (docs/encoder_study.md, round 5): admissible = KID and whole-photo CIEDE2000 not worse
+    """Issue 33's rule (studies/encoder/README.md, round 5): admissible = KID and whole-photo CIEDE2000 not worse
     than ``reference``'s beyond the spread; among those, the ones that beat the grayscale input beyond the
     spread at every scale first, then the lowest worst scale. Returns (winner, one line per model)."""
     lines, admissible = [], []
@@ -296,7 +296,7 @@ def choose_scales(pool: list[str], summaries: dict, reference: str, kid_between,
 
 
 def eligible(rows: dict, spread: dict, name: str) -> list[str]:
-    """What keeps a model from shipping under the study's rule (docs/encoder_study.md); [] when eligible:
+    """What keeps a model from shipping under the study's rule (studies/encoder/README.md); [] when eligible:
     CIEDE2000 and PSNR better than the grayscale input's beyond the spread, colourfulness >= 80% of the truth's."""
     misses = []
     if not spread[name]["ciede2000"].below_zero():
@@ -435,7 +435,7 @@ def main(argv=None) -> int:
                    help="also score each photo as k x k tiles of 1/k of its side, for each k (1 = the whole photo; "
                         f"default {','.join(map(str, EVAL_SCALES))}; '' = none)")
     p.add_argument("--choose-scales", metavar="REFERENCE[=NAME,NAME...]", action="append", default=[],
-                   help="apply issue 33's rule (docs/encoder_study.md, round 5) against this model: KID and "
+                   help="apply issue 33's rule (studies/encoder/README.md, round 5) against this model: KID and "
                         "whole-photo CIEDE2000 not worse than its beyond the spread, then the best worst scale; among "
                         "the NAMEs (default: the models not --not-shippable, and REFERENCE); repeatable")
     p.add_argument("--crops", type=int, default=5, help=f"views a photo, 1 to {MAX_EVAL_CROPS} (default 5)")
@@ -451,7 +451,7 @@ def main(argv=None) -> int:
     p.add_argument("--baseline", metavar="NAME", action="append", default=[],
                    help="also give every other model's paired differences against this one (the L1-only run, say); "
                         "repeatable")
-    p.add_argument("--choose", action="store_true", help="apply the study's rule (docs/encoder_study.md) and say "
+    p.add_argument("--choose", action="store_true", help="apply the study's rule (studies/encoder/README.md) and say "
                    "which model it picks; list cheaper recipes first (ties go to the earlier)")
     p.add_argument("--not-shippable", action="append", default=[], metavar="NAME",
                    help="a model the rule must not pick (a reference row: the old default, the L1-only baseline)")
@@ -531,7 +531,7 @@ def main(argv=None) -> int:
             pool = pool or [n for n in names if n not in args.not_shippable or n == reference]
             winner, lines = choose_scales(pool, summaries, reference, kid_between if network is not None else None,
                                           scaled)
-            text += (f"\n\nIssue 33's rule (docs/encoder_study.md, round 5) against `{reference}`, over "
+            text += (f"\n\nIssue 33's rule (studies/encoder/README.md, round 5) against `{reference}`, over "
                      + ", ".join(f"`{n}`" for n in pool) + ":\n\n"
                      + "\n".join(f"- {line}" for line in lines) + f"\n\n**Chosen: {winner or 'none'}**.")
             scale_numbers.setdefault("chosen", {})[reference] = winner
@@ -539,7 +539,7 @@ def main(argv=None) -> int:
 
         pool = [n for n in names if n not in args.not_shippable]
         winner, why = choose(rows, spread, kid_between if network is not None else None, pool)
-        text += "\n\nThe study's rule (docs/encoder_study.md), over " + ", ".join(f"`{n}`" for n in pool) + ":\n\n"
+        text += "\n\nThe study's rule (studies/encoder/README.md), over " + ", ".join(f"`{n}`" for n in pool) + ":\n\n"
         text += "\n".join(f"- `{n}`: " + ("eligible" if not eligible(rows, spread, n) else
                                            "not eligible: " + "; ".join(eligible(rows, spread, n))) for n in pool)
         text += f"\n\n**Chosen: {winner if winner else 'none'}** ({why})."

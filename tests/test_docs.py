@@ -1,6 +1,6 @@
-"""The README and the guides in docs/ (issue 35): a README that fits on a few screens, every
-`chromatic-charm` command they show still parses with the CLI (and each command's `--help` runs), and
-every link to a file or a heading of the repository leads somewhere."""
+"""The README, the guides in docs/ and the study pages in studies/ (issue 35): a README that fits on a few
+screens, every `chromatic-charm` command they show still parses with the CLI (and each command's `--help`
+runs), and every link to a file or a heading of the repository leads somewhere."""
 
 import re
 import shlex
@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "BENCHMARKS.md",
-         REPO / "Informe Escrito" / "README.md"]
+         REPO / "Informe Escrito" / "README.md", *sorted((REPO / "studies").rglob("README.md"))]
 
 
 def fenced_commands(text: str):
@@ -70,7 +70,7 @@ def commands():
     found = []
     for page in PAGES:
         for words, optional in fenced_commands(page.read_text()):
-            found.append(pytest.param(words, optional, id=f"{page.name}: {' '.join(words)[:60]}"))
+            found.append(pytest.param(words, optional, id=f"{page.relative_to(REPO)}: {' '.join(words)[:60]}"))
     return found
 
 
@@ -115,18 +115,18 @@ def slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_link_to_the_repository_leads_somewhere(page):
     from urllib.parse import unquote
 
-    text = page.read_text()
+    text, name = page.read_text(), page.relative_to(REPO)
     targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'src="([^"]+)"', text)
     for target in targets:
         if target.startswith(("http://", "https://", "mailto:")):
             continue
         path, _, anchor = unquote(target).partition("#")
         file = (page.parent / path).resolve() if path else page
-        assert file.exists(), f"{page.name} links to {target}: no such file"
+        assert file.exists(), f"{name} links to {target}: no such file"
         if anchor and file.suffix == ".md":
             headings = re.findall(r"^#+ (.+)$", file.read_text(), flags=re.M)
-            assert anchor in {slug(h) for h in headings}, f"{page.name} links to {target}: no such heading"
+            assert anchor in {slug(h) for h in headings}, f"{name} links to {target}: no such heading"

@@ -228,14 +228,14 @@ def test_training_never_touches_the_fid_network(tiny_config, monkeypatch):
 
 
 def test_every_study_recipe_is_a_valid_train_command():
-    """scripts/encoder_study.py's commands (docs/encoder_study.md) parse and make valid configs."""
+    """studies/encoder/encoder_study.py's commands (studies/encoder/README.md) parse and make valid configs."""
     import importlib.util
 
     from chromatic_charm.cli import build_parser
     from chromatic_charm.training.config import TrainConfig
 
-    spec = importlib.util.spec_from_file_location("encoder_study", Path(__file__).resolve().parents[1] / "scripts"
-                                                  / "encoder_study.py")
+    spec = importlib.util.spec_from_file_location("encoder_study", Path(__file__).resolve().parents[1] / "studies"
+                                                  / "encoder" / "encoder_study.py")
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
     assert "scratch-128" in study.RECIPES and "lite0-256-warmup" in study.RECIPES

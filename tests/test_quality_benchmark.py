@@ -81,7 +81,7 @@ def test_quality_benchmark_rejects_an_empty_folder_and_bad_scales(tmp_path):
     assert out.returncode != 0 and "error: --scales '0': a scale is 1" in out.stderr and "Traceback" not in out.stderr
 
 
-CALIBRATION = REPO / "benchmarks" / "target_calibration.py"
+CALIBRATION = REPO / "studies" / "target_calibration" / "target_calibration.py"
 
 
 def test_target_calibration_scores_oracles_and_a_model(onnx_model, tmp_path):

@@ -240,7 +240,7 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
             spreads = ("the inference path spreads each hint's correction to the pixels connected to it through "
                        "alike lightness and colour, stopping at edges (`chromatic_charm.spread`, geodesic: a step "
                        f"across {g.get('edge_lightness'):g} L\\* or {g.get('edge_colour'):g} a\\*b\\* of the network's "
-                       f"colour costs a whole side; spread {g.get('spread'):g} of the side; docs/encoder_study.md, "
+                       f"colour costs a whole side; spread {g.get('spread'):g} of the side; studies/hints/README.md, "
                        "round 6); the graph itself keeps round 4's propagation for code that runs the ONNX file alone")
         else:
             spreads = ("the hints' corrections spread in the graph to the pixels like the hinted ones (Gaussians of "

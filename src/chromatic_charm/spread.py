@@ -42,7 +42,7 @@ METHODS = ("global", "geodesic")
 @dataclass(frozen=True)
 class SpreadConfig:
     method: str = "geodesic"
-    # The defaults are round 6's choice on the val split (docs/encoder_study.md); ``global`` uses round 4's
+    # The defaults are round 6's choice on the val split (studies/hints/README.md); ``global`` uses round 4's
     # spread (0.3) in the exported graph.
     spread: float = 0.5  # sigma of the (straight or geodesic) distance, as a share of the image side
     lightness_sigma: float = 10.0  # L*: likeness of a pixel's lightness to the hinted cell's

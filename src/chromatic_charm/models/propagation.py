@@ -18,7 +18,7 @@ broken by a fixed scatter over the photo (so that PyTorch and ONNX Runtime keep 
 loses all its cells to the others' order). The weights are an (H x W) x (hinted cells) matrix, so the
 work grows with the hints (16 MB at 128 x 128 with 256 cells) and with none there is none.
 
-Why it is in the graph rather than learnt (docs/encoder_study.md, round 4): trained on a few hundred
+Why it is in the graph rather than learnt (studies/hints/README.md, round 4): trained on a few hundred
 photos, a U-Net given the hint map as input (at the encoder's first convolution or in every decoder
 block) learns to use it very little (10 one-pixel hints moved the mean CIEDE2000 by under 1%), while this
 layer on the same network's output takes 10 hints to about half the error of none. It has no weights and

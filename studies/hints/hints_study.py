@@ -1,4 +1,4 @@
-"""Round 4 of the encoder study (docs/encoder_study.md): colour hints, and where the U-Net takes them.
+"""Round 4 of the hints study (studies/hints/README.md): colour hints, and where the U-Net takes them.
 
 Trains the pipeline's recipe (params.yaml: the L1 phase, then the adversarial phase of the champion's
 lr pair) three ways, each for ``--seeds`` seeds: without hints (the baseline), with hints added at the
@@ -10,9 +10,9 @@ over photos) and each generator as a checkpoint (for FID/KID elsewhere: ``evalua
 It needs no MLflow (it runs the training step, not ``train``'s tracked loop), so it runs where only
 torch is: a GPU machine with the package on PYTHONPATH. Prepared data first: ``chromatic-charm prepare``.
 
-    python scripts/hints_study.py --data "Data/Clean Data" --out outputs/hints_study --device cuda
-    python scripts/hints_study.py --rescore outputs/hints_study   # score saved checkpoints again (any machine)
-    python scripts/hints_study.py --report outputs/hints_study/rescored.json   # the tables, with intervals
+    python studies/hints/hints_study.py --data "Data/Clean Data" --out outputs/hints_study --device cuda
+    python studies/hints/hints_study.py --rescore outputs/hints_study   # score saved checkpoints again (any machine)
+    python studies/hints/hints_study.py --report outputs/hints_study/rescored.json   # the tables, with intervals
 
 Scores at K > 0 go through the generator as exported (its own hint input if trained with hints, then the
 propagation of ``models.propagation``); ``--learned-only`` leaves the propagation out, to see what the
@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 from chromatic_charm.data.dataset import ArraySplit, EpochBatchSampler, to_model_batch  # noqa: E402

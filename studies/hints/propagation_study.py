@@ -1,4 +1,4 @@
-"""Round 6 of the encoder study (docs/encoder_study.md): where a colour hint reaches (issue 34).
+"""Round 6 of the hints study (studies/hints/README.md): where a colour hint reaches (issue 34).
 
 Scores hint propagations on a split, in-process through the API's own code path (``inference.Colorizer``:
 the photo turned gray, the network at its grid, the propagation, the colour upsampled to the photo), for the
@@ -14,8 +14,8 @@ Candidates: ``global`` (round 4's propagation, in numpy: identical to the export
 ``geodesic`` family of ``chromatic_charm.spread`` over a grid of its edge costs and spread. Then the round's
 rule (written in the study page before the runs) picks one.
 
-    python scripts/propagation_study.py --split val --out outputs/propagation_study/val.json
-    python scripts/propagation_study.py --report outputs/propagation_study/val.json
+    python studies/hints/propagation_study.py --split val --out outputs/propagation_study/val.json
+    python studies/hints/propagation_study.py --report outputs/propagation_study/val.json
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
 from chromatic_charm import color, spread  # noqa: E402

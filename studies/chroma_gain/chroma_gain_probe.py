@@ -1,10 +1,10 @@
 """Would a saturation boost fix a dull model? Scores a model with its a*b* multiplied by a gain.
 
-The quality benchmark (``quality_benchmark.py``, in process) with each ``--model NAME=PATH@GAIN`` scored
+The quality benchmark (``benchmarks/quality_benchmark.py``, in process) with each ``--model NAME=PATH@GAIN`` scored
 as the model's a*b* times GAIN (clipped to the model's range). Use the val split, not the test split, to
 choose anything with it. Every other option is the quality benchmark's:
 
-    python benchmarks/chroma_gain_probe.py --split val --in-process --baseline g1.0 \\
+    python studies/chroma_gain/chroma_gain_probe.py --split val --in-process --baseline g1.0 \\
         --model g1.0=src/chromatic_charm/assets/generator.onnx@1.0 \\
         --model g1.4=src/chromatic_charm/assets/generator.onnx@1.4
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # quality_benchmark
 import quality_benchmark  # noqa: E402
 
 from chromatic_charm import inference  # noqa: E402

@@ -3,12 +3,12 @@
 Every recipe trains with the same budget of CPU time (``--max-cpu-minutes``, the process's CPU time over
 all its threads, so runs that share the machine still get equal work), as MLflow runs of the experiment
 ``encoder-study``; then ``benchmarks/quality_benchmark.py`` scores each exported model through the API on the
-test split, with the grayscale input beside them. Results: docs/encoder_study.md.
+test split, with the grayscale input beside them. Results: studies/encoder/README.md.
 
-    python scripts/encoder_study.py --data "Data/Clean Data" --cpu-minutes 20 --parallel 2 --measure \
+    python studies/encoder/encoder_study.py --data "Data/Clean Data" --cpu-minutes 20 --parallel 2 --measure \
         --reference "previous default=old.onnx"
-    python scripts/encoder_study.py --list          # the commands only
-    python scripts/encoder_study.py --measure-only --reference old=old.onnx   # export and score what was trained
+    python studies/encoder/encoder_study.py --list          # the commands only
+    python studies/encoder/encoder_study.py --measure-only --reference old=old.onnx  # export and score what was trained
 
 With ``--parallel 2`` two runs share the 2 cores, one thread each (a single-threaded run wastes no CPU
 time on thread synchronisation, so the budget buys the same work either way).
@@ -68,10 +68,10 @@ def measure(names: list[str], references: list[str], out: Path, data: str) -> in
         models += ["--model", f"{name}={onnx}"]
     for ref in references:
         models += ["--model", ref]
-    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "quality_benchmark.py"
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "quality_benchmark.py"
     cmd = [sys.executable, str(bench), "--data", data, *models, "--log-runs",
-           "--markdown", "docs/encoder_study_table.md", "--json", str(out / "quality.json"),
-           "--grid", "docs/images/encoder_study_grid.jpg"]
+           "--markdown", "studies/encoder/table.md", "--json", str(out / "quality.json"),
+           "--grid", "studies/encoder/encoder_study_grid.jpg"]
     print(shlex.join(cmd), flush=True)
     return subprocess.run(cmd).returncode
 

@@ -9,8 +9,8 @@ targets against the grayscale input each row meets (FID and KID at most 3/4 of t
 CIEDE2000 below and PSNR above it, colourfulness at least 75% of the truth's), so the rows show how well a
 colouriser must know the true colours before it can meet them.
 
-    python benchmarks/target_calibration.py --data "Data/Clean Data" --split test \\
-        --model default=src/chromatic_charm/assets/generator.onnx --markdown docs/target_calibration.md
+    python studies/target_calibration/target_calibration.py --data "Data/Clean Data" --split test \\
+        --model default=src/chromatic_charm/assets/generator.onnx --markdown studies/target_calibration/table.md
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # quality_benchmark
 from quality_benchmark import (GRAY, check_targets, colorize_all, features, gray_of, load_photos,  # noqa: E402
                                score, tensor, views, write_outputs)
 
