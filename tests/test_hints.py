@@ -374,6 +374,27 @@ def test_evaluate_with_hints_scores_each_k(hint_checkpoint, clean_data):
     assert again["metrics"]["test_ciede2000_hints5"] == pytest.approx(m["test_ciede2000_hints5"])  # fixed seed
 
 
+def test_the_evaluate_command_keeps_the_per_image_curve_out_of_the_metrics_file(hint_checkpoint, clean_data,
+                                                                               tmp_path):
+    """DVC shows and diffs the metrics file: it holds each K's means; the per-image values (for intervals)
+    go to --curves-out, a file of their own (issue 35: a metrics file of 3,500 lines was noise)."""
+    import json
+
+    from chromatic_charm.cli import main
+
+    metrics, curves = tmp_path / "m.json", tmp_path / "curves" / "c.json"
+    assert main(["evaluate", str(hint_checkpoint), "--data", str(clean_data), "--crops", "1", "--no-fid", "--no-log",
+                 "--no-progress", "--hints", "0,5", "--metrics-out", str(metrics), "--curves-out", str(curves)]) == 0
+    summary, side = json.loads(metrics.read_text()), json.loads(curves.read_text())
+    assert "hint_curve" not in summary and summary["metrics"]["test_ciede2000_hints5"] > 0
+    assert side["run_id"] == summary["run_id"] and set(side["hint_curve"]) == {"0", "5"}
+    for k in ("0", "5"):
+        values = side["hint_curve"][k]["ciede2000"]
+        assert len(values) == 8  # 8 test photos x 1 view
+        assert sum(values) / len(values) == pytest.approx(summary["metrics"][f"test_ciede2000_hints{k}"], rel=1e-5)
+    assert len(metrics.read_text().splitlines()) < 150
+
+
 def test_evaluate_logs_the_hint_curve_to_the_run(hint_checkpoint, clean_data, monkeypatch):
     import mlflow
 
