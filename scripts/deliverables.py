@@ -3,7 +3,14 @@ clean their saved outputs, check them, and build the PowerPoint from the execute
 
     python scripts/deliverables.py build   # after `dvc repro`: EDA, training, report, then the .pptx
     python scripts/deliverables.py build --only eda deck   # some of them
+    python scripts/deliverables.py build --force   # execute even what is up to date
     python scripts/deliverables.py check   # the committed notebooks' saved outputs, as CI checks them
+
+A deliverable is rebuilt only when what it is built from changed (`SOURCES`: the pipeline run, the
+package, this script, and the notebook's own cells; the deck: the report and its builder). Each records
+the digest of those in its metadata: a build with nothing changed leaves every file as it is (the training
+notebook trains a short real run and the report times the API on every execution, so a needless
+execution would change them).
 
 A notebook's saved outputs must read as a course deliverable: no error, no stderr (warnings, progress
 bars), no widget state, no absolute path of the machine that ran it, and no English sentence (the
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import re
 import subprocess
@@ -26,6 +34,10 @@ NOTEBOOKS = {"eda": Path("EDA/EDA.ipynb"), "training": Path("Entrenamiento/train
 PRESENTATION = Path("Informe Escrito/presentacion.pptx")
 # Parameters the pipeline executes each notebook with: the committed run (no progress bars anywhere).
 PIPELINE_PARAMETERS = {"eda": {}, "training": {"train_new": False, "progress": False}, "report": {}}
+
+# What every deliverable is built from (files, or folders read whole), and what the deck adds.
+SOURCES = ("dvc.lock", "params.yaml", "src/chromatic_charm", "scripts/deliverables.py")
+DECK_SOURCES = ("scripts/presentation.py", "scripts/deck", "scripts/presentation_notes.yaml")
 
 # English words that are not also Spanish words: one of them in an output is an English sentence.
 ENGLISH_WORDS = frozenset(
@@ -137,24 +149,77 @@ def execute(notebook: Path, out: Path, cwd: Path, parameters: dict) -> dict:
     return nb
 
 
-def build(root: Path, only: list[str] | None = None) -> int:
+def digest(root: Path, paths: tuple[str, ...], extra: bytes = b"") -> str:
+    """A short digest of ``paths`` under ``root`` (each file's name and bytes; a folder's files in order,
+    caches left out) and ``extra``."""
+    h = hashlib.sha256(extra)
+    for rel in paths:
+        path = root / rel
+        files = sorted(f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+            if path.is_dir() else [path] if path.is_file() else []
+        for file in files:
+            h.update(file.relative_to(root).as_posix().encode() + b"\0" + file.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def notebook_inputs(root: Path, name: str) -> str:
+    """The digest a notebook is built from: SOURCES, its cells' sources (not papermill's injected cell, not
+    the outputs) and the parameters the pipeline gives it."""
+    nb = json.loads((root / NOTEBOOKS[name]).read_text())
+    cells = [[c["cell_type"], "".join(c["source"])] for c in nb["cells"]
+             if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    return digest(root, SOURCES, json.dumps([cells, PIPELINE_PARAMETERS[name]], sort_keys=True).encode())
+
+
+def deck_inputs(root: Path) -> str:
+    return digest(root, (*SOURCES, *DECK_SOURCES, str(NOTEBOOKS["report"])))
+
+
+def built_from(root: Path, name: str) -> str | None:
+    """The digest a deliverable records it was built from (None: none recorded, or no file)."""
+    if name == "deck":
+        if not (root / PRESENTATION).is_file():
+            return None
+        from pptx import Presentation
+
+        return Presentation(str(root / PRESENTATION)).core_properties.identifier or None
+    nb = json.loads((root / NOTEBOOKS[name]).read_text())
+    return nb["metadata"].get("chromatic_charm", {}).get("built_from")
+
+
+def build(root: Path, only: list[str] | None = None, force: bool = False) -> int:
     """Execute the notebooks (``only``: some of eda, training, report), then the deck (unless ``only``
-    leaves out "deck")."""
+    leaves out "deck"); each only if what it is built from changed since (``force``: all the same)."""
     failed = False
     for name, path in NOTEBOOKS.items():
         if only and name not in only:
             continue
+        inputs = notebook_inputs(root, name)
+        if not force and built_from(root, name) == inputs:
+            print(f"{path}: up to date (built from {inputs})", flush=True)
+            continue
         print(f"executing {path}", flush=True)
         nb = execute(root / path, root / path, (root / path).parent if name == "report" else root,
                      PIPELINE_PARAMETERS[name])
+        nb["metadata"]["chromatic_charm"] = {"built_from": inputs}
+        (root / path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
         for problem in problems(nb, forbidden=(str(root),)):
             print(f"{path}: {problem}")
             failed = True
     if only and "deck" not in only:
         return 1 if failed else 0
+    inputs = deck_inputs(root)
+    if not force and built_from(root, "deck") == inputs:
+        print(f"{PRESENTATION}: up to date (built from {inputs})")
+        return 1 if failed else 0
+    from pptx import Presentation
+
     from presentation import build_presentation  # noqa: E402  (scripts/ is on sys.path)
 
     slides = build_presentation(root / NOTEBOOKS["report"], root / PRESENTATION)
+    deck = Presentation(str(root / PRESENTATION))
+    deck.core_properties.identifier = inputs
+    deck.save(str(root / PRESENTATION))
     print(f"wrote {PRESENTATION} ({slides} slides)")
     return 1 if failed else 0
 
@@ -173,8 +238,10 @@ def main(argv=None) -> int:
     parser.add_argument("command", choices=("build", "check"))
     parser.add_argument("--only", nargs="+", choices=(*NOTEBOOKS, "deck"),
                         help="build: only these (default: the three notebooks, then the deck)")
+    parser.add_argument("--force", action="store_true",
+                        help="build: execute them even when what they are built from has not changed")
     args = parser.parse_args(argv)
-    return build(REPO, args.only) if args.command == "build" else check(REPO)
+    return build(REPO, args.only, args.force) if args.command == "build" else check(REPO)
 
 
 if __name__ == "__main__":
