@@ -126,7 +126,10 @@ class Proxy:
                     self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
-                self.wfile.write(content)
+                try:
+                    self.wfile.write(content)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout): nothing to answer
+                    pass
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
