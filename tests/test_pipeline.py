@@ -177,6 +177,7 @@ def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isol
     assert rgb.shape == (32, 32, 3) and 0 <= rgb.min() and rgb.max() <= 1
 
 
+@pytest.mark.slow  # over 7 s on 2 cores: the full suite only (-m "not slow" stays under 3 minutes)
 def test_evaluate_records_fid_kid_baselines_n_and_the_network(tiny_config, clean_data, isolated_project):
     from dataclasses import replace
 
@@ -213,6 +214,7 @@ def test_evaluate_records_fid_kid_baselines_n_and_the_network(tiny_config, clean
         evaluate(str(result.checkpoint), data_dir=clean_data, crops=11, progress=False)
 
 
+@pytest.mark.slow  # over 7 s on 2 cores: the full suite only (-m "not slow" stays under 3 minutes)
 def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_config, clean_data, tmp_path):
     """An L1 run, an adversarial run started from it (--init-from), evaluated, exported with --card: the
     card and generator.json tell the recipe, the commands, the data and the numbers with N."""

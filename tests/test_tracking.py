@@ -202,6 +202,7 @@ def test_a_bare_run_id_in_chromatic_charm_model_is_a_reference(monkeypatch, isol
     assert default_model_path() == isolated_project / "missing.onnx"  # a path stays a path
 
 
+@pytest.mark.slow  # over 7 s on 2 cores: the full suite only (-m "not slow" stays under 3 minutes)
 def test_commands_that_first_use_a_new_local_store_together_all_succeed(tmp_path):
     """Two `train` started at once on a fresh clone (or `dvc repro -j 2`) both create the sqlite store's tables;
     without the lock beside the store one of them failed ('duplicate column name: step')."""
