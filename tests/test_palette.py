@@ -58,10 +58,15 @@ def test_suggestions_are_the_bands_colours_at_the_points_own_lightness():
 
 
 def test_a_colour_outside_srgb_keeps_its_hue_and_loses_chroma():
-    hex_colour, (a, b) = palette.in_gamut(95.0, -10.0, -80.0)  # a deep blue cannot be that light
+    bands = [[] for _ in range(10)]
+    bands[9], bands[5] = [[-10.0, -80.0, 0.5]], [[10.0, 10.0, 0.5]]
+    made = {"l_step": 10, "bands": bands}
+    deep_blue = palette.suggestions(made, 95.0)[0]  # a deep blue cannot be that light
+    hex_colour, a, b = deep_blue["color"], deep_blue["a"], deep_blue["b"]
     assert 0 < np.hypot(a, b) < 40 and abs(np.degrees(np.arctan2(b, a)) - np.degrees(np.arctan2(-80, -10))) < 0.5
     assert abs(palette.lightness_of(hex_colour) - 95.0) < 0.6
-    assert palette.in_gamut(50.0, 10.0, 10.0)[1] == (10.0, 10.0)  # inside: unchanged
+    inside = palette.suggestions(made, 50.0)[0]
+    assert (inside["a"], inside["b"]) == (10.0, 10.0)  # inside: unchanged
 
 
 @pytest.mark.parametrize("a, b, lightness, name", [

@@ -152,6 +152,13 @@ def ab_at_lightness(rgb: np.ndarray, lightness: np.ndarray, steps: int = 24) -> 
     """(N, 3) sRGB colours in [0, 1] and (N,) L* -> (N, 2) a*b*: each colour's hue and chroma, with the
     chroma scaled down (bisection, ``steps`` halvings) until that L* shows it inside the sRGB gamut."""
     ab = color.rgb_to_lab(np.asarray(rgb, np.float64), axis=-1)[:, 1:]
+    return fit_chroma(lightness, ab, steps).astype(np.float32)
+
+
+def fit_chroma(lightness: np.ndarray, ab: np.ndarray, steps: int = 24) -> np.ndarray:
+    """(N,) L* and (N, 2) a*b* -> (N, 2) a*b* of the same hue, the chroma scaled down (bisection, ``steps``
+    halvings) until that L* shows it inside the sRGB gamut; a colour inside is kept as it is."""
+    ab = np.asarray(ab, np.float64)
     lightness = np.asarray(lightness, np.float64)
     lo = np.where(_in_gamut(lightness, ab), 1.0, 0.0)  # the largest share of the chroma known to fit
     hi = np.ones(len(ab))
@@ -159,7 +166,7 @@ def ab_at_lightness(rgb: np.ndarray, lightness: np.ndarray, steps: int = 24) -> 
         mid = (lo + hi) / 2
         ok = _in_gamut(lightness, ab * mid[:, None])
         lo, hi = np.where(ok, mid, lo), np.where(ok, hi, mid)
-    return (ab * lo[:, None]).astype(np.float32)
+    return ab * lo[:, None]
 
 
 def _in_gamut(lightness: np.ndarray, ab: np.ndarray, tolerance: float = 1e-4) -> np.ndarray:
@@ -179,5 +186,5 @@ def _json_type(value) -> str:
         type(value), "number" if isinstance(value, (int, float)) else type(value).__name__)
 
 
-__all__ = ["HINT_CHANNELS", "MAX_HINTS", "Hint", "HintError", "ab_at_lightness", "parse", "parse_cli", "parse_color",
+__all__ = ["HINT_CHANNELS", "MAX_HINTS", "Hint", "HintError", "ab_at_lightness", "fit_chroma", "parse", "parse_cli", "parse_color",
            "to_grid"]

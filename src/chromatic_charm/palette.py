@@ -9,7 +9,8 @@ is at that lightness: the page shows exactly the colour a hint will give there (
 chroma and hue and the photo's own lightness).
 
 A colour that sRGB cannot show at that lightness (a saturated blue near white) keeps its hue and loses
-chroma until it fits, so every swatch is a real colour of that lightness, not a clipped one.
+chroma until it fits (``hints.fit_chroma``, what the API does to a hint of it), so every swatch is the
+colour a hint of it gives there, not a clipped one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import color
+from .hints import HintError, fit_chroma, parse_color
 
 L_STEP = 10  # L* per band: 10 bands over 0..100
 BANDS = 100 // L_STEP
@@ -92,42 +94,24 @@ def from_data(data_dir: str | Path) -> dict | None:
 def suggestions(palette: dict | None, lightness: float) -> list[dict]:
     """The colours to offer at L* ``lightness`` (0-100): the palette band's colours, then a grey, each as
     ``{"color": "#rrggbb", "name": "blue", "a": ..., "b": ..., "share": ...}``, the sRGB colour at that
-    lightness (chroma reduced into sRGB's gamut where needed). Without a palette: the grey only."""
+    lightness (chroma reduced into sRGB's gamut where needed, as a hint of it is). Without a palette: the
+    grey only."""
     if not 0 <= lightness <= 100 or math.isnan(lightness):
         raise ValueError(f"lightness must be an L* between 0 and 100, got {lightness}")
     band = min(int(lightness // L_STEP), BANDS - 1)
     chosen = palette["bands"][band] if palette else []
+    ab = np.array([[a, b] for a, b, _ in chosen] + [[0.0, 0.0]], np.float64)  # the band's colours, then grey
+    fitted = fit_chroma(np.full(len(ab), float(lightness)), ab)
+    rgb = color.lab_to_rgb(np.column_stack([np.full(len(ab), float(lightness)), fitted]))
     out = []
-    for a, b, share in chosen:
-        hex_colour, (a_in, b_in) = in_gamut(lightness, a, b)
-        if math.hypot(a_in, b_in) < GREY_CHROMA / 2:  # nothing of its colour is left at this lightness
-            continue
-        if any(o["color"] == hex_colour for o in out):
-            continue
-        out.append({"color": hex_colour, "name": hue_name(a_in, b_in, lightness), "a": round(a_in, 1),
-                    "b": round(b_in, 1), "share": share})
-    grey, _ = in_gamut(lightness, 0.0, 0.0)
-    out.append({"color": grey, "name": "grey", "a": 0.0, "b": 0.0, "share": None})
+    for (a_in, b_in), pixel, share in zip(fitted, rgb, [c[2] for c in chosen] + [None]):
+        hex_colour = "#" + "".join(f"{round(float(v) * 255):02x}" for v in pixel)
+        grey = share is None
+        if not grey and (math.hypot(a_in, b_in) < GREY_CHROMA / 2 or any(o["color"] == hex_colour for o in out)):
+            continue  # nothing of its colour is left at this lightness, or it looks like one already offered
+        out.append({"color": hex_colour, "name": "grey" if grey else hue_name(a_in, b_in, lightness),
+                     "a": round(float(a_in), 1), "b": round(float(b_in), 1), "share": share})
     return out
-
-
-def in_gamut(lightness: float, a: float, b: float, steps: int = 14) -> tuple[str, tuple[float, float]]:
-    """(L*, a*, b*) as an sRGB hex colour; outside sRGB, the same hue with the most chroma that fits
-    (bisection on the chroma). Returns the hex and the a*b* kept."""
-    def fits(scale: float) -> bool:
-        lab = np.array([lightness, a * scale, b * scale], np.float64)
-        back = color.rgb_to_lab(color.lab_to_rgb(lab))
-        return float(np.abs(back - lab).max()) < 0.5
-
-    lo, hi = 0.0, 1.0
-    if not fits(1.0):
-        for _ in range(steps):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    else:
-        lo = 1.0
-    rgb = color.lab_to_rgb(np.array([lightness, a * lo, b * lo], np.float64))
-    return "#" + "".join(f"{round(float(v) * 255):02x}" for v in rgb), (a * lo, b * lo)
 
 
 def hue_name(a: float, b: float, lightness: float) -> str:
@@ -147,8 +131,8 @@ def hue_name(a: float, b: float, lightness: float) -> str:
 
 def lightness_of(hex_colour: str) -> float:
     """L* of an sRGB colour '#rrggbb' (or 'rrggbb'); ValueError when it is not one."""
-    text = hex_colour.strip().removeprefix("#")
-    if len(text) != 6 or any(c not in "0123456789abcdefABCDEF" for c in text):
-        raise ValueError(f"expected a colour as #rrggbb, got {hex_colour!r}")
-    rgb = np.array([int(text[k:k + 2], 16) for k in (0, 2, 4)], np.float64) / 255
+    try:
+        rgb = np.array(parse_color(hex_colour), np.float64) / 255
+    except HintError:
+        raise ValueError(f"expected a colour as #rrggbb, got {hex_colour!r}") from None
     return float(color.rgb_to_lab(rgb)[0])
