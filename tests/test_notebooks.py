@@ -35,7 +35,7 @@ REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento 
                    "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias")
 
 pytestmark = pytest.mark.slow
-EDA_FIGURES = ("image/png", "image/jpeg")  # the EDA embeds its photo grids as JPEG (issue 23: under 2 MB)
+FIGURES = ("image/png", "image/jpeg")  # charts as PNG, photo grids as JPEG (the EDA and the report: under 2 MB)
 
 
 def _env(project: Path) -> dict:
@@ -212,7 +212,7 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
     text = _text(eda)
     counts = json.loads((project / "Data" / "Clean Data" / "report.json").read_text())["counts"]
     assert f"Se revisaron **{counts['scanned']}** archivos y se conservaron **{counts['kept']}**" in text
-    assert "croma < 10" in text and "D de KS" in text and "Sesgo." in text and _images(eda, EDA_FIGURES) >= 8
+    assert "croma < 10" in text and "D de KS" in text and "Sesgo." in text and _images(eda, FIGURES) >= 8
     measured = detector.measure(labelled)  # the gray/sepia filter against the labels: precision and recall shown
     hits = measured["flagged"] - len(measured["colour_set_aside"])
     assert f"**Precisión {measured['precision']:.3f}** ({hits} de {measured['flagged']} fotos apartadas" in text
@@ -244,7 +244,7 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
     assert "**FID y KID:** calculados sobre" in text and "entrada en gris" in text and "Dataset final" in text
     assert "**Criterio aplicado:** menor `test_fid`" in text and f"campeón `{champion['run_name']}`" in text
     assert "xagallegos/Image-Colorization" in text and "https://arxiv.org/abs/2401.09603" in text
-    assert "200" in text and _images(report) >= 5
+    assert "200" in text and _images(report, FIGURES) >= 5
 
     deck = tmp_path / "presentacion.pptx"
     (tmp_path / "RafaelJuarez.ipynb").write_text(json.dumps(report))
@@ -293,6 +293,12 @@ def test_committed_notebooks_carry_clean_outputs_from_a_named_pipeline_run(name)
     lock = reporting.dvc_lock_hash(REPO)
     assert f"`dvc.lock` {lock}" in text, "executed on another pipeline run than dvc.lock's"
     assert _images(nb) >= 2
+
+
+def test_the_committed_report_stays_under_2_mb_with_its_photo_grids_as_jpeg():
+    nb = json.loads(NOTEBOOKS["report"].read_text())
+    assert NOTEBOOKS["report"].stat().st_size < 2 * 1024 * 1024
+    assert _images(nb, ("image/jpeg",)) >= 5 and _images(nb) >= 2  # the photos as JPEG, charts as PNG
 
 
 def test_the_committed_eda_measures_the_gray_filter_against_the_labels_and_stays_small():

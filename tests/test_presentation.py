@@ -216,7 +216,8 @@ def _bare_copy(tmp_path: Path, edit=None) -> Path:
         tags = cell.get("metadata", {}).get("tags", [])
         if "figura" in tags:
             tags.remove("figura")
-        cell["outputs"] = [o for o in cell.get("outputs", []) if "image/png" not in o.get("data", {})]
+        cell["outputs"] = [o for o in cell.get("outputs", [])
+                           if not {"image/png", "image/jpeg"} & set(o.get("data", {}))]
     if edit:
         edit(nb)
     path = tmp_path / "RafaelJuarez.ipynb"

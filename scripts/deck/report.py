@@ -85,7 +85,9 @@ def _bullets(text: str) -> list[str]:
 
 
 def _last_image(cell: dict) -> bytes | None:
-    images = [o["data"]["image/png"] for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    """The cell's last figure: a chart (PNG) or a grid of photos (JPEG, as the report embeds them)."""
+    images = [o["data"][kind] for o in cell.get("outputs", []) for kind in ("image/png", "image/jpeg")
+              if kind in o.get("data", {})]
     return base64.b64decode(images[-1]) if images else None
 
 
