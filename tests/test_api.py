@@ -79,6 +79,22 @@ def test_the_apis_colour_notice_uses_prepares_grayscale_threshold():
     assert has_colour(photo) and not has_colour(photo.convert("L")) and not has_colour(photo.convert("L").convert("RGB"))
 
 
+def test_a_palette_gif_or_png_is_colourised_and_its_colour_noticed(client):
+    """GIFs and palette PNGs (mode P) larger than 128 px: found by test_fuzz, they once gave a 500
+    (Image.reduce takes no palette image)."""
+    photo = Image.open(REPO / "samples" / "scikit-image__coffee.jpg")
+    gray = photo.convert("L").convert("P")
+    for fmt, image, expected in (("GIF", photo.convert("P"), "yes"), ("PNG", photo.convert("P"), "yes"),
+                                 ("GIF", gray, "no"), ("PNG", photo.convert("RGBA").convert("P"), "yes")):
+        data = io.BytesIO()
+        image.save(data, fmt)
+        assert Image.open(io.BytesIO(data.getvalue())).mode == "P"
+        response = client.post("/colorize", data=data.getvalue(), content_type=f"image/{fmt.lower()}")
+        assert response.status_code == 200, response.data[:300]
+        assert Image.open(io.BytesIO(response.data)).size == photo.size
+        assert response.headers["X-Input-Colour"] == expected, fmt
+
+
 def test_model_parameters_are_typed():
     from chromatic_charm.serving.routes import typed
 

@@ -253,8 +253,10 @@ GRAY_CHROMA = 5.0  # prepare's near-grayscale threshold (data.prepare.Checks.gra
 def has_colour(image: Image.Image) -> bool:
     """Whether a photo already has colour: not what ``prepare`` calls near-grayscale (``color.chroma_stats``'
     mean chroma of a 64 px thumbnail at least ``GRAY_CHROMA``). Gray modes: no, without looking."""
-    if image.mode in ("1", "L", "LA", "I", "I;16", "F"):
+    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "F"):
         return False
+    if image.mode in ("P", "PA"):  # GIFs, palette PNGs: Image.reduce takes no palette image
+        image = image.convert("RGB")
     small = image.reduce(max(1, max(image.size) // 64)).convert("RGB")  # box-filtered, as prepare's thumbnail
     return color.chroma_stats(np.asarray(small, np.float64) / 255.0)["chroma_mean"] >= GRAY_CHROMA
 
