@@ -103,7 +103,7 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
     args = [str(python), "-m", "papermill", str(NOTEBOOK), str(out), "--cwd", str(content), "--no-progress-bar",
             "--kernel", "python3", "-p", "repo_url", str(REPO), "-p", "model_size", "tiny", "-p", "image_size", "64",
             "-p", "encoder", "none", "-p", "l1_epochs", "1", "-p", "gan_epochs", "1", "-p", "grid", "2e-4:2e-4",
-            "-p", "crops", "2", "-p", "num_examples", "2", "-p", "quick_epochs", "1", "-p", "quick_max_steps", "3",
+            "-p", "crops", "1", "-p", "num_examples", "2", "-p", "quick_epochs", "1", "-p", "quick_max_steps", "3",
             "-p", "progress", "False", "-p", "checkpoints_on_drive", "True", "-p", "drive_mount", str(drive)]
     # papermill injects a name the form lacks without a word, and the notebook would train its full recipe
     given = {args[i + 1] for i, a in enumerate(args) if a == "-p"}

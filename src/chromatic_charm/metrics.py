@@ -11,7 +11,8 @@ features). It is found, in this order (``SEARCH_ORDER``):
 Both kinds see the same input: 8-bit pixels resized to 299x299 as torchmetrics does (bilinear,
 antialiased), then (x - 128) / 128; their features agree to 1e-4 (tests/test_fid_network.py).
 
-KID is torchmetrics' ``KernelInceptionDistance``; FID is torchmetrics' formula computed through an exact
+KID is torchmetrics' ``KernelInceptionDistance``, computed by ``kernel_inception_distance`` (the same numbers bit
+for bit, without torchmetrics' import); FID is torchmetrics' formula computed through an exact
 low-rank identity (``frechet_distance``: milliseconds instead of 30 s per FID on a CPU, equal to
 torchmetrics' ``FrechetInceptionDistance`` to 1e-6, tested), both on features computed once per image. FID is a squared distance between two Gaussians, so it is never negative; a
 negative value can only be float noise around 0, clamped to 0 with a warning, never silently. KID is an
@@ -204,17 +205,6 @@ def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
     return (images.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-class _Precomputed(torch.nn.Module):
-    """The 'feature network' handed to torchmetrics: the features were computed once, by FeatureNetwork."""
-
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return features
-
-
 @dataclass(frozen=True)
 class Distances:
     """FID and KID of one comparison, on ``samples`` images per side."""
@@ -228,28 +218,20 @@ class Distances:
 
 
 def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_SUBSETS, seed: int = 0) -> Distances:
-    """FID (``frechet_distance``) and KID (torchmetrics' ``KernelInceptionDistance``) between two feature
-    sets (N, D) and (M, D).
+    """FID (``frechet_distance``) and KID (``kernel_inception_distance``) between two feature sets (N, D)
+    and (M, D).
 
     KID's subsets hold min(1000, N // 2) images per side (at least 2), drawn with a fixed seed, so the
     same features always give the same numbers."""
-    from torchmetrics.image.kid import KernelInceptionDistance
-
     n = min(len(real), len(fake))
     if n < MIN_DISTANCE_SAMPLES:
         raise UserError(f"FID and KID need at least {MIN_DISTANCE_SAMPLES} real and {MIN_DISTANCE_SAMPLES} generated "
                         f"images, got {len(real)} and {len(fake)}")
-    dim = real.shape[1]
     subset = min(KID_MAX_SUBSET, max(2, n // 2))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*will save all extracted features")  # a few MB here
-        kid = KernelInceptionDistance(feature=_Precomputed(dim), subsets=kid_subsets, subset_size=subset)
-    kid.update(real.double(), real=True)
-    kid.update(fake.double(), real=False)
     value = frechet_distance(real, fake)
-    with torch.random.fork_rng(devices=[]):  # KID draws its subsets from torch's global generator
+    with torch.random.fork_rng(devices=[]):  # the subsets are drawn from torch's global generator
         torch.manual_seed(seed)
-        kid_mean, kid_std = (float(v) for v in kid.compute())
+        kid_mean, kid_std = kernel_inception_distance(real.double(), fake.double(), kid_subsets, subset)
     note = ""
     if value < 0:
         if value < -NOISE_TOLERANCE:
@@ -261,6 +243,34 @@ def distances(real: torch.Tensor, fake: torch.Tensor, *, kid_subsets: int = KID_
         bias = f"{n} images per side (< {MIN_UNBIASED_SAMPLES}): FID is biased upwards, compare only at equal N"
         note = f"{note}; {bias}" if note else bias
     return Distances(value, kid_mean, kid_std, n, subset, note)
+
+
+def kernel_inception_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int,
+                              subset_size: int) -> tuple[float, float]:
+    """KID (Binkowski et al. 2018): the unbiased MMD^2 of a cubic polynomial kernel k(x, y) = (x.y / D + 1)^3,
+    averaged over ``subsets`` random subsets of ``subset_size`` features per side (drawn with torch.randperm
+    from torch's global generator): (mean, population std over the subsets).
+
+    The same operations in the same order as torchmetrics' ``KernelInceptionDistance`` (``compute``), hence
+    the same numbers bit for bit (tests/test_metrics.py), without importing torchmetrics (3.7 s on 2 CPU
+    cores: it imports torchvision's models and torch's compiler)."""
+    gamma = 1.0 / real.shape[1]
+
+    def kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a @ b.T * gamma + 1.0) ** 3
+
+    scores = []
+    for _ in range(subsets):
+        r = real[torch.randperm(len(real))[:subset_size]]
+        f = fake[torch.randperm(len(fake))[:subset_size]]
+        k_rr, k_ff, k_rf = kernel(r, r), kernel(f, f), kernel(r, f)
+        m = k_rr.shape[0]
+        within = (k_rr.sum(dim=-1) - torch.diag(k_rr)).sum() + (k_ff.sum(dim=-1) - torch.diag(k_ff)).sum()
+        score = within / (m * (m - 1))
+        score -= 2 * k_rf.sum(dim=0).sum() / (m**2)
+        scores.append(score)
+    stacked = torch.stack(scores)
+    return float(stacked.mean()), float(stacked.std(unbiased=False))
 
 
 def frechet_distance(a, b) -> float:
@@ -320,17 +330,44 @@ def psnr_ssim(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
     return float(psnr.mean()), float(ssim.mean())
 
 
-def psnr_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """PSNR (dB) of each image of a batch of (B, 3, H, W) images in [0, 1]: a (B,) tensor (inf where equal)."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio
+SSIM_SIGMA, SSIM_K1, SSIM_K2 = 1.5, 0.01, 0.03  # Wang et al. 2004's Gaussian window and constants
 
-    return peak_signal_noise_ratio(pred.float(), target.float(), data_range=1.0, reduction="none", dim=(1, 2, 3))
+
+def psnr_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) of each image of a batch of (B, 3, H, W) images in [0, 1]: a (B,) tensor (inf where equal).
+    torchmetrics' ``peak_signal_noise_ratio(data_range=1, reduction="none", dim=(1, 2, 3))``, bit for bit."""
+    pred, target = pred.float(), target.float()
+    diff = pred - target
+    squared_error = torch.sum(diff * diff, dim=(1, 2, 3))
+    count = torch.tensor(target.size())[[1, 2, 3]].prod().expand_as(squared_error)
+    return (2 * torch.log(torch.tensor(1.0)) - torch.log(squared_error / count)) * (10 / torch.log(torch.tensor(10.0)))
+
+
+def ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """SSIM (Wang et al. 2004) of each image of a batch of (B, 3, H, W) images in [0, 1]: a (B,) tensor; each
+    channel filtered by an 11 x 11 Gaussian window (sigma 1.5) over a reflection-padded image, the map averaged
+    over channels and pixels. torchmetrics' ``structural_similarity_index_measure(data_range=1,
+    reduction="none")``, bit for bit (tests/test_metrics.py), without importing torchmetrics."""
+    pred, target = pred.float(), target.float()
+    size = int(3.5 * SSIM_SIGMA + 0.5) * 2 + 1
+    pad = (size - 1) // 2
+    c1, c2 = SSIM_K1**2, SSIM_K2**2
+    channels = pred.size(1)
+    pred = torch.nn.functional.pad(pred, (pad, pad, pad, pad), mode="reflect")
+    target = torch.nn.functional.pad(target, (pad, pad, pad, pad), mode="reflect")
+    dist = torch.arange(start=(1 - size) / 2, end=(1 + size) / 2, step=1, dtype=pred.dtype, device=pred.device)
+    gauss = torch.exp(-torch.pow(dist / SSIM_SIGMA, 2) / 2)
+    line = (gauss / gauss.sum()).unsqueeze(0)
+    window = torch.matmul(line.t(), line).expand(channels, 1, size, size)
+    stacked = torch.cat((pred, target, pred * pred, target * target, pred * target))
+    mu_p, mu_t, pp, tt, pt = torch.nn.functional.conv2d(stacked, window, groups=channels).split(pred.shape[0])
+    mu_pp, mu_tt, mu_pt = mu_p.pow(2), mu_t.pow(2), mu_p * mu_t
+    var_p, var_t = torch.clamp(pp - mu_pp, min=0.0), torch.clamp(tt - mu_tt, min=0.0)
+    upper, lower = 2 * (pt - mu_pt) + c2, (var_p + var_t) + c2
+    full = ((2 * mu_pt + c1) * upper) / ((mu_pp + mu_tt + c1) * lower)
+    return full.reshape(full.shape[0], -1).mean(-1)
 
 
 def psnr_ssim_per_image(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """PSNR (dB) and SSIM of each image of a batch of (B, 3, H, W) images in [0, 1]: two (B,) tensors."""
-    from torchmetrics.functional.image import structural_similarity_index_measure
-
-    psnr = psnr_per_image(pred, target)
-    ssim = structural_similarity_index_measure(pred.float(), target.float(), data_range=1.0, reduction="none")
-    return psnr, ssim
+    return psnr_per_image(pred, target), ssim_per_image(pred, target)
