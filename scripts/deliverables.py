@@ -43,7 +43,9 @@ DECK_SOURCES = ("scripts/presentation.py", "scripts/deck", "scripts/presentation
 ENGLISH_WORDS = frozenset(
     "the and of with is are was were this that these those from for not have has been will could would should which "
     "when into without found missing please there their it its an be by or on at as if then than".split())
-_WORD = re.compile(r"[A-Za-zÀ-ÿ]+(?:'[a-z]+)?")
+# A word: letters not joined to digits or underscores, so that the letters of a hex digest (the "be" of
+# `d7e8be87`) or of an identifier are no word.
+_WORD = re.compile(r"(?<![\w])[A-Za-zÀ-ÿ]+(?:'[a-z]+)?(?![\w])")
 # An absolute path: a slash that starts a path of two or more parts, not inside a URL, a relative
 # path or a model reference (models:/name), or a Windows drive.
 _ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")

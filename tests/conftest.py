@@ -15,10 +15,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mlflow_servers import Proxy, mlflow27_python, start_server, stop_server
+from mlflow_servers import Proxy, mlflow27_python, prepare_mlflow27, start_server, stop_server
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PHOTOS = REPO.parent / "shared" / "data" / "photos"
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (the README's `-n 2`), each worker's own torch uses one thread: two workers of two
+    # threads each on 2 cores made the suite slower than one process.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def pytest_collection_finish(session):
+    """The MLflow 2.7.1 venv made in the background from the start when a selected test needs it."""
+    items = session.items
+    needs = {"mlflow27_server", "dagshub_like_server", "tracking_uri"}  # tracking_uri: test_pipeline's stores
+    if any(needs & set(getattr(item, "fixturenames", ())) for item in items):
+        prepare_mlflow27()
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -26,18 +27,40 @@ REGISTRY_PATHS = ("/registered-models", "/model-versions")
 
 
 def mlflow27_python() -> Path:
-    """The Python of a virtual environment holding mlflow==2.7.1 (made once, then reused)."""
+    """The Python of a virtual environment holding mlflow==2.7.1 (made once, then reused). A lock file
+    makes the others wait for the one that makes it: parallel test workers, or a test and the
+    background start of ``prepare_mlflow27``."""
     python = MLFLOW27_VENV / "bin" / "python"
     done = MLFLOW27_VENV / ".complete"
-    if done.is_file():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW27_VENV)], check=True)
-    pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                          f"mlflow=={MLFLOW27}", "sqlalchemy<2.0.30"], capture_output=True, text=True)
-    if pip.returncode != 0:
-        raise RuntimeError(f"could not install mlflow=={MLFLOW27}: {pip.stderr[-2000:]}")
-    done.write_text(MLFLOW27)
+    MLFLOW27_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(MLFLOW27_VENV.parent / f"{MLFLOW27_VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.is_file():
+            return python
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW27_VENV)], check=True)
+        pip = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                              f"mlflow=={MLFLOW27}", "sqlalchemy<2.0.30"], capture_output=True, text=True)
+        if pip.returncode != 0:
+            raise RuntimeError(f"could not install mlflow=={MLFLOW27}: {pip.stderr[-2000:]}")
+        done.write_text(MLFLOW27)
     return python
+
+
+def prepare_mlflow27() -> threading.Thread | None:
+    """Start making the MLflow 2.7.1 venv in the background (a fresh machine's pip install, about 30 s),
+    so that the tests that need it find it made; None when it is already there."""
+    if (MLFLOW27_VENV / ".complete").is_file():
+        return None
+
+    def make():
+        try:
+            mlflow27_python()
+        except (RuntimeError, OSError):
+            pass  # the fixture that needs it tries again, and reports
+
+    thread = threading.Thread(target=make, name="mlflow27-venv", daemon=True)
+    thread.start()
+    return thread
 
 
 def start_server(python: Path | str, base: Path, port: int, timeout: float = 120) -> tuple[str, subprocess.Popen]:

@@ -56,6 +56,8 @@ def test_english_is_told_from_spanish_and_code_spans_are_skipped():
     assert deliverables.english_words("The model is not found") == ["found", "is", "not", "the"]
     assert deliverables.english_words("El modelo no está: `is not the`") == []
     assert deliverables.english_words("Datos de prueba, con colorido y FID") == []
+    # the letters of a digest or an identifier are no word (a dvc.lock digest once held "be")
+    assert deliverables.english_words("**Corrida del pipeline:** dvc.lock d7e8be87a8b3, run_is_ok") == []
 
 
 def test_clean_drops_what_only_the_machine_that_ran_it_needs():

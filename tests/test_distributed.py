@@ -46,16 +46,25 @@ def _relative_difference(a: dict, b: dict) -> float:
     return (num / den) ** 0.5
 
 
+@pytest.fixture(scope="module")
+def ddp_run(clean_data, mlflow_server, tmp_path_factory):
+    """Two processes under torchrun, 12 steps of 4 images each (global batch 8), logged to a real MLflow
+    server: compared below with one process, and with a run stopped and resumed under torchrun."""
+    root = tmp_path_factory.mktemp("ddp-project")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "CHROMATIC_CHARM_ROOT": str(root),
+           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    done = _run(_train_cmd(clean_data, root / "ddp", 4, "ddp"), env, torchrun=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done, root / "ddp", env
+
+
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun not installed")
 def test_torchrun_two_processes_train_one_run_that_matches_a_single_process(clean_data, mlflow_server, tmp_path,
-                                                                           isolated_project):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "CHROMATIC_CHARM_ROOT": str(isolated_project),
-           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+                                                                           ddp_run):
+    ddp, ddp_dir, env = ddp_run
     # 48 training images, global batch 8: 6 steps per epoch, 12 in all.
     single = _run(_train_cmd(clean_data, tmp_path / "single", 8, "single"), env)
     assert single.returncode == 0, single.stderr[-3000:]
-    ddp = _run(_train_cmd(clean_data, tmp_path / "ddp", 4, "ddp"), env, torchrun=True)
-    assert ddp.returncode == 0, ddp.stderr[-3000:]
 
     # Both ranks trained, on different halves of the data.
     out = ddp.stdout
@@ -75,10 +84,10 @@ def test_torchrun_two_processes_train_one_run_that_matches_a_single_process(clea
     assert [m.step for m in client.get_metric_history(run.info.run_id, "loss_G_L1")] == list(range(1, 13))
     assert len(client.get_metric_history(run.info.run_id, "val_l1")) == 2
     # One checkpoint folder, written by rank 0, which knows the run, with the epochs' sample images.
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best.pt", "last.pt", "samples"]
-    assert len(list((tmp_path / "ddp" / "samples").glob("epoch_*.png"))) == 2
+    assert sorted(p.name for p in ddp_dir.iterdir()) == ["best.pt", "last.pt", "samples"]
+    assert len(list((ddp_dir / "samples").glob("epoch_*.png"))) == 2
 
-    a, b = checkpoint.load(tmp_path / "single" / "last.pt"), checkpoint.load(tmp_path / "ddp" / "last.pt")
+    a, b = checkpoint.load(tmp_path / "single" / "last.pt"), checkpoint.load(ddp_dir / "last.pt")
     assert (b["step"], b["epoch"], b["world_size"], b["run_id"]) == (12, 2, 2, run.info.run_id)
     weights = _relative_difference(a["generator"], b["generator"])
     assert weights < 0.05, f"DDP and single-process generators differ by {weights:.3f} (tolerance 0.05)"
@@ -92,20 +101,18 @@ def test_torchrun_two_processes_train_one_run_that_matches_a_single_process(clea
 
 
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun not installed")
-def test_torchrun_resume_continues_the_same_run_and_matches_an_uninterrupted_one(clean_data, mlflow_server, tmp_path,
-                                                                                 isolated_project):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "CHROMATIC_CHARM_ROOT": str(isolated_project),
-           "OMP_NUM_THREADS": "1"}
-    straight = _run(_train_cmd(clean_data, tmp_path / "straight", 4, "ddp-resume", "--max-steps", "9"), env, torchrun=True)
-    assert straight.returncode == 0, straight.stderr[-3000:]
+def test_torchrun_resume_continues_the_same_run_and_matches_an_uninterrupted_one(clean_data, tmp_path, ddp_run):
+    _, straight, env = ddp_run  # 12 steps without a stop
     part = _run(_train_cmd(clean_data, tmp_path / "part", 4, "ddp-resume", "--max-steps", "4"), env, torchrun=True)
     assert part.returncode == 0, part.stderr[-3000:]
     mid = checkpoint.load(tmp_path / "part" / "last.pt")
     assert (mid["step"], mid["epoch"], mid["batch_in_epoch"]) == (4, 0, 4)
-    resumed = _run(["train", "--resume", str(tmp_path / "part"), "--max-steps", "9", "--no-progress"], env, torchrun=True)
+    # on to the uninterrupted run's 12 steps, past the first epoch's validation
+    resumed = _run(["train", "--resume", str(tmp_path / "part"), "--max-steps", "12", "--no-progress"], env,
+                   torchrun=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    a, b = checkpoint.load(tmp_path / "straight" / "last.pt"), checkpoint.load(tmp_path / "part" / "last.pt")
-    assert b["step"] == 9 and b["run_id"] == mid["run_id"]
+    a, b = checkpoint.load(straight / "last.pt"), checkpoint.load(tmp_path / "part" / "last.pt")
+    assert b["step"] == 12 and b["run_id"] == mid["run_id"]
     for name, tensor in a["generator"].items():
         assert torch.allclose(tensor.float(), b["generator"][name].float(), atol=1e-5), f"generator.{name} differs"
 

