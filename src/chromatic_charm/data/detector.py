@@ -25,10 +25,16 @@ TONES = {"sepia": (0.25, 1.0), "cyanotype": (-0.35, -1.0), "selenium": (0.6, -0.
 STRENGTHS = (8, 16, 26)
 
 
-def toned(rgb: Image.Image, tone: str, strength: float) -> Image.Image:
+def photo_lab(rgb: Image.Image) -> np.ndarray:
+    """``rgb``'s CIE Lab (float64), as ``toned`` reads it."""
+    return rgb_to_lab(np.asarray(rgb, dtype=np.float64) / 255.0, axis=-1)
+
+
+def toned(rgb: Image.Image, tone: str, strength: float, lab: np.ndarray | None = None) -> Image.Image:
     """A toned print of ``rgb``: its lightness kept, one hue (``TONES[tone]``) everywhere, strongest in the
-    midtones as a toner acts (peak chroma ``strength``), quantised to 8 bits."""
-    lab = rgb_to_lab(np.asarray(rgb, dtype=np.float64) / 255.0, axis=-1)
+    midtones as a toner acts (peak chroma ``strength``), quantised to 8 bits. ``lab``: ``photo_lab(rgb)``
+    when the caller has it (one photo toned twelve ways converts once; left unchanged)."""
+    lab = photo_lab(rgb) if lab is None else lab.copy()
     direction = np.array(TONES[tone]) / np.linalg.norm(TONES[tone])
     weight = np.sin(np.pi * np.clip(lab[..., 0] / 100.0, 0, 1)) * strength
     lab[..., 1], lab[..., 2] = weight * direction[0], weight * direction[1]
@@ -59,9 +65,10 @@ def measure(folder: str | Path, checks: Checks | None = None, toned_every: int =
     toned_found, toned_total, toned_missed = 0, 0, []
     for name in colour[::toned_every]:
         rgb = _load(folder / name)
+        lab = photo_lab(rgb)
         for tone in TONES:
             for strength in STRENGTHS:
-                reason, _, s = colour_verdict(toned(rgb, tone, strength), checks)
+                reason, _, s = colour_verdict(toned(rgb, tone, strength, lab), checks)
                 toned_total += 1
                 toned_found += reason is not None
                 if reason is None:
