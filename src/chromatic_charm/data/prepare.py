@@ -283,7 +283,9 @@ def _check(paths: list[Path], staging_path: Path, config: PrepareConfig) -> list
     checks = config.checks()
     jobs = [(i, str(staging_path), str(path), checks) for i, path in enumerate(paths)]
     workers = config.workers or os.cpu_count() or 1
-    with get_context("spawn" if os.name == "nt" else "fork").Pool(workers) as pool:
+    # Not "fork": a copy of a process with threads (a Jupyter kernel, a web server, a test runner) can
+    # inherit a lock another thread held and hang for ever; the fork server is a fresh single-threaded process
+    with get_context("spawn" if os.name == "nt" else "forkserver").Pool(workers) as pool:
         stream = pool.imap(_inspect_into_staging, jobs, chunksize=16)
         return list(tqdm(stream, total=len(jobs), desc="checking photos", unit="img", disable=not config.progress))
 
