@@ -328,3 +328,23 @@ def test_the_pipelines_data_is_in_the_repo_with_a_credit_for_every_photo():
     assert all(credits[p]["licence"] and credits[p]["colour"] in ("yes", "no") for p in photos)
     assert {f"{source}/{p}" for p in photos} <= set(tracked), "the photo set must be in git, not only on this disk"
     assert sum((folder / p).stat().st_size for p in photos) < 20e6
+
+
+def test_prepare_never_forks_the_process_that_calls_it(tmp_path, monkeypatch):
+    """A forked copy of a process with threads (a Jupyter kernel, a web server, a test worker) can inherit a
+    lock that another thread held, and wait for it for ever: an xdist worker hung so in prepare, both pool
+    children stuck importing scipy.fft. The pool starts from a fork server (a fresh single-threaded process);
+    here os.fork in this process fails, and prepare still checks every photo in two workers."""
+    import os
+
+    def no_fork():
+        raise AssertionError("prepare forked the process that called it")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    (tmp_path / "photos").mkdir()
+    for i in range(6):
+        photo(300 + i).save(tmp_path / "photos" / f"p{i}.jpg")
+    prepare(PrepareConfig(source=str(tmp_path / "photos"), out_dir=tmp_path / "clean", size=64, min_size=64,
+                          val_frac=0.2, test_frac=0.2, progress=False, workers=2))
+    report = json.loads((tmp_path / "clean" / "report.json").read_text())
+    assert report["counts"]["scanned"] == 6 and report["counts"]["kept"] == 6, report["counts"]
