@@ -30,9 +30,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 def pytest_collection_finish(session):
     """The MLflow 2.7.1 venv made in the background from the start when a selected test needs it."""
-    items = session.items
     needs = {"mlflow27_server", "dagshub_like_server", "tracking_uri"}  # tracking_uri: test_pipeline's stores
-    if any(needs & set(getattr(item, "fixturenames", ())) for item in items):
+    if any(needs & set(getattr(item, "fixturenames", ())) for item in session.items):
         prepare_mlflow27()
 
 

@@ -46,11 +46,11 @@ def mlflow27_python() -> Path:
     return python
 
 
-def prepare_mlflow27() -> threading.Thread | None:
+def prepare_mlflow27() -> None:
     """Start making the MLflow 2.7.1 venv in the background (a fresh machine's pip install, about 30 s),
-    so that the tests that need it find it made; None when it is already there."""
+    so that the tests that need it find it made (nothing to do when it is already there)."""
     if (MLFLOW27_VENV / ".complete").is_file():
-        return None
+        return
 
     def make():
         try:
@@ -58,9 +58,7 @@ def prepare_mlflow27() -> threading.Thread | None:
         except (RuntimeError, OSError):
             pass  # the fixture that needs it tries again, and reports
 
-    thread = threading.Thread(target=make, name="mlflow27-venv", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=make, name="mlflow27-venv", daemon=True).start()
 
 
 def start_server(python: Path | str, base: Path, port: int, timeout: float = 120) -> tuple[str, subprocess.Popen]:
