@@ -366,7 +366,7 @@ def test_the_training_notebooks_default_recipe_is_the_pipelines():
     assert (values["l1_epochs"], values["gan_epochs"]) == (params["l1"]["epochs"], params["gan"]["epochs"])
     assert values["lambda_l1"] == params["gan"]["lambda_l1"]
     assert values["crop_scale"].split() == str(params["train"]["crop_scale"]).split()  # "0.1 1": close-ups too
-    pairs = sorted((v["lr_g"], v["lr_d"]) for v in params["sweep"].values())
+    pairs = sorted({(v["lr_g"], v["lr_d"]) for v in params["sweep"].values()})  # the grid's pairs, each once
     assert sorted(tuple(map(float, p.split(":"))) for p in values["grid"].split(",")) == pairs
 
 
@@ -377,7 +377,14 @@ def test_the_pipeline_definition_matches_the_product():
     assert {"data", "train", "l1", "gan", "sweep", "evaluate", "select"} <= set(params)
     assert params["train"]["encoder"] != "none"  # the study's recipe: an ImageNet encoder, L1 first, then the GAN
     assert params["select"]["metric"] == "test_fid"
-    assert all(set(v) == {"lr_g", "lr_d"} for v in params["sweep"].values())
+    sweep = params["sweep"]
+    assert all(set(v) == {"lr_g", "lr_d", "lambda_l1", "seed"} for v in sweep.values())
+    # the grid of lr pairs at the recipe's dose and seed; lambda_L1 100 and 300, and two more seeds, at the default rates
+    default = {"lr_g": 2e-4, "lr_d": 2e-4}
+    assert {v["lambda_l1"] for v in sweep.values() if v["seed"] == 0 and v.items() >= default.items()} == {100, 300, 1000}
+    assert sorted(v["seed"] for v in sweep.values() if v.items() >= {**default, "lambda_l1": 1000}.items()) == [0, 1, 2]
+    assert {v["lambda_l1"] for v in sweep.values() if (v["lr_g"], v["lr_d"]) != (2e-4, 2e-4)} == {params["gan"]["lambda_l1"]}
+    assert len({(v["lr_g"], v["lr_d"]) for v in sweep.values()}) == 3
     config = (REPO / ".dvc" / "config").read_text()
     assert "secret_access_key" not in config and "access_key_id" not in config  # credentials never committed
 
@@ -392,7 +399,8 @@ def test_the_shipped_model_is_the_pipeline_champion():
     assert shipped["source"] == f"models:/{params['select']['model_name']}@champion"
     assert shipped["encoder"] == params["train"]["encoder"]
     training = shipped["training"]
-    assert float(training["lambda_l1"]) == params["gan"]["lambda_l1"]
+    item = params["sweep"][champion["run_name"].removeprefix("pipeline-")]
+    assert float(training["lambda_l1"]) == item["lambda_l1"] and int(training["seed"]) == item["seed"]
     assert int(training["epochs"]) == params["gan"]["epochs"]
     start = shipped["initialised_from"]
     assert start["run_name"] == "pipeline-l1" and int(start["training"]["epochs"]) == params["l1"]["epochs"]
@@ -400,7 +408,7 @@ def test_the_shipped_model_is_the_pipeline_champion():
     card = (REPO / "src" / "chromatic_charm" / "assets" / "README.md").read_text()
     assert champion["run_name"] in card and "pipeline-l1" in card
     assert f"ImageNet-pretrained {params['train']['encoder']} encoder" in card
-    assert f"cGAN + {float(params['gan']['lambda_l1'])} x L1" in card
+    assert f"cGAN + {float(item['lambda_l1'])} x L1" in card
     assert str(REPO.parent) not in json.dumps(shipped) + card  # no path of the machine that trained it
 
 

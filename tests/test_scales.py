@@ -108,3 +108,29 @@ def test_evaluate_scores_and_logs_every_scale(tiny_config, clean_data, isolated_
     run = MlflowClient().get_run(result.run_id).data.metrics
     assert run["test_ciede2000_scale2_vs_gray_hi"] == pytest.approx(logged["metrics"]["test_ciede2000_scale2_vs_gray_hi"])
     assert "test_ciede2000_scale3" not in logged["metrics"] and "test_ciede2000_scales_mean" in logged["metrics"]
+
+
+def test_evaluate_gives_the_grayscale_input_and_intervals_on_the_same_views(tiny_config, clean_data, isolated_project):
+    """The main table's CIEDE2000, PSNR and SSIM (every view) come with the grayscale input's values on the same
+    views, the paired difference, and bootstrap intervals over photos; each photo's values are in the output."""
+    from dataclasses import replace
+
+    from chromatic_charm.evaluation import evaluate
+    from chromatic_charm.training.loop import train
+
+    result = train(replace(tiny_config, max_steps=2), progress=False)
+    out = evaluate(str(result.checkpoint), data_dir=clean_data, crops=3, fid=False, progress=False, log=False)
+    m, per = out["metrics"], out["per_photo"]
+    photos = out["photos"]
+    assert all(len(v) == photos for v in per.values())
+    for measure in ("ciede2000", "psnr", "ssim"):
+        # each photo's mean over its 3 views, averaged: the plain metric (every photo has the same views)
+        assert np.mean(per[measure]) == pytest.approx(m[f"test_{measure}"], rel=1e-5)
+        assert m[f"test_{measure}_gray"] == pytest.approx(np.mean(np.minimum(per[f"{measure}_gray"], 100)), rel=1e-6)
+        assert m[f"test_{measure}_lo"] <= m[f"test_{measure}"] <= m[f"test_{measure}_hi"]
+        assert m[f"test_{measure}_vs_gray"] == pytest.approx(m[f"test_{measure}"] - m[f"test_{measure}_gray"], abs=1e-5)
+        assert m[f"test_{measure}_vs_gray_lo"] <= m[f"test_{measure}_vs_gray"] <= m[f"test_{measure}_vs_gray_hi"]
+    assert m["test_ssim_gray"] < 1 and m["test_ciede2000_gray"] > 0
+    assert m["test_colourfulness_lo"] <= m["test_colourfulness"] <= m["test_colourfulness_hi"]
+    assert len(per["ciede2000_scale2"]) == photos and "ciede2000_scale2_gray" in per
+    assert "test_ciede2000_vs_gray_lo" in out["table"] and "grayscale input on the same views" in out["table"]

@@ -90,8 +90,10 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
                         f"grayscale input (default {','.join(map(str, EVAL_SCALES))})")
     p.add_argument("--metrics-out", help="also write the metrics, FID status and run id to this JSON file "
                                          "(the DVC pipeline's metrics; `select --candidates` reads it)")
-    p.add_argument("--curves-out", help="with --hints, also write each K's per-image values (CIEDE2000, PSNR, "
-                                        "colourfulness) to this JSON file, for intervals; the metrics keep the means")
+    p.add_argument("--curves-out", help="also write each photo's values (CIEDE2000, PSNR, SSIM, colourfulness, "
+                                        "the grayscale input's, per scale) and, with --hints, each K's per-image "
+                                        "values to this JSON file: intervals and paired comparisons between runs; "
+                                        "the metrics keep the means")
 
 
 def _fid_arguments(p: argparse.ArgumentParser) -> None:
@@ -255,9 +257,10 @@ def _run_evaluate(args) -> None:
                    "fid_network": out["fid_network"], "metrics": out["metrics"]}
         _write_json(args.metrics_out, summary)
         print(f"metrics: {args.metrics_out}")
-    if args.curves_out and "hint_curve" in out:  # per-image values: intervals, not a metric to diff
+    if args.curves_out:  # per-photo and per-image values: intervals and paired comparisons, not a metric to diff
         _write_json(args.curves_out, {"run_id": out["run_id"], "source": args.source, "split": args.split,
-                                      "hint_curve": {str(k): v for k, v in out["hint_curve"].items()}})
+                                      "crops": out["crops"], "per_photo": out["per_photo"],
+                                      "hint_curve": {str(k): v for k, v in out.get("hint_curve", {}).items()}})
         print(f"curves: {args.curves_out}")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import color, spread
+from . import color, spread, stats
 from .config import DEFAULT_EVAL_CROPS, EVAL_SCALES, MAX_EVAL_CROPS, clean_data_dir, project_root
 from .data.dataset import ArraySplit, eval_tiles, eval_views, read_manifest
 from .devices import resolve_device
@@ -35,8 +35,9 @@ from .metrics import (MIN_DISTANCE_SAMPLES, MIN_UNBIASED_SAMPLES, SEARCH_ORDER, 
                       psnr_ssim_per_image)
 from .models.propagation import with_hints
 from .training.hints import sample_hints
-from .views import is_scale_metric, scale_summary, scale_table
+from .views import PSNR_CAP, is_scale_metric, scale_summary, scale_table
 
+VIEW_MEASURES = ("ciede2000", "psnr", "ssim")  # per view, for the model and the grayscale input
 HINT_SEED = 2017  # the points of --hints: the same for every model and run
 
 
@@ -123,6 +124,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     scales = tuple(sorted(set(int(k) for k in scales)))
     by_scale = {kind: {k: {} for k in scales} for kind in ("model", "gray")}  # per-photo values, batch by batch
     curve = {k: {"ciede2000": [], "psnr": [], "colourfulness": []} for k in hints}
+    per_view = {name: [] for name in (*VIEW_MEASURES, "colourfulness", *(f"{m}_gray" for m in VIEW_MEASURES))}
 
     # --- the loop: colourise every view, score the pixels, collect features
     sums = {"colourfulness": 0.0, "colourfulness_real": 0.0, "ciede2000": 0.0, "psnr": 0.0, "ssim": 0.0}
@@ -140,6 +142,11 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
             return _score(lightness, lab_real, real, pred_ab)
 
         fake, per_image = score(fake_ab)
+        _, gray_scores = score(torch.zeros_like(ab))  # the grayscale input, on the same views
+        for name in (*VIEW_MEASURES, "colourfulness"):
+            per_view[name].append(np.asarray(per_image[name], np.float64))
+        for name in VIEW_MEASURES:
+            per_view[f"{name}_gray"].append(np.asarray(gray_scores[name], np.float64))
         sums["colourfulness_real"] += colourfulness(real).sum().item()
         for name, values in per_image.items():
             sums[name] += float(values.sum())
@@ -165,6 +172,8 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     # --- the numbers
     metrics = {f"{split}_{k}": v / n for k, v in sums.items()}
     metrics.update({f"{split}_photos": photos, f"{split}_crops": crops, f"{split}_images": n})
+    per_photo = {name: np.concatenate(v).reshape(photos, crops).mean(1) for name, v in per_view.items()}
+    metrics.update(view_summary(split, per_photo))
     for points, values in curve.items():
         metrics.update({f"{split}_{name}_hints{points}": float(np.mean(v)) for name, v in values.items()})
     if scales:
@@ -172,6 +181,10 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
                   for kind, per in by_scale.items()}
         metrics.update(scale_summary(split, joined["model"], joined["gray"],
                                      {k: joined["gray"][k]["colourfulness_real"] for k in scales}))
+        for k in scales:  # each photo's values at each scale, for paired comparisons between runs
+            per_photo.update({f"{name}_scale{k}": v for name, v in joined["model"][k].items()})
+            per_photo.update({f"{name}_scale{k}_gray": v for name, v in joined["gray"][k].items()
+                              if name != "colourfulness_real"})
     note = None
     if network is not None:
         if cached is None:
@@ -192,6 +205,7 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
                     "views only (KID is unbiased)")
     out = {"metrics": metrics, "fid_status": status, "fid_network": fid_network, "run_id": src.run_id,
            "photos": photos, "crops": crops, "samples": n,
+           "per_photo": {name: [float(x) for x in v] for name, v in per_photo.items()},
            "table": _table(metrics, split, status, fid_network, photos, crops)}
     if note:
         out["note"] = note
@@ -203,6 +217,33 @@ def evaluate(source: str, *, data_dir: str | Path | None = None, split: str = "t
     if log and src.run_id:
         _log(src.run_id, metrics, split, {"fid_status": status, "fid_network": fid_network or "none",
                                           "fid_network_search": " > ".join(SEARCH_ORDER)}, report)
+    return out
+
+
+def view_summary(split: str, per_photo: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each photo's mean over its views -> the intervals of the main table: ``<split>_<m>_lo``/``_hi`` (the
+    mean's bootstrap interval over photos, views of a photo resampled together), the grayscale input's mean
+    ``<split>_<m>_gray`` and the paired difference to it ``<split>_<m>_vs_gray`` with ``_lo``/``_hi``, for
+    CIEDE2000, PSNR and SSIM; colourfulness with its interval. PSNR is capped at ``PSNR_CAP`` for the
+    intervals (a gray photo's grayscale input is exact: infinite PSNR)."""
+    out: dict[str, float] = {}
+    for name in (*VIEW_MEASURES, "colourfulness"):
+        values = np.asarray(per_photo[name], np.float64)
+        if name == "psnr":
+            values = np.minimum(values, PSNR_CAP)
+        if len(values) >= 2:
+            own = stats.bootstrap_interval(values)
+            out.update({f"{split}_{name}_lo": own.low, f"{split}_{name}_hi": own.high})
+        if name == "colourfulness":
+            continue
+        gray = np.asarray(per_photo[f"{name}_gray"], np.float64)
+        if name == "psnr":
+            gray = np.minimum(gray, PSNR_CAP)
+        out[f"{split}_{name}_gray"] = float(gray.mean())
+        if len(values) >= 2:
+            diff = stats.bootstrap_interval(values - gray)
+            out.update({f"{split}_{name}_vs_gray": diff.value, f"{split}_{name}_vs_gray_lo": diff.low,
+                        f"{split}_{name}_vs_gray_hi": diff.high})
     return out
 
 
@@ -278,6 +319,11 @@ def _table(metrics: dict, split: str, status: str, network: str | None, photos: 
         "psnr": "PSNR to the ground truth, dB",
         "ssim": "SSIM to the ground truth",
     }
+    for name in (*VIEW_MEASURES, "colourfulness"):
+        descriptions.update({f"{name}_lo": "  95% bootstrap interval over photos, low", f"{name}_hi": "  high",
+                             f"{name}_gray": f"{name} of the grayscale input on the same views",
+                             f"{name}_vs_gray": f"{name}, model minus grayscale input, paired by photo",
+                             f"{name}_vs_gray_lo": "  95% bootstrap interval, low", f"{name}_vs_gray_hi": "  high"})
     for name in ("ciede2000", "psnr", "colourfulness"):
         for key in metrics:
             if key.startswith(f"{split}_{name}_hints"):

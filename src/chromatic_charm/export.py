@@ -187,7 +187,7 @@ def _run_details(run_id: str | None) -> dict:
 
 TRAINING_KEYS = ("encoder", "freeze_encoder_epochs", "encoder_lr_mult", "lr_g", "lr_d", "beta1", "lambda_l1",
                  "gan_mode", "warmup_epochs", "epochs", "max_cpu_minutes", "batch_size", "image_size", "load_size",
-                 "crop_scale", "model_size", "init_from", "hints", "hint_injection")
+                 "crop_scale", "model_size", "init_from", "hints", "hint_injection", "seed")
 
 
 def _starting_run(init_from: str | None) -> dict:
@@ -264,7 +264,7 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
                   f"   `{start.get('training_command')}`",
                   f"2. **Adversarial phase** (pix2pix's cGAN + {t.get('lambda_l1')} x L1, from the L1 model): "
                   f"{t.get('epochs')} epochs{_budget(t)}, lr_G {t.get('lr_g')} (encoder x{t.get('encoder_lr_mult')}), "
-                  f"lr_D {t.get('lr_d')}, beta1 {t.get('beta1')}.",
+                  f"lr_D {t.get('lr_d')}, beta1 {t.get('beta1')}, seed {t.get('seed')}.",
                   f"   `{metadata.get('training_command')}`"]
     else:
         lines += [f"One run: {t.get('epochs')} epochs{_budget(t)}, L1-only warm-up {t.get('warmup_epochs')} epochs, "
