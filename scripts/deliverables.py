@@ -15,6 +15,16 @@ execution would change them).
 A notebook's saved outputs must read as a course deliverable: no error, no stderr (warnings, progress
 bars), no widget state, no absolute path of the machine that ran it, and no English sentence (the
 deliverables speak Spanish; code and column names of metrics may stay as they are).
+
+**Prose with numbers is Markdown with placeholders.** A Markdown cell whose metadata has a ``template``
+shows that template with each ``{{name}}`` filled from the facts the executed notebook published
+(``chromatic_charm.story.publish``): the build fills them after executing it, so the numbers in the prose are
+the run's and none is typed by hand. To edit such a cell, edit its ``template`` (the text shown is rewritten
+from it at every build). Numbers follow one convention: a decimal point, a thousands comma, "48%".
+
+The report is also exported to HTML without its code (``REPORT_HTML``), the document a reader opens, and the
+README's paragraph on the default model (between ``<!-- facts:model -->`` and ``<!-- /facts -->``) is
+``README_TEMPLATE`` filled with the report's facts: the README quotes the numbers the report does.
 """
 
 from __future__ import annotations
@@ -32,12 +42,35 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": Path("EDA/EDA.ipynb"), "training": Path("Entrenamiento/training.ipynb"),
              "report": Path("Informe Escrito/RafaelJuarez.ipynb")}
 PRESENTATION = Path("Informe Escrito/presentacion.pptx")
+REPORT_HTML = Path("Informe Escrito/RafaelJuarez.html")  # the report as a document: its outputs, no code
+README = Path("README.md")
+README_BLOCK = re.compile(r"(<!-- facts:model -->\n)(.*?)(<!-- /facts -->)", re.S)
+README_TEMPLATE = """\
+A U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder, trained on {{data.scanned}} openly licensed photos
+from Debian packages and games (`Data/Raw Data/photos`: {{data.train}} for training) by the committed `dvc repro`
+on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss (the champion of
+{{runs.count}} adversarial runs by FID, `{{champion.name}}`). On the {{eval.photos}} test photos
+({{eval.images}} views): FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}}
+({{gray.kid}}), CIEDE2000 {{champion.ciede2000}} {{champion.ciede2000_ci}} ({{gray.ciede2000}}: paired difference
+{{champion_vs_gray.ciede2000}}, {{champion_vs_gray.ciede2000.verdict_en}}), PSNR {{champion.psnr}} dB
+({{gray.psnr}}), colourfulness {{champion.colourfulness}} (the truth's {{champion.colourfulness_real}}). Against
+the L1-only run it started from, the adversarial phase makes {{champion_vs_l1.ciede2000.verdict_en}} in CIEDE2000
+({{champion_vs_l1.ciede2000}}) and {{champion_vs_l1.kid.verdict_en}} in KID; seeds of one recipe span FID
+{{seeds.fid_range}}. With {{eval.photos}} photos FID's small-N bias dominates: read KID and the intervals.
+A few hundred photos teach skies, sea and foliage, not much else: train on Places365 on a GPU for real use.
+Numbers from the report (`Informe Escrito/`); through the API on outside photos: [docs/model.md](docs/model.md).
+"""
+MAX_NOTEBOOK_BYTES = 2_000_000
+MAX_HTML_BYTES = 5_000_000
 # Parameters the pipeline executes each notebook with: the committed run (no progress bars anywhere).
 PIPELINE_PARAMETERS = {"eda": {}, "training": {"train_new": False, "progress": False}, "report": {}}
 
 # What every deliverable is built from (files, or folders read whole), and what the deck adds.
 SOURCES = ("dvc.lock", "params.yaml", "src/chromatic_charm", "scripts/deliverables.py")
-DECK_SOURCES = ("scripts/presentation.py", "scripts/deck", "scripts/presentation_notes.yaml")
+DECK_SOURCES = ("scripts/presentation.py", "scripts/deck")
+# The screenshots the report and the deck show, retaken before the report is executed: the MLflow UI on this
+# project's store, and the running web page (each script exits non-zero, saying why, without chromium).
+SCREENSHOTS = (["scripts/mlflow_screenshots.py"], ["scripts/page_screenshots.py", "--out", "Informe Escrito/pagina"])
 
 # English words that are not also Spanish words: one of them in an output is an English sentence.
 ENGLISH_WORDS = frozenset(
@@ -50,6 +83,12 @@ _WORD = re.compile(r"(?<![\w])[A-Za-zÀ-ÿ]+(?:'[a-z]+)?(?![\w])")
 # path or a model reference (models:/name), or a Windows drive.
 _ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")
 _FENCED = re.compile(r"```.*?```", re.S)
+FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+# The number convention: a decimal point and a thousands comma, "48%". A decimal comma ("1,5 s", "0,25") or a
+# space before % ("48 %") breaks it; "36,000" (three digits after the comma) is a thousands comma.
+_DECIMAL_COMMA = re.compile(r"(?<![\w.,])\d+,(?:\d{1,2}|\d{4,})(?![\d,])")
+_SPACED_PERCENT = re.compile(r"\d\s%")
 
 
 def form_parameters(notebook: Path) -> dict:
@@ -88,6 +127,69 @@ def absolute_paths(text: str) -> list[str]:
     return sorted({m.group(0).strip() for m in _ABSOLUTE.finditer(_FENCED.sub(" ", text))})
 
 
+def number_style(text: str) -> list[str]:
+    """What in ``text`` breaks the number convention (code spans and fenced blocks left out)."""
+    text = _strip_code_spans(_FENCED.sub(" ", text))
+    return sorted({m.group(0) for m in _DECIMAL_COMMA.finditer(text)} | {m.group(0) for m in _SPACED_PERCENT.finditer(text)})
+
+
+def collect_facts(nb: dict) -> dict[str, str]:
+    """Every fact the executed notebook published (``story.publish``), later cells overriding earlier ones."""
+    facts: dict[str, str] = {}
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            facts.update(output.get("data", {}).get(FACTS_MIME, {}))
+    return facts
+
+
+def fill_templates(nb: dict, facts: dict[str, str], where: str = "") -> dict:
+    """Each Markdown cell with a ``template`` in its metadata gets the template with its placeholders
+    filled from ``facts``; a placeholder no cell published stops the build, naming it."""
+    for number, cell in enumerate(nb["cells"]):
+        template = cell.get("metadata", {}).get("template")
+        if cell["cell_type"] != "markdown" or template is None:
+            continue
+        missing = [name for name in _PLACEHOLDER.findall(template) if name not in facts]
+        if missing:
+            sys.exit(f"{where} cell {number}: no fact named {', '.join(sorted(set(missing)))}: publish it "
+                     "(chromatic_charm.story.publish) in a cell before, or fix the template's name")
+        text = _PLACEHOLDER.sub(lambda m: facts[m.group(1)], template)
+        cell["source"] = text.splitlines(keepends=True)
+    return nb
+
+
+def readme_paragraph(facts: dict[str, str]) -> str:
+    """The README's paragraph on the default model, from the report's facts."""
+    missing = sorted({n for n in _PLACEHOLDER.findall(README_TEMPLATE) if n not in facts})
+    if missing:
+        sys.exit(f"README_TEMPLATE asks for facts the report did not publish: {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: facts[m.group(1)], README_TEMPLATE)
+
+
+def readme_problems(root: Path) -> list[str]:
+    """The README's paragraph on the default model differs from the committed report's facts."""
+    facts = collect_facts(json.loads((root / NOTEBOOKS["report"]).read_text()))
+    found = README_BLOCK.search((root / README).read_text())
+    if found is None:
+        return [f"{README}: no <!-- facts:model --> block"]
+    if not facts:
+        return [f"{NOTEBOOKS['report']}: published no facts (not executed?)"]
+    return [] if found.group(2) == readme_paragraph(facts) else \
+        [f"{README}: the default model's paragraph is not the report's numbers: scripts/deliverables.py build --only report"]
+
+
+def export_html(notebook: Path, out: Path) -> int:
+    """The notebook as one HTML document with its outputs and Markdown but no code (nbconvert's
+    ``--no-input``); returns its size in bytes."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    out.write_text(body, encoding="utf-8")
+    return out.stat().st_size
+
+
 def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
     """Every reason the notebook's saved outputs are not fit to hand in; empty when they are.
     ``forbidden``: strings that must not appear anywhere in the outputs (the folder it ran in)."""
@@ -95,6 +197,12 @@ def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
     if "widgets" in nb.get("metadata", {}):
         found.append("widget state in the notebook's metadata")
     for number, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown":
+            text = "".join(cell["source"])
+            if _PLACEHOLDER.search(text):
+                found.append(f"cell {number}: an unfilled placeholder {_PLACEHOLDER.search(text).group(0)}")
+            for bad in number_style(text):
+                found.append(f"cell {number}: {bad!r} breaks the number convention (1,234.5 and 48%)")
         for output in cell.get("outputs", []):
             where = f"cell {number}"
             kind = output["output_type"]
@@ -108,6 +216,8 @@ def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
                 found.append(f"{where}: a widget (a progress bar?)")
             for path in absolute_paths(text):
                 found.append(f"{where}: absolute path {path!r}")
+            for bad in number_style(text):
+                found.append(f"{where}: {bad!r} breaks the number convention (1,234.5 and 48%)")
             for value in forbidden:
                 if value and value in text:
                     found.append(f"{where}: {value!r}")
@@ -168,7 +278,7 @@ def notebook_inputs(root: Path, name: str) -> str:
     """The digest a notebook is built from: SOURCES, its cells' sources (not papermill's injected cell, not
     the outputs) and the parameters the pipeline gives it."""
     nb = json.loads((root / NOTEBOOKS[name]).read_text())
-    cells = [[c["cell_type"], "".join(c["source"])] for c in nb["cells"]
+    cells = [[c["cell_type"], c.get("metadata", {}).get("template") or "".join(c["source"])] for c in nb["cells"]
              if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     return digest(root, SOURCES, json.dumps([cells, PIPELINE_PARAMETERS[name]], sort_keys=True).encode())
 
@@ -200,11 +310,24 @@ def build(root: Path, only: list[str] | None = None, force: bool = False) -> int
         if not force and built_from(root, name) == inputs:
             print(f"{path}: up to date (built from {inputs})", flush=True)
             continue
+        if name == "report":
+            for command in SCREENSHOTS:
+                print(f"taking {command[0]}", flush=True)
+                taken = subprocess.run([sys.executable, *command], cwd=root, capture_output=True, text=True)
+                if taken.returncode != 0:
+                    sys.exit(f"{command[0]} failed:\n{(taken.stderr or taken.stdout)[-2000:]}")
         print(f"executing {path}", flush=True)
         nb = execute(root / path, root / path, (root / path).parent if name == "report" else root,
                      PIPELINE_PARAMETERS[name])
+        nb = fill_templates(nb, collect_facts(nb), str(path))
         nb["metadata"]["chromatic_charm"] = {"built_from": inputs}
         (root / path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        if name == "report":
+            size = export_html(root / path, root / REPORT_HTML)
+            print(f"wrote {REPORT_HTML} ({size / 1e6:.1f} MB, no code)", flush=True)
+            readme = (root / README).read_text()
+            (root / README).write_text(README_BLOCK.sub(lambda m: m.group(1) + readme_paragraph(collect_facts(nb)) + m.group(3),
+                                                        readme))
         for problem in problems(nb, forbidden=(str(root),)):
             print(f"{path}: {problem}")
             failed = True
@@ -226,12 +349,27 @@ def build(root: Path, only: list[str] | None = None, force: bool = False) -> int
     return 1 if failed else 0
 
 
+def sizes(root: Path) -> list[str]:
+    """The deliverables over their size limit: each notebook 2 MB, the report's HTML 5 MB (and it must exist)."""
+    found = [f"{path}: {(root / path).stat().st_size / 1e6:.1f} MB, over {MAX_NOTEBOOK_BYTES / 1e6:.0f} MB"
+             for path in NOTEBOOKS.values() if (root / path).stat().st_size > MAX_NOTEBOOK_BYTES]
+    html = root / REPORT_HTML
+    if not html.is_file():
+        found.append(f"{REPORT_HTML}: missing (scripts/deliverables.py build --only report)")
+    elif html.stat().st_size > MAX_HTML_BYTES:
+        found.append(f"{REPORT_HTML}: {html.stat().st_size / 1e6:.1f} MB, over {MAX_HTML_BYTES / 1e6:.0f} MB")
+    return found
+
+
 def check(root: Path) -> int:
     failed = False
     for path in NOTEBOOKS.values():
         for problem in problems(json.loads((root / path).read_text()), forbidden=(str(root),)):
             print(f"{path}: {problem}")
             failed = True
+    for problem in sizes(root) + readme_problems(root):
+        print(problem)
+        failed = True
     return 1 if failed else 0
 
 

@@ -7,8 +7,9 @@ REPORT defaults to `Informe Escrito/RafaelJuarez.ipynb`, DECK to `Informe Escrit
 project whose `dvc.lock`, `metrics/`, `Data/Clean Data/` and MLflow store the report was executed on) to the
 project the report is in.
 
-The deck is built by the `deck` package next to this script (`deck/content.py` lists the slides in order,
-`deck/report.py` says what the report must hold); the speaker notes are in `presentation_notes.yaml`. This
+The deck is built by the `deck` package next to this script (`deck/slides.yaml` says what each slide and its
+speaker say, with the report's facts filled in; `deck/content.py` gives each slide its visual; `deck/report.py`
+says what the report must hold). This
 module keeps the command line and the names its callers import (`from presentation import build_presentation`).
 """
 

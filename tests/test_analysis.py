@@ -9,6 +9,8 @@ from chromatic_charm import analysis
 from chromatic_charm.analysis import CleanData
 from chromatic_charm.metrics import colourfulness
 
+REPO = __import__('pathlib').Path(__file__).resolve().parents[1]
+
 
 def _data(arrays: dict, names: dict, sizes: dict | None = None) -> CleanData:
     rows = []
@@ -106,3 +108,33 @@ def test_plots_take_the_notebooks_labels():
     _, axes = plt.subplots(1, 2)
     assert analysis.plot_ab_histogram(np.ones((4, 4)), np.linspace(-110, 110, 5), np.linspace(-110, 110, 5),
                                       ax=axes[1]) is axes[1].figure and axes[1].collections
+
+
+def test_imagenet_classes_fall_into_the_scene_families():
+    from torchvision.models._meta import _IMAGENET_CATEGORIES as names
+
+    family = {i: analysis.scene_family(i, n) for i, n in enumerate(names)}
+    assert family[names.index("valley")] == "landscape" and family[names.index("seashore")] == "water"
+    assert family[names.index("palace")] == "city" and family[names.index("daisy")] == "plant"
+    assert family[names.index("macaw")] == "animal" and family[names.index("space shuttle")] == "object"
+    assert set(family.values()) == set(analysis.SCENE_FAMILIES)
+
+
+def test_scene_classes_names_each_photo_with_the_encoders_classifier():
+    """The EfficientNet-Lite0 classifier (the generator's encoder, with its ImageNet head; offline weights) on
+    the shipped sample photos: a known class for the macaw."""
+    from PIL import Image
+
+    from chromatic_charm.config import SPLITS
+
+    files = sorted((REPO / "samples").glob("*.jpg"))[:5]
+    macaw = next((f for f in sorted((REPO / "samples").glob("*")) if "macaw" in f.name.lower()), None)
+    files = ([macaw] if macaw else []) + files
+    photos = np.stack([np.asarray(Image.open(f).convert("RGB").resize((96, 96))) for f in files])
+    arrays = {s: photos if s == "train" else photos[:0] for s in SPLITS}
+    data = _data(arrays, {"train": [f.name for f in files], "val": [], "test": []})
+    scenes = analysis.scene_classes(data)
+    assert len(scenes) == len(files) and set(scenes["family"]) <= set(analysis.SCENE_FAMILIES)
+    assert scenes["probability"].between(0, 1).all() and scenes["source"].tolist() == [f.name for f in files]
+    if macaw:
+        assert scenes["class"].iloc[0] == "macaw" and scenes["family"].iloc[0] == "animal"

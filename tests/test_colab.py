@@ -133,7 +133,7 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
     told = [deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", [])
             if "Sin credenciales de Kaggle" in deliverables.output_text(o)]
     assert len(told) == 1 and "\n" not in told[0].strip(), told
-    assert "`KAGGLE_USERNAME` y `KAGGLE_KEY`" in told[0] and "fotos del equipo de `Data/Raw Data/photos`" in told[0]
+    assert "`KAGGLE_USERNAME` y `KAGGLE_KEY`" in told[0] and "fotos con licencia abierta de `Data/Raw Data/photos`" in told[0]
     assert "**Datos** (`photos`): `Data/Raw Data/photos`" in text and "el FID está sesgado hacia arriba" in text
     assert re.search(r"\*\*Corrida MLflow\*\* `notebook-corto-[\d-]+` \(id `[0-9a-f]{32}`\)", text)
     assert sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", [])) >= 2

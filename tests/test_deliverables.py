@@ -4,6 +4,8 @@ fail it: each kind of problem is caught, and Spanish output with relative paths 
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import deliverables  # noqa: E402
 
@@ -67,3 +69,45 @@ def test_clean_drops_what_only_the_machine_that_ran_it_needs():
     cleaned = deliverables.clean(nb)
     assert cleaned["metadata"] == {"papermill": {"parameters": {"max_images": 50}}}
     assert cleaned["cells"][0]["metadata"] == {"tags": ["a"]}
+
+
+def _facts_output(facts: dict) -> dict:
+    return {"output_type": "display_data", "metadata": {}, "data": {deliverables.FACTS_MIME: facts}}
+
+
+def test_templates_are_filled_from_the_facts_the_notebook_published_and_an_unknown_name_stops_the_build():
+    from chromatic_charm.story import FACTS_MIME
+
+    assert deliverables.FACTS_MIME == FACTS_MIME  # the script reads what the package writes
+    nb = {"cells": [
+        {"cell_type": "code", "source": [], "metadata": {}, "outputs": [_facts_output({"champion.fid": "72.3"})]},
+        {"cell_type": "code", "source": [], "metadata": {}, "outputs": [_facts_output({"gray.fid": "89.1"})]},
+        {"cell_type": "markdown", "source": ["viejo"], "metadata": {"template": "FID {{champion.fid}} (gris {{ gray.fid }})."}},
+        {"cell_type": "markdown", "source": ["sin plantilla"], "metadata": {}}]}
+    facts = deliverables.collect_facts(nb)
+    assert facts == {"champion.fid": "72.3", "gray.fid": "89.1"}
+    filled = deliverables.fill_templates(nb, facts)
+    assert "".join(filled["cells"][2]["source"]) == "FID 72.3 (gris 89.1)."
+    assert filled["cells"][3]["source"] == ["sin plantilla"]
+    assert deliverables.problems(filled) == []
+    nb["cells"][2]["metadata"]["template"] = "KID {{champion.kid}}"
+    with pytest.raises(SystemExit, match="no fact named champion.kid"):
+        deliverables.fill_templates(nb, facts, "report")
+    nb["cells"][3]["source"] = ["queda {{champion.kid}} y arranca en 1,5 s"]
+    found = deliverables.problems(nb)
+    assert any("unfilled placeholder" in p for p in found) and any("'1,5'" in p for p in found)
+
+
+def test_the_report_exports_to_html_without_its_code(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Informe\n\nTexto del informe."),
+                nbformat.v4.new_code_cell("secreto_de_codigo = 1\nprint('salida visible')",
+                                          outputs=[nbformat.v4.new_output("stream", name="stdout", text="salida visible\n")])]
+    path = tmp_path / "informe.ipynb"
+    nbformat.write(nb, str(path))
+    size = deliverables.export_html(path, tmp_path / "informe.html")
+    html = (tmp_path / "informe.html").read_text()
+    assert size == len(html.encode()) and "Texto del informe" in html and "salida visible" in html
+    assert "secreto_de_codigo" not in html

@@ -2,7 +2,8 @@
 folder: its structure read back with python-pptx (title placeholders, table of contents, a visual on every
 content slide, bullets and type sizes, slide numbers, speaker notes timed to 15 minutes), and its rendering
 by LibreOffice (PDF, then PNG): no text outside its box or outside the slide. The deck also builds from a
-report without figures and without the pipeline's outputs, and refuses a slide of too many bullets."""
+report without figures and without the pipeline's outputs, and refuses a slide of too many bullets. What each
+slide and its speaker say is scripts/deck/slides.yaml, with the numbers the report published."""
 
 from __future__ import annotations
 
@@ -26,9 +27,10 @@ REPORT = REPO / "Informe Escrito" / "RafaelJuarez.ipynb"
 SCRIPT = REPO / "scripts" / "presentation.py"
 CONTRACT = ["Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema",
             "Análisis exploratorio de datos", "Data wrangling", "Dataset final", "Entrenamiento con MLflow",
-            "Selección del mejor modelo", "Lo que muestran las imágenes", "API", "Pistas de color", "Contenedor",
-            "Despliegue en la nube", "Conclusiones", "Referencias"]
-MINUTES = re.compile(r"^\((\d+(?:,5)?) min\) (?=\S)")
+            "Selección del mejor modelo", "Lo que muestran las imágenes", "Lo que falla", "API y página web",
+            "Pistas de color", "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias"]
+MINUTES = re.compile(r"^\((\d+(?:\.5)?) min · ([^)]+)\) (?=\S)")
+WORDS_PER_MINUTE = 130
 NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)?(?![\w])")  # a figure, not the 2 of pix2pix or the 1 of L1
 FOOTERS = ("Pie de página",)  # the only text allowed under 14 pt (the cover's run line, the running footer)
 TOLERANCE = 3.0  # points: glyph boxes reach a little past the line a frame was laid out for
@@ -90,12 +92,14 @@ def _is_visual(shape) -> bool:
     return shape.shape_type == MSO_SHAPE_TYPE.PICTURE or shape.has_chart or shape.has_table
 
 
-def test_the_deck_is_16_9_a_cover_contents_then_one_slide_per_diapositiva_cell(built):
+def test_the_deck_is_16_9_a_cover_contents_then_one_slide_per_entry_of_the_slides_file(built):
     _, deck, report = built
     assert deck.slide_width * 9 == deck.slide_height * 16, (deck.slide_width, deck.slide_height)
-    assert len(deck.slides) == 2 + len(report.slides), "a cover, the contents, one slide per 'diapositiva' cell"
-    assert 14 <= len(deck.slides) <= 18, f"{len(deck.slides)} slides: a 15-minute talk wants about 14 to 18"
-    assert _titles(deck)[0] == report.title and report.authors in _body(deck.slides[0]).text_frame.text
+    assert len(deck.slides) == 2 + len(report.slides), "a cover, the contents, one slide per entry of slides.yaml"
+    assert 14 <= len(deck.slides) <= 20, f"{len(deck.slides)} slides: a 15-minute talk wants about 14 to 20"
+    cover = _body(deck.slides[0]).text_frame.text
+    assert _titles(deck)[0] == report.title and report.authors in cover
+    assert re.search(r"\b\d{1,2} de [a-z]+ de 20\d\d\b", cover), f"the cover gives no date: {cover!r}"
     large = [r.text for s in deck.slides[0].shapes if s.has_text_frame and s.name not in FOOTERS
              for p in s.text_frame.paragraphs for r in p.runs]
     assert not [t for t in large if re.search(r"\b[0-9a-f]{32}\b", t) or (report.lock and report.lock in t)], (
@@ -143,14 +147,14 @@ def test_no_shape_reaches_outside_the_slide(built):
     assert not outside, "\n".join(outside)
 
 
-def test_at_most_six_bullets_body_text_from_18_pt_and_every_other_label_from_14_pt(built):
+def test_at_most_four_bullets_body_text_from_18_pt_and_every_other_label_from_14_pt(built):
     _, deck, _ = built
     problems = []
     for number, slide in enumerate(deck.slides, start=1):
         body = _body(slide)
         if body is not None and number > 2:
             paragraphs = [p for p in body.text_frame.paragraphs if p.text.strip()]
-            if len(paragraphs) > 6:
+            if len(paragraphs) > 4:
                 problems.append(f"slide {number}: {len(paragraphs)} bullets")
             problems += [f"slide {number}: body text {r.text[:30]!r} at {_pt(r)} pt"
                          for p in paragraphs for r in p.runs if (_pt(r) or 0) < 18]
@@ -181,24 +185,36 @@ def test_every_slide_but_the_cover_shows_its_number(built):
         assert fields[0].find(qn("a:t")).text == str(number), f"slide {number}: its number field says otherwise"
 
 
-def test_the_speaker_notes_time_a_15_minute_talk(built):
-    _, deck, _ = built
-    minutes = []
+def test_the_speaker_notes_time_a_15_minute_talk_for_three_speakers(built):
+    """Each slide's notes say its minutes and who presents it; about 5 minutes each for the three authors, at
+    about 130 words a minute; every number in them is one the report published (none typed by hand)."""
+    _, deck, report = built
+    minutes, by_speaker, words = [], {}, {}
+    published = " ".join(report.facts.values())
     for number, slide in enumerate(deck.slides, start=1):
         notes = slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else ""
         found = MINUTES.match(notes)
-        assert found, f"slide {number}: notes must start with the minutes, '(1 min)' or '(1,5 min)': {notes[:40]!r}"
-        minutes.append(float(found.group(1).replace(",", ".")))
-        typed = NUMBER.search(notes[found.end():])
-        assert not typed, f"slide {number}: {typed.group()!r} typed in the notes: numbers come from the report"
+        assert found, f"slide {number}: notes must start with '(1 min · Name)' or '(1.5 min · Name)': {notes[:40]!r}"
+        m, who = float(found.group(1)), found.group(2)
+        assert who in report.authors, f"slide {number}: {who!r} is not one of the authors {report.authors!r}"
+        minutes.append(m)
+        by_speaker[who] = by_speaker.get(who, 0) + m
+        words[who] = words.get(who, 0) + len(notes[found.end():].split())
+        typed = [n for n in NUMBER.findall(notes[found.end():]) if n not in published]
+        assert not typed, f"slide {number}: {typed} in the notes are not numbers the report published"
     assert sum(minutes) == 15, f"the notes' minutes add up to {sum(minutes)}, not 15: {minutes}"
+    assert len(by_speaker) == 3 and all(4 <= m <= 6 for m in by_speaker.values()), by_speaker
+    for who, m in by_speaker.items():
+        rate = words[who] / m
+        assert 0.8 * WORDS_PER_MINUTE <= rate <= 1.2 * WORDS_PER_MINUTE, f"{who}: {rate:.0f} words a minute"
 
 
-def test_the_notes_file_covers_the_contract_and_lasts_15_minutes():
+def test_the_slides_file_covers_the_contract_and_lasts_15_minutes():
     notes = yaml.safe_load(presentation.NOTES_FILE.read_text(encoding="utf-8"))
     assert list(notes) == [presentation.COVER, presentation.CONTENTS, *CONTRACT]
     assert sum(n["minutos"] for n in notes.values()) == 15
-    assert all(n["notas"].strip() for n in notes.values())
+    assert all(n["notas"].strip() and n["presenta"] for n in notes.values())
+    assert all(len(n.get("puntos", [])) <= 4 for n in notes.values())
 
 
 @pytest.mark.parametrize("extra", [0, 1, 6])
@@ -234,14 +250,18 @@ def test_without_figures_and_outputs_every_slide_still_gets_a_visual(tmp_path):
     assert not bare, f"slides without a visual when the report has no figure: {bare}"
 
 
-def test_a_slide_of_seven_bullets_is_refused_with_a_clear_message(tmp_path):
-    def seven(nb):
-        cell = next(c for c in nb["cells"] if "diapositiva" in c.get("metadata", {}).get("tags", []))
-        cell.update(cell_type="markdown", outputs=[], source=[f"- punto {i}\n" for i in range(7)])
-        cell.pop("execution_count", None)
-
-    with pytest.raises(ValueError, match="7 bullets, at most 6"):
-        presentation.build_presentation(_bare_copy(tmp_path, seven), tmp_path / "deck.pptx", root=tmp_path)
+def test_a_slide_of_five_bullets_or_an_unknown_fact_is_refused_with_a_clear_message(tmp_path):
+    slides = yaml.safe_load(presentation.NOTES_FILE.read_text(encoding="utf-8"))
+    slides["Introducción"]["puntos"] = [f"punto {i}" for i in range(5)]
+    five = tmp_path / "five.yaml"
+    five.write_text(yaml.safe_dump(slides, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="5 bullets, at most 4"):
+        presentation.build_presentation(_bare_copy(tmp_path), tmp_path / "deck.pptx", root=tmp_path, slides_file=five)
+    slides["Introducción"]["puntos"] = ["FID {{champion.nonexistent}}"]
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(yaml.safe_dump(slides, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="no fact named champion.nonexistent"):
+        presentation.build_presentation(_bare_copy(tmp_path), tmp_path / "deck.pptx", root=tmp_path, slides_file=unknown)
 
 
 # --- the rendering ------------------------------------------------------------------------------------------

@@ -24,12 +24,25 @@ from .layout import (LINE, add_framed_slide, body_placeholder, bullet_size, bull
 from .notes import speaker_notes
 from .outputs import Context, open_outputs, project_of
 from .photos import visual_cover
-from .report import Report, SlideSpec, cover_lines, read_report
+from .report import SLIDES_FILE, Report, SlideSpec, cover_lines, read_report
 from .shapes import add_group, add_picture, add_rect, add_text, fill_frame, style_run, to_back
 
 
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre")
+
+
+def spanish_date(iso: str) -> str:
+    """'2026-12-07' -> '7 de diciembre de 2026' ('' for anything else)."""
+    try:
+        year, month, day = (int(part) for part in iso[:10].split("-"))
+        return f"{day} de {MONTHS[month - 1]} de {year}"
+    except (ValueError, IndexError):
+        return ""
+
+
 def _cover(deck, report: Report, ctx: Context):
-    """The title, the authors and the run's short line in the layout's placeholders on a dark ground, the
+    """The title, the authors and the date of the run in the layout's placeholders on a dark ground, the
     technical run line in the footer, the cover's visual on the right."""
     slide = deck.slides.add_slide(deck.slide_layouts[LAYOUT_COVER])
     background = add_rect(slide.shapes, Box(0, 0, WIDTH, HEIGHT), INK)
@@ -43,11 +56,12 @@ def _cover(deck, report: Report, ctx: Context):
                  * s * LINE <= Emu(title.height).pt - 8), 28)
     fill_frame(heading.text_frame, [report.title], size, bold=True, color=WHITE, anchor=MSO_ANCHOR.BOTTOM)
     hue_stripe(slide.shapes, Box(title.left, title.bottom + Inches(0.05), Inches(4.0), Inches(0.08)))
-    short, technical = cover_lines(report.run_line)
+    _, technical = cover_lines(report.run_line)
     subtitle = body_placeholder(slide)
     subtitle.left, subtitle.top, subtitle.width = authors_box.left, authors_box.top, authors_box.width
     subtitle.height = run_box.bottom - authors_box.top
-    lines = [(report.authors, 24, False, WHITE)] + ([(short, 18, False, SOFT)] if short else [])
+    day = spanish_date(report.facts.get("run.date", ""))
+    lines = [(report.authors, 24, False, WHITE)] + ([(day, 20, False, SOFT)] if day else [])
     fill_frame(subtitle.text_frame, lines, 24, space_after=14)
     if technical:
         add_text(slide.shapes, Box(MARGIN + Inches(0.1), FOOTER_TOP, WIDTH - 2 * MARGIN, Inches(0.4)),
@@ -122,21 +136,22 @@ def _report_slide(deck, spec: SlideSpec, number: int, ctx: Context):
     return slide
 
 
-def build_presentation(report_path: Path, out_path: Path, root: Path | None = None) -> int:
-    """Write ``out_path`` from the executed report and the pipeline outputs under ``root`` (default: the
-    project the report is in); returns the number of slides."""
-    report = read_report(report_path)
+def build_presentation(report_path: Path, out_path: Path, root: Path | None = None,
+                       slides_file: Path = SLIDES_FILE) -> int:
+    """Write ``out_path`` from the executed report, ``slides_file`` (what each slide says) and the pipeline
+    outputs under ``root`` (default: the project the report is in); returns the number of slides."""
+    report = read_report(report_path, slides_file)
     if not report.slides:
-        raise ValueError(f"{report_path} has no cell tagged 'diapositiva': nothing to put on slides")
+        raise ValueError("slides.yaml lists no slide: nothing to put on the deck")
     for spec in report.slides:
         if len(spec.bullets) > MAX_BULLETS:
             raise ValueError(f"slide {spec.title!r} has {len(spec.bullets)} bullets, at most {MAX_BULLETS}: "
-                             "shorten its cell in the report")
+                             "shorten its entry in scripts/deck/slides.yaml")
         if not spec.bullets:
             print(f"presentation: slide {spec.title!r} has no bullets (is the report executed?)", file=sys.stderr)
     ctx = Context(report, open_outputs(Path(root) if root else project_of(report_path), report))
     titles = [COVER, CONTENTS, *(s.title for s in report.slides)]
-    notes = speaker_notes(titles, report.authors)
+    notes = speaker_notes(titles, report.authors, report.facts, slides_file)
 
     deck = Presentation()
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT

@@ -1,25 +1,22 @@
-"""The pipeline's numbers drawn natively at the slide's size: bar and line charts (text from 14 pt, the
-plot area placed for LibreOffice), and the visuals made of them: the hue of the data, the losses per run,
-FID and KID per run, and the champion's key numbers in a table."""
+"""The pipeline's numbers drawn natively at the slide's size: bar charts (text from 14 pt, the plot area placed
+for LibreOffice), and the visuals made of them: the hue of the data, FID and KID per run, and the champion's
+key numbers beside its references in a table."""
 
 from __future__ import annotations
 
 import numpy as np
-from pptx.chart.data import CategoryChartData, XyChartData
+from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_TICK_LABEL_POSITION
-from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
+from pptx.enum.text import MSO_ANCHOR
 from pptx.oxml.ns import qn
-from pptx.util import Emu, Inches, Pt
+from pptx.util import Inches, Pt
 
 from chromatic_charm import analysis
 
-from .design import ACCENT, CARD, FONT, INK, LABEL_PT, MUTED, SOFT, TEXT, WHITE, Box, rgb
+from .design import ACCENT, CARD, FONT, INK, LABEL_PT, SOFT, TEXT, WHITE, Box, rgb
 from .outputs import Context
-from .shapes import add_group, add_node, add_rect, add_text, fill_frame, style_run
-
-RUN_COLOURS = [ACCENT, RGBColor(0x2A, 0x9D, 0x8F), RGBColor(0xE7, 0x8A, 0x2F), RGBColor(0x3A, 0x6E, 0xC8),
-               RGBColor(0xC8, 0x3A, 0x5A)]
+from .shapes import add_node, fill_frame, style_run
 
 
 # --- charts -------------------------------------------------------------------------------------------------
@@ -78,31 +75,6 @@ def _bar_chart(shapes, box: Box, categories, values, colours, title: str, number
     return chart
 
 
-def _line_chart(shapes, box: Box, series: dict, title: str, x_title: str, colours):
-    data = XyChartData()
-    for label, points in series.items():
-        added = data.add_series(label)
-        for x, y in points:
-            added.add_data_point(float(x), float(y))
-    frame = shapes.add_chart(XL_CHART_TYPE.XY_SCATTER_LINES_NO_MARKERS, box.left, box.top, box.width, box.height, data)
-    frame.name = f"Visual: gráfica {title}"
-    chart = frame.chart
-    _chart_text(chart, title)
-    chart.has_legend = False  # one legend for the charts side by side, drawn by the caller
-    for plotted, colour in zip(chart.plots[0].series, colours):
-        plotted.smooth = False
-        plotted.format.line.color.rgb, plotted.format.line.width = colour, Pt(2.5)
-    _axis(chart.category_axis, title=x_title, number_format="0")
-    _axis(chart.value_axis, gridlines=True, number_format="0.0##")
-    values = [y for points in series.values() for _, y in points]
-    low, high = min(values), max(values)
-    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
-    bottom = 0.0 if 0 <= low < high / 2 else _nice(low - pad, False)
-    chart.value_axis.minimum_scale, chart.value_axis.maximum_scale = bottom, _nice(high + pad, True)
-    _plot_layout(chart, Emu(box.width).inches, Emu(box.height).inches)
-    return chart
-
-
 def _plot_layout(chart, width: float, height: float):
     """The plot area placed explicitly (LibreOffice's automatic layout squeezes it): room for the
     title above, the value labels on the left, the tick labels and the axis title below."""
@@ -128,7 +100,11 @@ def _nice(value: float, up: bool) -> float:
 
 # --- the visuals made of them ------------------------------------------------------------------------------
 def _run_label(run) -> str:
-    return f"lr_G {run.lr_G:g} / lr_D {run.lr_D:g}"
+    """'pipeline-lrG2e-4_lrD2e-4_lambda100' -> 'G 2e-4 / D 2e-4 · λ 100' (the sweep item in words)."""
+    name = run.run.removeprefix("pipeline-")
+    for old, new in (("lrG", "G "), ("_lrD", " / D "), ("_lambda", " · λ "), ("_seed", " · semilla ")):
+        name = name.replace(old, new)
+    return name
 
 
 def visual_eda(slide, box: Box, ctx: Context) -> bool:
@@ -151,28 +127,6 @@ def visual_eda(slide, box: Box, ctx: Context) -> bool:
         add_node(slide.shapes, tile, [(f"{100 * low[radius]:.0f}%", LABEL_PT + 14, True, ACCENT),
                                       (f"de los píxeles con croma < {radius}", LABEL_PT + 2, False, TEXT)],
                  fill=CARD).name = "Visual: cifra"
-    return True
-
-
-def visual_training(slide, box: Box, ctx: Context) -> bool:
-    histories = ctx.outputs.histories()
-    adversarial = {label: list(h["loss_G_GAN"].dropna().rolling(20, min_periods=1).mean().items())
-                   for label, h in histories.items() if "loss_G_GAN" in h}
-    validation = {label: list(h["val_l1"].dropna().items()) for label, h in histories.items() if "val_l1" in h}
-    charts = Box(box.left, box.top, box.width, box.height - Inches(0.5))
-    legend = Box(box.left, box.bottom - Inches(0.45), box.width, Inches(0.45))
-    wide = box.width > Inches(9)
-    first, second = charts.cols(1, 1, gap=Inches(0.3)) if wide else charts.rows(1, 1, gap=Inches(0.2))
-    _line_chart(slide.shapes, first, adversarial, "Pérdida adversarial de G", "paso (media de 20)", RUN_COLOURS)
-    _line_chart(slide.shapes, second, validation, "L1 de validación, por época", "paso", RUN_COLOURS)
-    shapes = add_group(slide, "leyenda")
-    key = Box(legend.left, legend.top, Inches(1.4), legend.height)
-    entries = Box(key.right, legend.top, legend.width - key.width, legend.height)
-    add_text(shapes, key, ["lr_G / lr_D:"], LABEL_PT, anchor=MSO_ANCHOR.MIDDLE, color=MUTED, align=PP_ALIGN.RIGHT)
-    for (label, colour), cell in zip(zip(histories, RUN_COLOURS), entries.cols(*[1] * len(histories), gap=Inches(0.1))):
-        add_rect(shapes, Box(cell.left, cell.top + cell.height // 2 - Pt(2), Inches(0.35), Pt(4)), colour)
-        add_text(shapes, Box(cell.left + Inches(0.4), cell.top, cell.width - Inches(0.4), cell.height),
-                 [label], LABEL_PT, anchor=MSO_ANCHOR.MIDDLE)
     return True
 
 
@@ -199,18 +153,22 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
 
 
 def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
+    """The champion beside its two references, the L1-only run it started from and the grayscale input."""
     m = ctx.outputs.champion_metrics
-    rows = [("Métrica", "Campeón", "Referencia"),
-            ("FID (menor es mejor)", f"{m['test_fid']:.1f}", f"{m['test_fid_baseline_gray']:.1f} · entrada en gris"),
-            ("KID (menor es mejor)", f"{m['test_kid']:.4f}", f"{m['test_kid_baseline_gray']:.4f} · entrada en gris"),
-            ("Colorido", f"{m['test_colourfulness']:.1f}", f"{m['test_colourfulness_real']:.1f} · fotos reales"),
-            ("CIEDE2000 (menor es mejor)", f"{m['test_ciede2000']:.2f}", "error de color frente a la verdad")]
+    l1 = next(iter(ctx.outputs.results["baselines"].values()), {}).get("metrics", {})
+    at = lambda values, key, d: f"{values[key]:.{d}f}" if key in values else "—"  # noqa: E731
+    rows = [("Métrica", "Campeón", "Sólo L1", "Entrada en gris"),
+            ("FID (menor es mejor)", at(m, "test_fid", 1), at(l1, "test_fid", 1), at(m, "test_fid_baseline_gray", 1)),
+            ("KID (menor es mejor)", at(m, "test_kid", 4), at(l1, "test_kid", 4), at(m, "test_kid_baseline_gray", 4)),
+            ("CIEDE2000 (menor es mejor)", at(m, "test_ciede2000", 2), at(l1, "test_ciede2000", 2), at(m, "test_ciede2000_gray", 2)),
+            (f"Colorido (fotos reales: {m['test_colourfulness_real']:.1f})", at(m, "test_colourfulness", 1),
+             at(l1, "test_colourfulness", 1), "0.0")]
     row_h = Inches(0.75)
     height = row_h * len(rows)
-    frame = slide.shapes.add_table(len(rows), 3, box.left, box.top + (box.height - height) // 2, box.width, height)
+    frame = slide.shapes.add_table(len(rows), 4, box.left, box.top + (box.height - height) // 2, box.width, height)
     frame.name = "Visual: tabla de cifras"
     table = frame.table
-    for c, width in enumerate((0.36, 0.22, 0.42)):
+    for c, width in enumerate((0.4, 0.2, 0.2, 0.2)):
         table.columns[c].width = int(box.width * width)
     for r, values in enumerate(rows):
         table.rows[r].height = row_h
@@ -220,7 +178,6 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
             cell.fill.fore_color.rgb = INK if r == 0 else (CARD if r % 2 else WHITE)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             colour = WHITE if r == 0 else (ACCENT if c == 1 else TEXT)
-            size = LABEL_PT + 4 if c < 2 or r == 0 else LABEL_PT + 2
-            fill_frame(cell.text_frame, [value], size, bold=r == 0 or c == 1, color=colour, anchor=MSO_ANCHOR.MIDDLE,
-                       margin=Inches(0.08))
+            fill_frame(cell.text_frame, [value], LABEL_PT + 2, bold=r == 0 or c == 1, color=colour,
+                       anchor=MSO_ANCHOR.MIDDLE, margin=Inches(0.08))
     return True

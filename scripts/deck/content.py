@@ -3,12 +3,12 @@
 1. the cover ("Portada"): the report's title, its authors and a short line of the run it was executed on
    (the `dvc.lock` hash only in the small footer), beside a test photo half gray, half colourised;
 2. the contents ("Contenido"): the titles of the slides that follow, each with its slide number;
-3. one slide per report cell tagged `diapositiva`: its title, its bullets (at most 6) and the visual that
-   `VISUALS` names for its title, redrawn from the pipeline's outputs where it needs them. Without those
-   outputs, or for a title not listed, the visual is the report's figure, else the hue ring.
+3. one slide per entry of `slides.yaml`: its title, its bullets (at most 4) and the visual that `VISUALS`
+   names for its title, redrawn from the pipeline's outputs where it needs them. Without those outputs, or
+   for a title not listed, the visual is the report's figure of the slide's section, else the hue ring.
 
-What each slide says comes from the report (`report.py`), what the speaker says from
-`presentation_notes.yaml` (`notes.py`); nothing here types a number that the report or the pipeline computes.
+What each slide and its speaker say is in `slides.yaml`, with the numbers the executed report published
+(`report.py`, `notes.py`); nothing here types a number that the report or the pipeline computes.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import re
 
 from PIL import Image
 
-from .charts import visual_conclusions, visual_eda, visual_selection, visual_training
+from .charts import visual_conclusions, visual_eda, visual_selection
 from .diagrams import (visual_background, visual_cloud, visual_container, visual_dataset, visual_gan,
                        visual_objectives, visual_references, visual_wrangling)
 from .outputs import Context
-from .photos import visual_api, visual_hints, visual_intro, visual_photos
+from .photos import (visual_failures, visual_hints, visual_intro, visual_mlflow, visual_page, visual_photos,
+                     visual_showcase)
 
 COVER, CONTENTS = "Portada", "Contenido"
-MAX_BULLETS = 6
+MAX_BULLETS = 4
 
 # slide title -> (layout, visual, whether it needs the pipeline's outputs): "side" puts the bullets beside the
 # visual, "stack" above it
@@ -37,10 +38,12 @@ VISUALS = {
     "Análisis exploratorio de datos": ("side", visual_eda, True),  # the hues of the training photos
     "Data wrangling": ("side", visual_wrangling, True),  # the photos scanned, set aside, kept
     "Dataset final": ("stack", visual_dataset, False),  # the DVC pipeline and the split
-    "Entrenamiento con MLflow": ("side", visual_training, True),  # the losses of each run
+    "Entrenamiento con MLflow": ("side", visual_mlflow, True),  # the MLflow UI's runs table (a screenshot)
     "Selección del mejor modelo": ("side", visual_selection, True),  # FID and KID of each run
-    "Lo que muestran las imágenes": ("side", visual_photos, True),  # a photo whole and in close-up
-    "API": ("stack", visual_api, True),  # the API's input and output
+    "Lo que muestran las imágenes": ("side", visual_showcase, True),  # the best and the median photos, by rule
+    "Lo que falla": ("side", visual_failures, True),  # the worst photos, by the same rule
+    "Primeros planos": ("side", visual_photos, True),  # a photo whole and in close-up
+    "API y página web": ("stack", visual_page, True),  # the running page: the slider, and a hint being placed
     "Pistas de color": ("stack", visual_hints, True),  # without hints, with them, the original
     "Contenedor": ("side", visual_container, False),  # the Docker image
     "Despliegue en la nube": ("side", visual_cloud, False),  # what is done and what is a plan

@@ -1,15 +1,17 @@
-"""The speaker notes: Spanish, one entry per slide title in `scripts/presentation_notes.yaml` (its minutes
-and what to say), 15 minutes in all; each slide's notes start with its minutes, "(1,5 min)"."""
+"""The speaker notes: Spanish, from each slide's entry in `slides.yaml` (who presents it, its minutes and
+what to say, with the report's facts filled in), 15 minutes in all, about 5 for each of the three authors;
+each slide's notes start with its minutes and its speaker, "(1.5 min · Xander Gallegos)"."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import yaml
+from .report import SLIDES_FILE, fill, read_slides
 
 TOTAL_MINUTES = 15
-NOTES_FILE = Path(__file__).parents[1] / "presentation_notes.yaml"
+WORDS_PER_MINUTE = 130  # a calm talk in Spanish
+NOTES_FILE = SLIDES_FILE
 
 
 def talk_minutes(titles: list[str], notes: dict) -> list[float]:
@@ -35,18 +37,31 @@ def talk_minutes(titles: list[str], notes: dict) -> list[float]:
     return [h / 2 for h in halves]
 
 
-def _minutes_text(minutes: float) -> str:
-    return f"({minutes:g} min)".replace(".", ",")
+def speakers(notes: dict, authors: str) -> dict[str, float]:
+    """Minutes per presenter (``presenta``); every presenter must be one of the report's ``authors``."""
+    out: dict[str, float] = {}
+    for title, entry in notes.items():
+        who = entry.get("presenta", "")
+        if who not in authors:
+            raise ValueError(f"slide {title!r}: {who!r} presents it, but the report's authors are {authors}")
+        out[who] = out.get(who, 0) + float(entry.get("minutos", 1))
+    return out
 
 
-def speaker_notes(titles: list[str], authors: str) -> list[str]:
-    """The notes of the slides titled ``titles``, in order; a slide the notes file does not know gets its
-    share of the minutes and a generic line (and a warning)."""
-    notes = yaml.safe_load(NOTES_FILE.read_text(encoding="utf-8"))
+def speaker_notes(titles: list[str], authors: str, facts: dict | None = None, notes_file: Path = NOTES_FILE) -> list[str]:
+    """The notes of the slides titled ``titles``, in order, with the report's ``facts`` filled in; a slide the
+    slides file does not know gets its share of the minutes and a generic line (and a warning)."""
+    notes = read_slides(notes_file)
     missing = [t for t in titles if t not in notes]
     if missing:
-        print(f"presentation: no notes for {', '.join(map(repr, missing))} in {NOTES_FILE.name}", file=sys.stderr)
+        print(f"presentation: no notes for {', '.join(map(repr, missing))} in {notes_file.name}", file=sys.stderr)
+    speakers(notes, authors)
     minutes = talk_minutes(titles, notes)
-    say = {t: notes[t]["notas"].format(autores=authors) if t in notes else
-           "Comente los puntos de la diapositiva." for t in titles}
-    return [f"{_minutes_text(m)} {say[t]}" for t, m in zip(titles, minutes)]
+    out = []
+    for title, m in zip(titles, minutes):
+        entry = notes.get(title, {})
+        say = fill(" ".join(entry["notas"].split()), facts or {}, f"notes of {title!r}") if entry else \
+            "Comente los puntos de la diapositiva."
+        who = entry.get("presenta")
+        out.append(f"({m:g} min" + (f" · {who})" if who else ")") + f" {say}")
+    return out

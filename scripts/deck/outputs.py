@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from chromatic_charm import analysis, reporting
+from chromatic_charm import analysis, reporting, story
 from chromatic_charm.config import ENV_ROOT, project_root
 from chromatic_charm.errors import UserError, first_line
 
@@ -74,16 +74,29 @@ class Outputs:
                     for r in self.runs.itertuples()}
 
     @cached_property
+    def picks(self) -> list:
+        """The report's showcase: test photos chosen by their CIEDE2000 gain over the grayscale input
+        (``story.showcase``: the best, the median, the worst)."""
+        return story.showcase(story.results(self.root).best)
+
+    @cached_property
     def samples(self) -> list[np.ndarray]:
-        """[gray, colourised, real, ...] of the report's test photos (its `num_examples`, seed 0)."""
-        images, _ = analysis.split_samples(self.data, "test", n=self.report.parameters.get("num_examples", 6), seed=0)
+        """[gray, colourised, real, ...] of the showcase's photos, in its order (best first)."""
+        images = np.asarray(self.data.arrays["test"][[p.index for p in self.picks]])
         return reporting.colourise_examples(self.results["model_path"], images)
 
     @cached_property
     def closeup(self) -> dict:
-        """The report's close-up example: its first test photo whole and its middle ninth, colourised on its own."""
-        images, _ = analysis.split_samples(self.data, "test", n=self.report.parameters.get("num_examples", 6), seed=0)
-        return reporting.closeup_example(self.results["model_path"], images[0])
+        """The report's close-up example: the showcase's best photo whole and its middle ninth, colourised alone."""
+        return reporting.closeup_example(self.results["model_path"], np.asarray(self.data.arrays["test"][self.picks[0].index]))
+
+    def screenshot(self, *parts: str) -> Path:
+        """A screenshot the report shows (under `Informe Escrito/`); a UserError if it was not taken."""
+        path = self.root.joinpath("Informe Escrito", *parts)
+        if not path.is_file():
+            raise UserError(f"no screenshot {path.relative_to(self.root)}: run scripts/mlflow_screenshots.py or "
+                            "scripts/page_screenshots.py --report")
+        return path
 
     @cached_property
     def api_truth(self) -> np.ndarray:

@@ -16,7 +16,7 @@ from .diagrams import hue_ring
 from .outputs import Context
 from .shapes import add_picture, add_rect, add_text
 
-COVER_PHOTO, INTRO_PHOTO = 3, 0  # which of the report's test photos (its sample order)
+COVER_PHOTO, INTRO_PHOTO = 0, 1  # which of the showcase's photos: its two best (a real success, by rule)
 
 
 def _sample(ctx: Context, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,11 +92,60 @@ def visual_photos(slide, box: Box, ctx: Context) -> bool:
     return True
 
 
-def visual_api(slide, box: Box, ctx: Context) -> bool:
-    gray, colour = ctx.outputs.api_photo
-    h, w = gray.shape[:2]
-    _labelled_photos(slide, box, [[gray, colour]], [f"entrada en gris ({w}x{h})", f"salida de la API ({w}x{h})"],
-                     "antes y después")
+def _picked_rows(ctx: Context, labels: tuple[str, ...]) -> tuple[list[list[np.ndarray]], list[str]]:
+    """The showcase's photos with those labels: rows of (gray, colourised, real), and each row's label."""
+    rows, names = [], []
+    for i, pick in enumerate(ctx.outputs.picks):
+        if pick.label in labels:
+            rows.append(list(_sample(ctx, i)))
+            names.append(f"{pick.label}\n{pick.gain:+.1f}")
+    return rows, names
+
+
+def visual_showcase(slide, box: Box, ctx: Context) -> bool:
+    """The showcase's best and median photos (gray, colourised, real), each row labelled with its gain."""
+    rows, names = _picked_rows(ctx, ("mejor", "mediana"))
+    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "ejemplos elegidos por regla", row_labels=names)
+    return True
+
+
+def visual_failures(slide, box: Box, ctx: Context) -> bool:
+    """The showcase's worst photos, by the same rule."""
+    rows, names = _picked_rows(ctx, ("peor",))
+    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "los fracasos, por la misma regla",
+                     row_labels=names)
+    return True
+
+
+def _screenshots(slide, box: Box, paths, captions: list[str], name: str) -> None:
+    """Screenshots side by side, as large as fits, each with its caption under it."""
+    from PIL import Image
+
+    images = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+    gap, caption_h = Inches(0.2), Inches(0.4)
+    width = (box.width - gap * (len(images) - 1)) // len(images)
+    for i, (image, caption) in enumerate(zip(images, captions)):
+        h, w = image.shape[:2]
+        scale = min(width / w, (box.height - caption_h) / h)
+        pw, ph = int(w * scale), int(h * scale)
+        left = box.left + i * (width + gap) + (width - pw) // 2
+        add_picture(slide.shapes, image, Box(left, box.top, pw, ph), name=f"Visual: {name}")
+        add_text(slide.shapes, Box(left, box.top + ph, pw, caption_h), [caption], LABEL_PT, color=INK,
+                 align=PP_ALIGN.CENTER)
+
+
+def visual_page(slide, box: Box, ctx: Context) -> bool:
+    """The running web page: a colourised photo with the before/after slider, and the colour picker placing a hint."""
+    paths = [ctx.outputs.screenshot("pagina", n) for n in ("page_slider.png", "page_picker.png")]
+    _screenshots(slide, box, paths, ["la foto colorizada, con el deslizador antes/después",
+                                     "una pista: el selector de color sobre el resultado"], "la página en marcha")
+    return True
+
+
+def visual_mlflow(slide, box: Box, ctx: Context) -> bool:
+    """The MLflow UI's runs table of this run's experiment (a screenshot from the local store)."""
+    _screenshots(slide, box, [ctx.outputs.screenshot("mlflow", "runs.png")], ["MLflow: las corridas de esta ejecución"],
+                 "MLflow")
     return True
 
 

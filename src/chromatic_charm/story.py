@@ -1,0 +1,370 @@
+"""The numbers the deliverables share, from one pipeline run, and the words that go with them.
+
+Every count, percentage and metric that the report, the EDA, the deck and the README all quote comes from
+here, formatted once in the course's convention (a decimal point and a thousands comma: "0.0002",
+"36,000"; percentages as "48%"), so a quantity reads the same everywhere:
+
+- ``results(root)``: the pipeline's runs (the L1-only baseline, each adversarial run, the champion) with
+  their metrics and each photo's values (``evaluate --curves-out``), and the comparisons between them:
+  paired by photo with a bootstrap interval (CIEDE2000, PSNR, SSIM, colourfulness), KID by its spread.
+  A difference whose interval holds zero is "sin diferencia", never a win.
+- ``data_facts(data)``: the clean data's counts and colour (the share of nearly neutral pixels, the hue
+  families), each computed by one function of ``analysis``.
+- ``facts(...)``: both as one flat mapping ``name -> text``; ``fill`` puts them into Markdown templates
+  (``"FID {{champion.fid}}"``): the deliverables' prose is Markdown, not code.
+
+The deliverables speak Spanish, so the words this module returns ("mejor", "sin diferencia") are Spanish.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import stats
+from .config import project_root
+from .errors import UserError
+
+# How the photo set of the committed run is described (it is not the team's own: CREDITS.csv).
+SOURCE_PHRASE = "fotos con licencia abierta de paquetes de Debian y juegos"
+# Spanish names of analysis.HUE_FAMILIES, and what each family usually is in a photo.
+HUE_NAMES = {"red and orange": "rojo y naranja", "yellow": "amarillo", "green": "verde", "cyan": "cian",
+             "blue": "azul", "magenta and purple": "magenta y morado"}
+HUE_SCENES = {"red and orange": "tierra, ladrillo y piel", "yellow": "arena, madera y luz cálida",
+              "green": "vegetación", "cyan": "agua y cristal", "blue": "cielo y agua",
+              "magenta and purple": "flores, ropa y objetos pintados"}
+SPLIT_NAMES = {"train": "entrenamiento", "val": "validación", "test": "prueba"}
+# What prepare sets aside, as (one photo, several photos).
+REASON_NAMES = {"unreadable": ("ilegible", "ilegibles"), "truncated": ("truncada", "truncadas"),
+                "too_small": ("demasiado pequeña", "demasiado pequeñas"), "grayscale": ("casi gris", "casi grises"),
+                "sepia": ("virada a un tono", "viradas a un tono"), "duplicate": ("duplicada", "duplicadas")}
+# The measures compared photo by photo, and which way is better.
+LOWER_IS_BETTER = {"ciede2000": True, "psnr": False, "ssim": False, "fid": True, "kid": True}
+VERDICTS = ("mejor", "peor", "sin diferencia")
+VERDICTS_EN = {"mejor": "better", "peor": "worse", "sin diferencia": "no difference"}  # the README speaks English
+DEFAULT_RATES = (2e-4, 2e-4)  # pix2pix's lr_G and lr_D: where the sweep varies lambda_L1 and the seed
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+# The output type a notebook's facts are published under (``publish``): the deliverables build reads them to
+# fill the notebook's Markdown templates, the deck's and the README's; a reader never sees it (HTML and Jupyter
+# show no unknown type).
+FACTS_MIME = "application/vnd.chromatic-charm.facts+json"
+
+
+# --- numbers, one convention ---------------------------------------------------------------------------
+
+def number(x: float, decimals: int = 1) -> str:
+    """12345.678 -> '12,345.7': a decimal point and a thousands comma; NaN or None -> 'no calculado'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "no calculado"
+    return f"{x:,.{decimals}f}"
+
+
+def signed(x: float, decimals: int = 2) -> str:
+    """-0.8129 -> '-0.81', 0.94 -> '+0.94'."""
+    return f"{x:+,.{decimals}f}"
+
+
+def percent(share: float, decimals: int = 0) -> str:
+    """0.605 -> '61%' (a share in [0, 1]; no space before the sign)."""
+    return f"{100 * share:,.{decimals}f}%"
+
+
+def listing(items: list[str]) -> str:
+    """['a', 'b', 'c'] -> 'a, b y c'."""
+    items = list(items)
+    return " y ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
+def fill(template: str, facts: dict[str, str]) -> str:
+    """``template`` with each ``{{name}}`` replaced by ``facts[name]``; a name not in ``facts`` raises a
+    KeyError that names it (a template never shows a placeholder to a reader)."""
+    def one(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in facts:
+            raise KeyError(f"the template asks for {{{{{name}}}}}, which is not one of the run's facts")
+        return str(facts[name])
+
+    return _PLACEHOLDER.sub(one, template)
+
+
+def placeholders(template: str) -> list[str]:
+    """The names a template asks for, in order."""
+    return _PLACEHOLDER.findall(template)
+
+
+def publish(facts: dict[str, str]) -> None:
+    """Show ``facts`` to the deliverables build from a notebook cell (nothing a reader sees)."""
+    from IPython.display import display
+
+    display({FACTS_MIME: {k: str(v) for k, v in facts.items()}}, raw=True)
+
+
+# --- differences with their spread ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Difference:
+    """A minus B on one measure, with the interval of its spread; ``verdict`` reads it for A."""
+
+    measure: str
+    value: float
+    low: float
+    high: float
+    lower_is_better: bool
+
+    @property
+    def verdict(self) -> str:
+        """'mejor', 'peor' or 'sin diferencia' (the interval holds zero) for A against B."""
+        if self.low <= 0 <= self.high:
+            return "sin diferencia"
+        return "mejor" if (self.high < 0) == self.lower_is_better else "peor"
+
+    def text(self, decimals: int = 2) -> str:
+        """'-0.12 [-0.40, +0.15]'."""
+        return f"{signed(self.value, decimals)} [{signed(self.low, decimals)}, {signed(self.high, decimals)}]"
+
+
+def paired(a, b, measure: str, *, resamples: int = stats.BOOTSTRAP_RESAMPLES) -> Difference:
+    """Per-photo values of two colourisers on the same photos -> A minus B with the bootstrap interval of
+    the mean over photos (``stats.bootstrap_interval``)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"{measure}: {a.shape} and {b.shape} are not the same photos")
+    if measure.startswith("psnr"):
+        from .views import PSNR_CAP
+
+        a, b = np.minimum(a, PSNR_CAP), np.minimum(b, PSNR_CAP)
+    interval = stats.bootstrap_interval(a - b, resamples=resamples)
+    return Difference(measure, interval.value, interval.low, interval.high,
+                      LOWER_IS_BETTER.get(measure.split("_")[0], False))
+
+
+def kid_difference(a: float, a_std: float, b: float, b_std: float) -> Difference:
+    """KID A minus KID B, its spread the sum of the two standard deviations over subsets: 'sin diferencia'
+    exactly when the bars mean ± std of the two overlap (how the report's figure shows them)."""
+    spread = a_std + b_std
+    return Difference("kid", a - b, a - b - spread, a - b + spread, True)
+
+
+# --- the pipeline's runs ---------------------------------------------------------------------------------
+
+@dataclass
+class Run:
+    key: str                     # the sweep item (params.yaml), or 'l1'
+    name: str                    # the MLflow run name
+    run_id: str
+    metrics: dict                # evaluate's metrics (test_fid, test_ciede2000_gray, ...)
+    per_photo: dict = field(default_factory=dict)  # evaluate --curves-out: each photo's values
+    settings: dict = field(default_factory=dict)   # lr_g, lr_d, lambda_l1, seed (params.yaml); {} for l1
+
+    def m(self, name: str, split: str = "test") -> float:
+        return float(self.metrics.get(f"{split}_{name}", math.nan))
+
+
+@dataclass
+class Results:
+    runs: dict[str, Run]         # the adversarial runs, by sweep key
+    l1: Run | None               # the L1-only baseline
+    champion: str                # the sweep key of the champion
+    photos: int
+    crops: int
+    network: str | None
+
+    @property
+    def best(self) -> Run:
+        return self.runs[self.champion]
+
+    def run(self, key: str) -> Run:
+        return self.l1 if key == "l1" else self.runs[key]
+
+    def compare(self, a: str, b: str, measure: str) -> Difference:
+        """Run ``a`` minus run ``b`` (sweep keys or 'l1') on a per-photo measure, paired by photo."""
+        ra, rb = self.run(a), self.run(b)
+        if measure == "kid":
+            return kid_difference(ra.m("kid"), ra.m("kid_std"), rb.m("kid"), rb.m("kid_std"))
+        if measure not in ra.per_photo or measure not in rb.per_photo:
+            raise UserError(f"no per-photo {measure} for {ra.name} or {rb.name}: run `dvc repro` (stage evaluate "
+                            "writes them with --curves-out)")
+        return paired(ra.per_photo[measure], rb.per_photo[measure], measure)
+
+    def vs_gray(self, key: str, measure: str, scale: str = "") -> Difference:
+        """Run minus the grayscale input on the same views (``scale``: '' for the main views, 'scale2', ...)."""
+        r, name = self.run(key), f"{measure}_{scale}" if scale else measure
+        return Difference(name, r.m(f"{name}_vs_gray"), r.m(f"{name}_vs_gray_lo"), r.m(f"{name}_vs_gray_hi"),
+                          LOWER_IS_BETTER[measure])
+
+    def group(self, **settings) -> list[Run]:
+        """The adversarial runs whose settings match (e.g. lr_g=2e-4, lr_d=2e-4, lambda_l1=1000), by key."""
+        return [r for r in self.runs.values() if all(math.isclose(float(r.settings.get(k, math.nan)), float(v))
+                                                      for k, v in settings.items())]
+
+    def seeds(self) -> list[Run]:
+        """Runs of the champion's settings that differ only by seed (the spread between runs of one recipe)."""
+        s = self.best.settings
+        return sorted(self.group(lr_g=s["lr_g"], lr_d=s["lr_d"], lambda_l1=s["lambda_l1"]), key=lambda r: r.settings["seed"])
+
+    def doses(self) -> list[Run]:
+        """The lambda_L1 runs at pix2pix's default rates and seed 0, by dose."""
+        runs = self.group(lr_g=DEFAULT_RATES[0], lr_d=DEFAULT_RATES[1], seed=0)
+        return sorted(runs, key=lambda r: r.settings["lambda_l1"])
+
+
+def results(root: str | Path | None = None) -> Results:
+    """The committed pipeline run (``reporting.pipeline_results``) with each run's per-photo values."""
+    from .reporting import pipeline_results
+
+    root = Path(root) if root else project_root()
+    pipe = pipeline_results(root)
+    sweep = pipe["params"].get("sweep", {})
+    curves = root / "metrics" / "curves"
+
+    def load(key: str, evaluation: dict, settings: dict) -> Run:
+        per = {}
+        path = curves / f"{key}.json"
+        if path.is_file():
+            per = json.loads(path.read_text()).get("per_photo", {})
+        name = f"pipeline-{key}"
+        return Run(key, name, evaluation["run_id"], evaluation["metrics"], per, dict(settings))
+
+    runs = {key: load(key, e, sweep.get(key, {})) for key, e in pipe["evaluations"].items()}
+    l1 = next((load(key, e, {}) for key, e in pipe["baselines"].items()), None)
+    champion = next((key for key, r in runs.items() if r.run_id == pipe["champion"]["run_id"]), None)
+    if champion is None:
+        raise UserError("metrics/champion.json names a run that is not among metrics/evaluation: run `dvc repro`")
+    chosen = pipe["evaluations"][champion]
+    return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)), chosen.get("fid_network"))
+
+
+# --- the showcase: examples chosen by a rule, not by hand ------------------------------------------------
+
+@dataclass(frozen=True)
+class Pick:
+    label: str   # 'mejor', 'mediana' or 'peor'
+    index: int   # the photo's row in the test split
+    gain: float  # the grayscale input's CIEDE2000 minus the model's: positive = the model is closer to the truth
+
+
+SHOWCASE_LABELS = ("mejor", "mediana", "peor")
+
+
+def showcase(run: Run, each: int = 2, scale: str = "scale1") -> list[Pick]:
+    """The test photos a report shows, chosen by their CIEDE2000 gain over the grayscale input (whole photos by
+    default): the ``each`` best, the ``each`` around the median and the ``each`` worst, in that order."""
+    model, gray = run.per_photo.get(f"ciede2000_{scale}"), run.per_photo.get(f"ciede2000_{scale}_gray")
+    if model is None or gray is None:
+        raise UserError(f"no per-photo CIEDE2000 at {scale} for {run.name}: run `dvc repro` (evaluate --curves-out)")
+    gain = np.asarray(gray, np.float64) - np.asarray(model, np.float64)
+    order = [int(i) for i in np.argsort(-gain, kind="stable")]  # best first
+    if len(order) < 3 * each:
+        raise UserError(f"{len(order)} test photos: a showcase of {3 * each} needs at least that many")
+    middle = len(order) // 2 - each // 2
+    chosen = [("mejor", order[:each]), ("mediana", order[middle:middle + each]), ("peor", order[-each:])]
+    return [Pick(label, i, float(gain[i])) for label, rows in chosen for i in rows]
+
+
+# --- facts: one flat mapping for the templates ----------------------------------------------------------
+
+def run_facts(prefix: str, run: Run) -> dict[str, str]:
+    """One run's numbers as text: fid, kid (± std), ciede2000, psnr, ssim and colourfulness with their
+    intervals over photos."""
+    out = {f"{prefix}.name": run.name, f"{prefix}.fid": number(run.m("fid"), 1),
+           f"{prefix}.kid": number(run.m("kid"), 4), f"{prefix}.kid_std": number(run.m("kid_std"), 4)}
+    for measure, d in (("ciede2000", 2), ("psnr", 2), ("ssim", 3), ("colourfulness", 1)):
+        out[f"{prefix}.{measure}"] = number(run.m(measure), d)
+        low, high = run.m(f"{measure}_lo"), run.m(f"{measure}_hi")
+        out[f"{prefix}.{measure}_ci"] = (f"[{number(low, d)}, {number(high, d)}]" if not math.isnan(low)
+                                         else "sin intervalo")
+    out[f"{prefix}.colourfulness_real"] = number(run.m("colourfulness_real"), 1)
+    for key in ("lr_g", "lr_d", "lambda_l1", "seed"):
+        if key in run.settings:
+            out[f"{prefix}.{key}"] = f"{run.settings[key]:g}"
+    return out
+
+
+def result_facts(res: Results) -> dict[str, str]:
+    """The runs, the grayscale input and the comparisons the story rests on, as text."""
+    best, out = res.best, {}
+    out.update(run_facts("champion", best))
+    if res.l1 is not None:
+        out.update(run_facts("l1", res.l1))
+    for key, run in res.runs.items():
+        out.update(run_facts(f"runs.{key}", run))
+    m = best.metrics
+    out.update({"gray.fid": number(m.get("test_fid_baseline_gray"), 1), "gray.kid": number(m.get("test_kid_baseline_gray"), 4),
+                "gray.kid_std": number(m.get("test_kid_baseline_gray_std"), 4),
+                "real_halves.fid": number(m.get("test_fid_baseline_real_halves"), 1),
+                "real_halves.kid": number(m.get("test_kid_baseline_real_halves"), 4),
+                "gray.ciede2000": number(m.get("test_ciede2000_gray"), 2), "gray.psnr": number(m.get("test_psnr_gray"), 2),
+                "gray.ssim": number(m.get("test_ssim_gray"), 3),
+                "eval.photos": f"{res.photos:,}", "eval.crops": f"{res.crops:,}", "eval.images": f"{res.photos * res.crops:,}",
+                "eval.half_images": f"{res.photos * res.crops // 2:,}", "runs.count": f"{len(res.runs):,}"})
+    for measure in ("ciede2000", "psnr", "ssim"):
+        d = res.vs_gray(res.champion, measure)
+        if not math.isnan(d.value):
+            out[f"champion_vs_gray.{measure}"] = d.text(3 if measure == "ssim" else 2)
+            out[f"champion_vs_gray.{measure}.verdict"] = d.verdict
+    if res.l1 is not None:
+        for measure in ("ciede2000", "psnr", "ssim", "colourfulness", "kid"):
+            try:
+                d = res.compare(res.champion, "l1", measure)
+            except UserError:
+                continue
+            out[f"champion_vs_l1.{measure}"] = d.text(4 if measure == "kid" else 3 if measure == "ssim" else 2)
+            out[f"champion_vs_l1.{measure}.verdict"] = d.verdict
+        for measure in ("ciede2000", "psnr"):
+            d = res.vs_gray("l1", measure)
+            if not math.isnan(d.value):
+                out[f"l1_vs_gray.{measure}"] = d.text(2)
+                out[f"l1_vs_gray.{measure}.verdict"] = d.verdict
+    seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
+    for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
+        values = [r.m(measure) for r in seeds]
+        out[f"seeds.{measure}_range"] = f"{number(min(values), d)} a {number(max(values), d)}" if len(seeds) >= 2 else "—"
+    out["seeds.count"] = f"{len(seeds):,}"
+    fids = [r.m("fid") for r in res.runs.values()]
+    out["runs.fid_range"] = f"{number(min(fids), 1)} a {number(max(fids), 1)}"
+    doses = res.doses()
+    out["doses.list"] = listing([f"{r.settings['lambda_l1']:g}" for r in doses]) or "—"
+    out["doses.count"] = f"{len(doses):,}"
+    out["sweep.pairs"] = f"{len({(r.settings.get('lr_g'), r.settings.get('lr_d')) for r in res.runs.values()}):,}"
+    out["sweep.default_rates"] = f"{DEFAULT_RATES[0]:g} / {DEFAULT_RATES[1]:g}"
+    gray_kid = kid_difference(best.m("kid"), best.m("kid_std"), float(m.get("test_kid_baseline_gray", math.nan)),
+                              float(m.get("test_kid_baseline_gray_std", math.nan)))
+    if not math.isnan(gray_kid.value):
+        out["champion_vs_gray.kid.verdict"] = gray_kid.verdict
+    out.update({f"{k}_en": VERDICTS_EN[v] for k, v in list(out.items()) if k.endswith(".verdict")})
+    return out
+
+
+def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
+    """The clean data's counts, what ``prepare`` set aside, and where the colour is, as text."""
+    from . import analysis
+
+    counts = data.report["counts"]
+    out = {f"data.{k}": f"{counts[k]:,}" for k in ("scanned", "kept", "train", "val", "test") if k in counts}
+    out["data.source"] = SOURCE_PHRASE
+    rejected = {k: v for k, v in counts.get("rejected", {}).items() if v}
+    out["data.rejected"] = f"{sum(rejected.values()):,}"
+    for reason, n in counts.get("rejected", {}).items():
+        out[f"data.rejected.{reason}"] = f"{n:,}"
+    out["data.rejected_list"] = listing([f"{n:,} {REASON_NAMES.get(r, (r, r))[n != 1]}" for r, n in rejected.items()]) \
+        or "ninguna"
+    shares = analysis.chroma_shares(data, "train", (5, 10, 20, 40), max_images=max_images, seed=seed)
+    for limit, share in shares.items():
+        out[f"colour.below{limit}"] = percent(share)
+    counts_h, edges, _ = analysis.hue_histogram(data, "train", bins=36, min_chroma=10, max_images=max_images, seed=seed)
+    ranked = sorted(analysis.hue_shares(counts_h, edges).items(), key=lambda kv: kv[1], reverse=True)
+    out["colour.hues"] = listing([f"{HUE_NAMES[k]} {percent(v)}" for k, v in ranked])
+    for i, (k, v) in enumerate(ranked, 1):
+        out[f"colour.hue{i}"] = HUE_NAMES[k]
+        out[f"colour.hue{i}_share"] = percent(v)
+    return out
+
+
+__all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES", "Results", "Run", "SOURCE_PHRASE",
+           "SPLIT_NAMES", "data_facts", "fill", "kid_difference", "listing", "number", "paired", "percent",
+           "placeholders", "publish", "result_facts", "results", "run_facts", "showcase", "signed"]

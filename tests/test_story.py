@@ -1,0 +1,91 @@
+"""The deliverables' shared numbers (chromatic_charm.story): one number convention, templates that never
+show a placeholder, and comparisons that say "sin diferencia" when the interval holds zero."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from chromatic_charm import story
+
+
+def test_numbers_follow_the_courses_convention():
+    assert story.number(36000, 0) == "36,000" and story.number(0.0002, 4) == "0.0002"
+    assert story.number(1234.567, 1) == "1,234.6" and story.number(float("nan")) == "no calculado"
+    assert story.percent(0.605) == "60%" or story.percent(0.605) == "61%"  # banker's rounding of .5 either way
+    assert story.percent(0.4849) == "48%" and story.percent(0.0123, 1) == "1.2%"
+    assert story.signed(-0.8129) == "-0.81" and story.signed(0.94) == "+0.94"
+    assert story.listing(["a", "b", "c"]) == "a, b y c" and story.listing(["a"]) == "a"
+
+
+def test_fill_puts_facts_in_and_refuses_an_unknown_name():
+    assert story.fill("FID {{champion.fid}} ({{ gray.fid }})", {"champion.fid": "72.3", "gray.fid": "89.1"}) == \
+        "FID 72.3 (89.1)"
+    with pytest.raises(KeyError, match="champion.kid"):
+        story.fill("KID {{champion.kid}}", {})
+
+
+def test_a_difference_inside_its_interval_is_no_difference():
+    rng = np.random.default_rng(0)
+    a = rng.normal(10, 1, 200)
+    same = story.paired(a, a + rng.normal(0, 0.01, 200), "ciede2000")
+    assert same.verdict == "sin diferencia" and same.low <= 0 <= same.high
+    lower = story.paired(a - 1, a, "ciede2000")
+    assert lower.verdict == "mejor" and lower.value == pytest.approx(-1)  # CIEDE2000: lower is better
+    assert story.paired(a - 1, a, "psnr").verdict == "peor"  # PSNR: higher is better
+    # colourfulness: the outputs have half the truth's (21.6 against 46.4), so more is better
+    assert story.paired(a + 1, a, "colourfulness").verdict == "mejor"
+    assert lower.text() == "-1.00 [-1.00, -1.00]"
+    with pytest.raises(ValueError, match="not the same photos"):
+        story.paired(a, a[:10], "psnr")
+    # KID: the bars mean ± std overlap -> no difference (0.0044 ± 0.0010 against 0.0055 ± 0.0011)
+    assert story.kid_difference(0.0044, 0.0010, 0.0055, 0.0011).verdict == "sin diferencia"
+    assert story.kid_difference(0.0044, 0.0010, 0.0260, 0.0018).verdict == "mejor"
+
+
+def _write_run(root, key, run_id, metrics, per_photo, folder="evaluation"):
+    (root / "metrics" / folder).mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "curves").mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / folder / f"{key}.json").write_text(json.dumps(
+        {"run_id": run_id, "photos": 4, "crops": 5, "fid_network": "net", "metrics": metrics}))
+    (root / "metrics" / "curves" / f"{key}.json").write_text(json.dumps({"run_id": run_id, "per_photo": per_photo}))
+
+
+def test_results_read_the_pipeline_and_compare_runs_photo_by_photo(tmp_path):
+    sweep = {"a": {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 1000, "seed": 0},
+             "b": {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 1000, "seed": 1},
+             "c": {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 100, "seed": 0},
+             "d": {"lr_g": 1e-4, "lr_d": 3e-4, "lambda_l1": 1000, "seed": 0}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sweep": sweep}))
+    base = {"test_fid_baseline_gray": 89.09, "test_kid_baseline_gray": 0.026, "test_kid_baseline_gray_std": 0.002,
+            "test_ciede2000_gray": 12.2, "test_ciede2000_vs_gray": -0.8, "test_ciede2000_vs_gray_lo": -1.8,
+            "test_ciede2000_vs_gray_hi": 0.2, "test_kid_std": 0.001}
+    photos = [10.0, 11.0, 12.0, 13.0]
+    for i, key in enumerate(sweep):
+        _write_run(tmp_path, key, f"id-{key}", {**base, "test_fid": 70.0 + i, "test_kid": 0.004 + i / 1000,
+                                                "test_ciede2000": 11.5 + i / 10, "test_colourfulness": 20.0 + i},
+                   {"ciede2000": [p + i / 10 for p in photos], "colourfulness": [20.0 + i] * 4})
+    _write_run(tmp_path, "l1", "id-l1", {**base, "test_fid": 75.0, "test_kid": 0.0055, "test_ciede2000": 11.2,
+                                         "test_colourfulness": 23.5},
+               {"ciede2000": [p - 0.3 for p in photos], "colourfulness": [23.5, 20.0, 26.0, 24.0]}, folder="baseline")
+    (tmp_path / "metrics" / "champion.json").write_text(json.dumps({"run_id": "id-a"}))
+    model = tmp_path / "src" / "chromatic_charm" / "assets"
+    model.mkdir(parents=True)
+    (model / "generator.json").write_text("{}")
+
+    res = story.results(tmp_path)
+    assert res.champion == "a" and res.best.name == "pipeline-a" and res.l1.name == "pipeline-l1"
+    assert [r.key for r in res.seeds()] == ["a", "b"] and [r.key for r in res.doses()] == ["c", "a"]
+    d = res.compare("a", "l1", "ciede2000")
+    assert d.value == pytest.approx(0.3) and d.verdict == "peor"  # the L1 run is closer to the truth on every photo
+    assert res.compare("a", "l1", "kid").verdict == "sin diferencia"  # 0.004 ± 0.001 against 0.0055 ± 0.001
+    facts = story.result_facts(res)
+    assert facts["champion.fid"] == "70.0" and facts["l1.fid"] == "75.0" and facts["gray.fid"] == "89.1"
+    assert facts["champion_vs_l1.ciede2000.verdict"] == "peor"
+    assert facts["champion_vs_gray.ciede2000"] == "-0.80 [-1.80, +0.20]"
+    assert facts["champion_vs_gray.ciede2000.verdict"] == "sin diferencia"
+    assert facts["seeds.fid_range"] == "70.0 a 71.0" and facts["doses.list"] == "100 y 1000"
+    assert facts["runs.a.lambda_l1"] == "1000" and facts["eval.images"] == "20"
+    with pytest.raises(Exception, match="per-photo ssim"):
+        res.compare("a", "l1", "ssim")
