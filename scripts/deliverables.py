@@ -48,15 +48,16 @@ README_BLOCK = re.compile(r"(<!-- facts:model -->\n)(.*?)(<!-- /facts -->)", re.
 README_TEMPLATE = """\
 A U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder, trained on {{data.scanned}} openly licensed photos
 from Debian packages and games (`Data/Raw Data/photos`: {{data.train}} for training) by the committed `dvc repro`
-on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss (the champion of
-{{runs.count}} adversarial runs by FID, `{{champion.name}}`). On the {{eval.photos}} test photos
-({{eval.images}} views): FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}}
-({{gray.kid}}), CIEDE2000 {{champion.ciede2000}} {{champion.ciede2000_ci}} ({{gray.ciede2000}}: paired difference
-{{champion_vs_gray.ciede2000}}, {{champion_vs_gray.ciede2000.verdict_en}}), PSNR {{champion.psnr}} dB
-({{gray.psnr}}), colourfulness {{champion.colourfulness}} (the truth's {{champion.colourfulness_real}}). Against
-the L1-only run it started from, the adversarial phase makes {{champion_vs_l1.ciede2000.verdict_en}} in CIEDE2000
-({{champion_vs_l1.ciede2000}}) and {{champion_vs_l1.kid.verdict_en}} in KID; seeds of one recipe span FID
-{{seeds.fid_range}}. With {{eval.photos}} photos FID's small-N bias dominates: read KID and the intervals.
+on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss; the champion by FID of
+{{runs.count}} adversarial runs is `{{champion.name}}`. On the {{eval.photos}} test photos ({{eval.images}} views):
+FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}} ({{gray.kid}}), PSNR
+{{champion.psnr}} dB ({{gray.psnr}}; paired difference {{champion_vs_gray.psnr}}, {{champion_vs_gray.psnr.verdict_en}}),
+CIEDE2000 {{champion.ciede2000}} ({{gray.ciede2000}}; {{champion_vs_gray.ciede2000}},
+{{champion_vs_gray.ciede2000.verdict_en}}), colourfulness {{champion.colourfulness}} (the truth's
+{{champion.colourfulness_real}}). Against the L1-only run it started from: KID {{champion_vs_l1.kid}}
+({{champion_vs_l1.kid.verdict_en}}), CIEDE2000 {{champion_vs_l1.ciede2000}} ({{champion_vs_l1.ciede2000.verdict_en}}),
+colourfulness {{champion_vs_l1.colourfulness}} ({{champion_vs_l1.colourfulness.verdict_en}}); seeds of one recipe
+span FID {{seeds.fid_range_en}}. With {{eval.photos}} photos FID's small-N bias dominates: read KID and the intervals.
 A few hundred photos teach skies, sea and foliage, not much else: train on Places365 on a GPU for real use.
 Numbers from the report (`Informe Escrito/`); through the API on outside photos: [docs/model.md](docs/model.md).
 """
@@ -84,7 +85,7 @@ _WORD = re.compile(r"(?<![\w])[A-Za-zÀ-ÿ]+(?:'[a-z]+)?(?![\w])")
 _ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")
 _FENCED = re.compile(r"```.*?```", re.S)
 FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
-_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 # The number convention: a decimal point and a thousands comma, "48%". A decimal comma ("1,5 s", "0,25") or a
 # space before % ("48 %") breaks it; "36,000" (three digits after the comma) is a thousands comma.
 _DECIMAL_COMMA = re.compile(r"(?<![\w.,])\d+,(?:\d{1,2}|\d{4,})(?![\d,])")
@@ -185,7 +186,10 @@ def export_html(notebook: Path, out: Path) -> int:
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(notebook), as_version=4))
+    nb = nbformat.read(str(notebook), as_version=4)
+    for cell in nb.cells:  # the facts are for the build, not the reader: no output of theirs in the document
+        cell["outputs"] = [o for o in cell.get("outputs", []) if FACTS_MIME not in o.get("data", {})]
+    body, _ = exporter.from_notebook_node(nb)
     out.write_text(body, encoding="utf-8")
     return out.stat().st_size
 
@@ -199,8 +203,8 @@ def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
     for number, cell in enumerate(nb["cells"]):
         if cell["cell_type"] == "markdown":
             text = "".join(cell["source"])
-            if _PLACEHOLDER.search(text):
-                found.append(f"cell {number}: an unfilled placeholder {_PLACEHOLDER.search(text).group(0)}")
+            if "{{" in text:
+                found.append(f"cell {number}: an unfilled placeholder {text[text.index('{{'):text.index('{{') + 40]!r}")
             for bad in number_style(text):
                 found.append(f"cell {number}: {bad!r} breaks the number convention (1,234.5 and 48%)")
         for output in cell.get("outputs", []):
@@ -299,10 +303,19 @@ def built_from(root: Path, name: str) -> str | None:
     return nb["metadata"].get("chromatic_charm", {}).get("built_from")
 
 
+def take_screenshots(root: Path) -> None:
+    """The MLflow UI and the running page, as the report, the training notebook and the deck show them."""
+    for command in SCREENSHOTS:
+        print(f"taking {command[0]}", flush=True)
+        taken = subprocess.run([sys.executable, *command], cwd=root, capture_output=True, text=True)
+        if taken.returncode != 0:
+            sys.exit(f"{command[0]} failed:\n{(taken.stderr or taken.stdout)[-2000:]}")
+
+
 def build(root: Path, only: list[str] | None = None, force: bool = False) -> int:
     """Execute the notebooks (``only``: some of eda, training, report), then the deck (unless ``only``
     leaves out "deck"); each only if what it is built from changed since (``force``: all the same)."""
-    failed = False
+    failed, shot = False, False
     for name, path in NOTEBOOKS.items():
         if only and name not in only:
             continue
@@ -310,12 +323,9 @@ def build(root: Path, only: list[str] | None = None, force: bool = False) -> int
         if not force and built_from(root, name) == inputs:
             print(f"{path}: up to date (built from {inputs})", flush=True)
             continue
-        if name == "report":
-            for command in SCREENSHOTS:
-                print(f"taking {command[0]}", flush=True)
-                taken = subprocess.run([sys.executable, *command], cwd=root, capture_output=True, text=True)
-                if taken.returncode != 0:
-                    sys.exit(f"{command[0]} failed:\n{(taken.stderr or taken.stdout)[-2000:]}")
+        if name in ("training", "report") and not shot:  # both show them: taken once, before either runs
+            take_screenshots(root)
+            shot = True
         print(f"executing {path}", flush=True)
         nb = execute(root / path, root / path, (root / path).parent if name == "report" else root,
                      PIPELINE_PARAMETERS[name])

@@ -25,6 +25,63 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 WINDOW = (1600, 1000)  # wide enough for the runs table's metric columns, legible at a page's width
+# The runs table's columns: the sweep's settings and the selection's metrics, instead of the UI's defaults.
+HIDE = ("Dataset", "Source", "Models")
+SHOW = ("lambda_l1", "lr_d", "lr_g", "seed", "test_fid", "test_kid", "test_ciede2000", "test_colourfulness")
+
+
+def to_the_metrics(browser) -> None:
+    """The compare view scrolled to its table of the runs side by side, the parameters that differ only (its first
+    chart plots unrelated params)."""
+    from selenium.webdriver.common.by import By
+
+    for switch in [e for e in browser.find_elements(By.XPATH, "//*[normalize-space(text())='Show diff only']")
+                   if e.is_displayed()][:1]:  # the parameters that differ: lambda_l1, seed, the phase's settings
+        switch.click()
+        time.sleep(1.0)
+    rows = [e for e in browser.find_elements(By.XPATH, "//*[normalize-space(text())='Run details']") if e.is_displayed()]
+    if rows:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", rows[0])
+
+
+def choose_columns(browser) -> None:
+    """Through the runs table's own "Columns" menu, as a person would: hide HIDE, show SHOW, widen the names."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    menu = browser.find_element(By.XPATH, "//button[.//*[normalize-space(text())='Columns'] or normalize-space(text())='Columns']")
+    menu.click()
+    time.sleep(1)
+    def search_box():  # found again each time: the menu redraws itself after each click
+        return next(i for i in browser.find_elements(By.CSS_SELECTOR, "input[placeholder='Search columns']")
+                    if i.is_displayed())
+
+    for name in (*HIDE, *SHOW):
+        search = search_box()
+        search.send_keys(Keys.CONTROL, "a")
+        search.send_keys(Keys.DELETE)
+        search.send_keys(name)
+        time.sleep(0.6)
+        clicked = browser.execute_script(  # the option in the open menu (a popover), not the table's header
+            "const name = arguments[0], popover = '[data-radix-popper-content-wrapper],[role=dialog],[role=menu],"
+            "[role=listbox]'; const hit = [...document.querySelectorAll('*')].find(e => e.childElementCount === 0 &&"
+            " e.textContent.trim() === name && e.closest(popover)); if (hit) hit.click(); return Boolean(hit);", name)
+        if not clicked:
+            print(f"mlflow_screenshots: no column {name!r} in the Columns menu", file=sys.stderr)
+        time.sleep(0.3)
+    search_box().send_keys(Keys.ESCAPE)
+    time.sleep(0.5)
+    header = next((e for e in browser.find_elements(By.XPATH, "//*[normalize-space(text())='Run Name']") if e.is_displayed()),
+                  None)
+    if header is not None:  # drag the right edge of the name column so that the names show whole
+        cell = header.find_element(By.XPATH, "./ancestor::*[@role='columnheader' or contains(@class,'header')][1]")
+        edge = cell.size["width"] // 2 - 2
+        ActionChains(browser).move_to_element_with_offset(cell, edge, 0).click_and_hold().move_by_offset(150, 0)\
+            .release().perform()
+    title = [e for e in browser.find_elements(By.XPATH, "//*[normalize-space(text())='Runs']") if e.is_displayed()]
+    if title:  # the pointer off the table: no tooltip left open
+        ActionChains(browser).move_to_element(title[-1]).perform()
 
 
 def free_port() -> int:
@@ -83,7 +140,7 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
     written = []
     browser = driver(WINDOW)
 
-    def shot(name: str, address: str, ready_text: str) -> None:
+    def shot(name: str, address: str, ready_text: str, prepare=None) -> None:
         browser.get(address)
         WebDriverWait(browser, 60).until(lambda d: ready_text in d.find_element(By.TAG_NAME, "body").text)
         for label in ("Got it",):  # the UI's first-visit tips
@@ -92,6 +149,8 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
         for close in browser.find_elements(By.CSS_SELECTOR, "button[aria-label='Close']"):  # the assistant panel
             if close.is_displayed():
                 close.click()
+        if prepare is not None:
+            prepare(browser)
         time.sleep(2.0)  # charts and tables finish drawing after their data arrives
         written.append(out / name)
         browser.save_screenshot(str(written[-1]))
@@ -99,12 +158,12 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
     try:
         ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one
         shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60test_fid%60"
-             "&orderByAsc=true", champion)
+             "&orderByAsc=true", champion, choose_columns)
         shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{runs[champion]}?{ml}", "test_fid")
         chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]
         ids = json.dumps(list(dict.fromkeys(chosen)))
         shot("compare.png", f"{url}/#/compare-runs?runs={urllib.request.quote(ids)}&experiments="
-             f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid")
+             f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid", to_the_metrics)
     finally:
         browser.quit()
     return written

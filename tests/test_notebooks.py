@@ -427,12 +427,13 @@ def test_the_committed_pipeline_run_used_the_committed_params():
     used = lock["train_l1"]["params"]["params.yaml"]
     assert used["l1"] == params["l1"] and used["train"] == {k: params["train"][k] for k in used["train"]}
     assert {k for k in lock if k.startswith("train@")} == {f"train@{pair}" for pair in params["sweep"]}
-    for pair, rates in params["sweep"].items():
+    for pair, item in params["sweep"].items():
         stage = lock[f"train@{pair}"]
         used = stage["params"]["params.yaml"]
-        assert used["gan"] == params["gan"], pair
-        assert f"--lambda-l1 {params['gan']['lambda_l1']:g}" in stage["cmd"] and "--init-from" in stage["cmd"]
-        assert f"--lr-g {rates['lr_g']:g}" in stage["cmd"] and f"--lr-d {rates['lr_d']:g}" in stage["cmd"]
+        assert used["gan"] == params["gan"] and used[f"sweep.{pair}"] == item, pair
+        assert f"--lambda-l1 {item['lambda_l1']:g}" in stage["cmd"] and "--init-from" in stage["cmd"]
+        assert f"--lr-g {item['lr_g']:g}" in stage["cmd"] and f"--lr-d {item['lr_d']:g}" in stage["cmd"]
+        assert f"--seed {item['seed']}" in stage["cmd"]
 
 
 def test_a_rebuild_with_nothing_changed_leaves_the_notebook_as_it_was(tmp_path):

@@ -22,6 +22,7 @@ def test_numbers_follow_the_courses_convention():
 def test_fill_puts_facts_in_and_refuses_an_unknown_name():
     assert story.fill("FID {{champion.fid}} ({{ gray.fid }})", {"champion.fid": "72.3", "gray.fid": "89.1"}) == \
         "FID 72.3 (89.1)"
+    assert story.fill("{{runs.lrG2e-4_lrD2e-4.fid}}", {"runs.lrG2e-4_lrD2e-4.fid": "72.3"}) == "72.3"  # sweep keys
     with pytest.raises(KeyError, match="champion.kid"):
         story.fill("KID {{champion.kid}}", {})
 
@@ -89,3 +90,15 @@ def test_results_read_the_pipeline_and_compare_runs_photo_by_photo(tmp_path):
     assert facts["runs.a.lambda_l1"] == "1000" and facts["eval.images"] == "20"
     with pytest.raises(Exception, match="per-photo ssim"):
         res.compare("a", "l1", "ssim")
+
+
+def test_the_showcase_is_the_best_the_median_and_the_worst_by_gain_over_gray():
+    gray = [12.0, 12.0, 12.0, 12.0, 12.0, 12.0, 12.0]
+    model = [10.0, 13.0, 11.5, 12.5, 5.0, 20.0, 12.0]  # gains 2, -1, 0.5, -0.5, 7, -8, 0
+    run = story.Run("a", "pipeline-a", "id", {}, {"ciede2000_scale1": model, "ciede2000_scale1_gray": gray})
+    picks = story.showcase(run)
+    assert [p.label for p in picks] == ["mejor", "mejor", "mediana", "mediana", "peor", "peor"]
+    assert [p.index for p in picks[:2]] == [4, 0] and [p.index for p in picks[-2:]] == [1, 5]
+    assert picks[0].gain == 7 and picks[-1].gain == -8 and len({p.index for p in picks}) == 6
+    small = story.showcase(story.Run("b", "b", "id", {}, {"ciede2000_scale1": model[:3], "ciede2000_scale1_gray": gray[:3]}))
+    assert [p.label for p in small] == ["mejor", "mediana", "peor"]  # 3 photos: one of each

@@ -147,8 +147,6 @@ def build_presentation(report_path: Path, out_path: Path, root: Path | None = No
         if len(spec.bullets) > MAX_BULLETS:
             raise ValueError(f"slide {spec.title!r} has {len(spec.bullets)} bullets, at most {MAX_BULLETS}: "
                              "shorten its entry in scripts/deck/slides.yaml")
-        if not spec.bullets:
-            print(f"presentation: slide {spec.title!r} has no bullets (is the report executed?)", file=sys.stderr)
     ctx = Context(report, open_outputs(Path(root) if root else project_of(report_path), report))
     titles = [COVER, CONTENTS, *(s.title for s in report.slides)]
     notes = speaker_notes(titles, report.authors, report.facts, slides_file)

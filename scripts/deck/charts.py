@@ -12,7 +12,7 @@ from pptx.enum.text import MSO_ANCHOR
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
-from chromatic_charm import analysis
+from chromatic_charm import analysis, story
 
 from .design import ACCENT, CARD, FONT, INK, LABEL_PT, SOFT, TEXT, WHITE, Box, rgb
 from .outputs import Context
@@ -100,23 +100,22 @@ def _nice(value: float, up: bool) -> float:
 
 # --- the visuals made of them ------------------------------------------------------------------------------
 def _run_label(run) -> str:
-    """'pipeline-lrG2e-4_lrD2e-4_lambda100' -> 'G 2e-4 / D 2e-4 · λ 100' (the sweep item in words)."""
+    """The sweep item in few words: 'λ 100', 'semilla 1' (at the default rates), else 'G 1e-4 / D 3e-4'."""
     name = run.run.removeprefix("pipeline-")
-    for old, new in (("lrG", "G "), ("_lrD", " / D "), ("_lambda", " · λ "), ("_seed", " · semilla ")):
-        name = name.replace(old, new)
-    return name
+    rates, _, variant = name.partition("_lrD")[2].partition("_")
+    if variant:
+        return variant.replace("lambda", "λ ").replace("seed", "semilla ")
+    return f"G {name.partition('_')[0].removeprefix('lrG')} / D {rates}"
 
 
 def visual_eda(slide, box: Box, ctx: Context) -> bool:
     data = ctx.outputs.data
     counts, edges, _ = analysis.hue_histogram(data, "train", bins=36)
     shares = analysis.hue_shares(counts, edges)
-    hist, a_edges, _ = analysis.ab_histogram(data, "train")
-    centres = (a_edges[:-1] + a_edges[1:]) / 2
-    chroma = np.hypot(centres[:, None], centres[None, :])
-    low = {r: float(hist[chroma < r].sum() / hist.sum()) for r in (10, 20)}
-    names = {"red and orange": ("rojo y naranja", 40), "yellow": ("amarillo", 90), "green": ("verde", 150),
-             "cyan": ("cian", 215), "blue": ("azul", 270), "magenta and purple": ("magenta", 335)}
+    low = analysis.chroma_shares(data, "train", (10, 20))  # pixel by pixel: the report's and the EDA's numbers
+    hue_angle = {"red and orange": 40, "yellow": 90, "green": 150, "cyan": 215, "blue": 270, "magenta and purple": 335}
+    names = {f: (story.HUE_NAMES[f].replace(" y morado", "\ny morado").replace(" y naranja", "\ny naranja"), angle)
+             for f, angle in hue_angle.items()}
     families = [f for f in names if f in shares]
     colours = [rgb(analysis.hue_colours(np.array([names[f][1] - 1.0, names[f][1] + 1.0]), 60.0, 55.0)[0])
                for f in families]
@@ -124,7 +123,7 @@ def visual_eda(slide, box: Box, ctx: Context) -> bool:
     _bar_chart(slide.shapes, chart_box, [names[f][0] for f in families], [shares[f] for f in families], colours,
                "Tono de los píxeles con color (croma ≥ 10)", "0%", horizontal=False)
     for tile, radius in zip(tiles.cols(1, 1, gap=Inches(0.3)), (10, 20)):
-        add_node(slide.shapes, tile, [(f"{100 * low[radius]:.0f}%", LABEL_PT + 14, True, ACCENT),
+        add_node(slide.shapes, tile, [(story.percent(low[radius]), LABEL_PT + 14, True, ACCENT),
                                       (f"de los píxeles con croma < {radius}", LABEL_PT + 2, False, TEXT)],
                  fill=CARD).name = "Visual: cifra"
     return True
@@ -146,9 +145,9 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
     kid.append(m["test_kid_baseline_gray"])
     colours.append(RGBColor(0xA0, 0xA0, 0xA6))
     n = int(m["test_images"])
-    top, bottom = box.rows(1, 1, gap=Inches(0.2))
-    _bar_chart(slide.shapes, top, labels, fid, colours, f"FID (menor es mejor), N = {n}", "0.0")
-    _bar_chart(slide.shapes, bottom, labels, kid, colours, "KID (menor es mejor)", "0.0000")
+    left, right = box.cols(1, 1, gap=Inches(0.2))  # side by side: every run's label fits at 14 pt
+    _bar_chart(slide.shapes, left, labels, fid, colours, f"FID (menor es mejor), N = {n}", "0.0")
+    _bar_chart(slide.shapes, right, labels, kid, colours, "KID (menor es mejor)", "0.0000")
     return True
 
 

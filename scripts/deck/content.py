@@ -22,8 +22,7 @@ from .charts import visual_conclusions, visual_eda, visual_selection
 from .diagrams import (visual_background, visual_cloud, visual_container, visual_dataset, visual_gan,
                        visual_objectives, visual_references, visual_wrangling)
 from .outputs import Context
-from .photos import (visual_failures, visual_hints, visual_intro, visual_mlflow, visual_page, visual_photos,
-                     visual_showcase)
+from .photos import visual_failures, visual_hints, visual_intro, visual_mlflow, visual_page, visual_showcase
 
 COVER, CONTENTS = "Portada", "Contenido"
 MAX_BULLETS = 4
@@ -38,11 +37,10 @@ VISUALS = {
     "Análisis exploratorio de datos": ("side", visual_eda, True),  # the hues of the training photos
     "Data wrangling": ("side", visual_wrangling, True),  # the photos scanned, set aside, kept
     "Dataset final": ("stack", visual_dataset, False),  # the DVC pipeline and the split
-    "Entrenamiento con MLflow": ("side", visual_mlflow, True),  # the MLflow UI's runs table (a screenshot)
-    "Selección del mejor modelo": ("side", visual_selection, True),  # FID and KID of each run
+    "Entrenamiento con MLflow": ("stack", visual_mlflow, True),  # the MLflow UI's runs table (a screenshot)
+    "Selección del mejor modelo": ("stack", visual_selection, True),  # FID and KID of each run
     "Lo que muestran las imágenes": ("side", visual_showcase, True),  # the best and the median photos, by rule
     "Lo que falla": ("side", visual_failures, True),  # the worst photos, by the same rule
-    "Primeros planos": ("side", visual_photos, True),  # a photo whole and in close-up
     "API y página web": ("stack", visual_page, True),  # the running page: the slider, and a hint being placed
     "Pistas de color": ("stack", visual_hints, True),  # without hints, with them, the original
     "Contenedor": ("side", visual_container, False),  # the Docker image

@@ -85,11 +85,6 @@ class Outputs:
         images = np.asarray(self.data.arrays["test"][[p.index for p in self.picks]])
         return reporting.colourise_examples(self.results["model_path"], images)
 
-    @cached_property
-    def closeup(self) -> dict:
-        """The report's close-up example: the showcase's best photo whole and its middle ninth, colourised alone."""
-        return reporting.closeup_example(self.results["model_path"], np.asarray(self.data.arrays["test"][self.picks[0].index]))
-
     def screenshot(self, *parts: str) -> Path:
         """A screenshot the report shows (under `Informe Escrito/`); a UserError if it was not taken."""
         path = self.root.joinpath("Informe Escrito", *parts)

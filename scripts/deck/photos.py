@@ -1,6 +1,6 @@
-"""The colourisations large: the report's test photos (gray, colourised, real) and its API example through
-the shipped model, in labelled grids: the cover's before and after, the introduction's input and output, a
-photo whole and in close-up, the API's output and the colour hints."""
+"""The colourisations large, in labelled grids: the showcase's test photos (gray, colourised, real; chosen by
+their CIEDE2000 gain over gray) on the cover, the introduction, the successes and the failures; the colour
+hints on the report's API example; and the screenshots of the MLflow UI and of the running page."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .diagrams import hue_ring
 from .outputs import Context
 from .shapes import add_picture, add_rect, add_text
 
-COVER_PHOTO, INTRO_PHOTO = 0, 1  # which of the showcase's photos: its two best (a real success, by rule)
+COVER_PHOTO, INTRO_PHOTO = 1, 0  # which of the showcase's photos: its two best (a real success, by rule)
 
 
 def _sample(ctx: Context, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -31,7 +31,7 @@ def _labelled_photos(slide, box: Box, rows: list[list[np.ndarray]], headers: lis
     """Photos in a grid as large as fits, a header over each column (native text, LABEL_PT + 2) and, with
     ``row_labels``, a label left of each row."""
     header_h, gap = Inches(0.45), Inches(0.12)
-    label_w = Inches(1.0) if row_labels else 0
+    label_w = Inches(1.3) if row_labels else 0
     ratio = rows[0][0].shape[1] / rows[0][0].shape[0]
     cols = len(rows[0])
     height = min((box.height - header_h - gap * (len(rows) - 1)) // len(rows),
@@ -83,15 +83,6 @@ def visual_intro(slide, box: Box, ctx: Context) -> bool:
     return True
 
 
-def visual_photos(slide, box: Box, ctx: Context) -> bool:
-    """A test photo whole (top row) and its middle ninth colourised on its own, as a close-up (bottom row)."""
-    closeup = ctx.outputs.closeup
-    rows = [closeup["whole"], closeup["closeup"]]  # both square: the close-up's 86 pixels drawn as large
-    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "colorizaciones, entera y primer plano",
-                     row_labels=["foto entera", "primer plano"])
-    return True
-
-
 def _picked_rows(ctx: Context, labels: tuple[str, ...]) -> tuple[list[list[np.ndarray]], list[str]]:
     """The showcase's photos with those labels: rows of (gray, colourised, real), and each row's label."""
     rows, names = [], []
@@ -105,23 +96,31 @@ def _picked_rows(ctx: Context, labels: tuple[str, ...]) -> tuple[list[list[np.nd
 def visual_showcase(slide, box: Box, ctx: Context) -> bool:
     """The showcase's best and median photos (gray, colourised, real), each row labelled with its gain."""
     rows, names = _picked_rows(ctx, ("mejor", "mediana"))
-    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "ejemplos elegidos por regla", row_labels=names)
+    _labelled_photos(slide, box, rows, ["gris", "modelo", "real"], "ejemplos elegidos por regla", row_labels=names)
     return True
 
 
 def visual_failures(slide, box: Box, ctx: Context) -> bool:
     """The showcase's worst photos, by the same rule."""
     rows, names = _picked_rows(ctx, ("peor",))
-    _labelled_photos(slide, box, rows, ["gris", "colorizada", "real"], "los fracasos, por la misma regla",
+    _labelled_photos(slide, box, rows, ["gris", "modelo", "real"], "los fracasos, por la misma regla",
                      row_labels=names)
     return True
 
 
-def _screenshots(slide, box: Box, paths, captions: list[str], name: str) -> None:
-    """Screenshots side by side, as large as fits, each with its caption under it."""
+def _screenshots(slide, box: Box, paths, captions: list[str], name: str, crop=None) -> None:
+    """Screenshots side by side, as large as fits, each with its caption under it; ``crop`` (left, top, right,
+    bottom as fractions of the image) keeps the part that matters."""
     from PIL import Image
 
-    images = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+    images = []
+    for path in paths:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            if crop:
+                w, h = image.size
+                image = image.crop((int(crop[0] * w), int(crop[1] * h), int(crop[2] * w), int(crop[3] * h)))
+            images.append(np.asarray(image))
     gap, caption_h = Inches(0.2), Inches(0.4)
     width = (box.width - gap * (len(images) - 1)) // len(images)
     for i, (image, caption) in enumerate(zip(images, captions)):
@@ -145,7 +144,7 @@ def visual_page(slide, box: Box, ctx: Context) -> bool:
 def visual_mlflow(slide, box: Box, ctx: Context) -> bool:
     """The MLflow UI's runs table of this run's experiment (a screenshot from the local store)."""
     _screenshots(slide, box, [ctx.outputs.screenshot("mlflow", "runs.png")], ["MLflow: las corridas de esta ejecución"],
-                 "MLflow")
+                 "MLflow", crop=(0.125, 0.19, 1.0, 0.6))  # the runs table, without the UI's side bar
     return True
 
 

@@ -24,7 +24,7 @@ import yaml
 
 SLIDES_FILE = Path(__file__).with_name("slides.yaml")
 FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
-_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 
 
 @dataclass

@@ -48,7 +48,7 @@ LOWER_IS_BETTER = {"ciede2000": True, "psnr": False, "ssim": False, "fid": True,
 VERDICTS = ("mejor", "peor", "sin diferencia")
 VERDICTS_EN = {"mejor": "better", "peor": "worse", "sin diferencia": "no difference"}  # the README speaks English
 DEFAULT_RATES = (2e-4, 2e-4)  # pix2pix's lr_G and lr_D: where the sweep varies lambda_L1 and the seed
-_PLACEHOLDER = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 # The output type a notebook's facts are published under (``publish``): the deliverables build reads them to
 # fill the notebook's Markdown templates, the deck's and the README's; a reader never sees it (HTML and Jupyter
 # show no unknown type).
@@ -203,9 +203,15 @@ class Results:
                                                       for k, v in settings.items())]
 
     def seeds(self) -> list[Run]:
-        """Runs of the champion's settings that differ only by seed (the spread between runs of one recipe)."""
-        s = self.best.settings
-        return sorted(self.group(lr_g=s["lr_g"], lr_d=s["lr_d"], lambda_l1=s["lambda_l1"]), key=lambda r: r.settings["seed"])
+        """The largest group of runs that differ only by seed (same lr_G, lr_D and lambda_L1), by seed: the spread
+        between runs of one recipe. [] when no two runs share their settings."""
+        groups: dict[tuple, list[Run]] = {}
+        for r in self.runs.values():
+            if {"lr_g", "lr_d", "lambda_l1", "seed"} <= set(r.settings):
+                key = tuple(float(r.settings[k]) for k in ("lr_g", "lr_d", "lambda_l1"))
+                groups.setdefault(key, []).append(r)
+        best = max(groups.values(), key=len, default=[])
+        return sorted(best, key=lambda r: r.settings["seed"]) if len(best) >= 2 else []
 
     def doses(self) -> list[Run]:
         """The lambda_L1 runs at pix2pix's default rates and seed 0, by dose."""
@@ -253,14 +259,16 @@ SHOWCASE_LABELS = ("mejor", "mediana", "peor")
 
 def showcase(run: Run, each: int = 2, scale: str = "scale1") -> list[Pick]:
     """The test photos a report shows, chosen by their CIEDE2000 gain over the grayscale input (whole photos by
-    default): the ``each`` best, the ``each`` around the median and the ``each`` worst, in that order."""
+    default): the ``each`` best, the ``each`` around the median and the ``each`` worst, in that order (fewer of
+    each when the split has under 3 x ``each`` photos)."""
     model, gray = run.per_photo.get(f"ciede2000_{scale}"), run.per_photo.get(f"ciede2000_{scale}_gray")
     if model is None or gray is None:
         raise UserError(f"no per-photo CIEDE2000 at {scale} for {run.name}: run `dvc repro` (evaluate --curves-out)")
     gain = np.asarray(gray, np.float64) - np.asarray(model, np.float64)
     order = [int(i) for i in np.argsort(-gain, kind="stable")]  # best first
-    if len(order) < 3 * each:
-        raise UserError(f"{len(order)} test photos: a showcase of {3 * each} needs at least that many")
+    if len(order) < 3:
+        raise UserError(f"{len(order)} test photos: a showcase of the best, the median and the worst needs 3")
+    each = max(1, min(each, len(order) // 3))  # a small test split: fewer of each, never one photo twice
     middle = len(order) // 2 - each // 2
     chosen = [("mejor", order[:each]), ("mediana", order[middle:middle + each]), ("peor", order[-each:])]
     return [Pick(label, i, float(gain[i])) for label, rows in chosen for i in rows]
@@ -323,12 +331,20 @@ def result_facts(res: Results) -> dict[str, str]:
     seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
     for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
         values = [r.m(measure) for r in seeds]
-        out[f"seeds.{measure}_range"] = f"{number(min(values), d)} a {number(max(values), d)}" if len(seeds) >= 2 else "—"
+        out[f"seeds.{measure}_range"] = f"{number(min(values), d)} a {number(max(values), d)}" if seeds else "—"
+        every = [r.m(measure) for r in res.runs.values()]
+        out[f"runs.{measure}_range"] = f"{number(min(every), d)} a {number(max(every), d)}"
     out["seeds.count"] = f"{len(seeds):,}"
-    fids = [r.m("fid") for r in res.runs.values()]
-    out["runs.fid_range"] = f"{number(min(fids), 1)} a {number(max(fids), 1)}"
+    out["seeds.lambda_l1"] = f"{seeds[0].settings['lambda_l1']:g}" if seeds else "—"
+    if res.l1 is not None:
+        for measure in ("fid", "kid"):
+            below = sum(r.m(measure) < res.l1.m(measure) for r in res.runs.values())
+            out[f"runs.below_l1_{measure}"] = f"{below:,}"
     doses = res.doses()
     out["doses.list"] = listing([f"{r.settings['lambda_l1']:g}" for r in doses]) or "—"
+    out["doses.detail"] = listing([f"con λ = {r.settings['lambda_l1']:g}, FID {number(r.m('fid'), 1)} y KID "
+                                   f"{number(r.m('kid'), 4)}" for r in doses]) or "—"
+    out["doses.colourfulness"] = listing([number(r.m("colourfulness"), 1) for r in doses]) or "—"
     out["doses.count"] = f"{len(doses):,}"
     out["sweep.pairs"] = f"{len({(r.settings.get('lr_g'), r.settings.get('lr_d')) for r in res.runs.values()}):,}"
     out["sweep.default_rates"] = f"{DEFAULT_RATES[0]:g} / {DEFAULT_RATES[1]:g}"
@@ -337,6 +353,7 @@ def result_facts(res: Results) -> dict[str, str]:
     if not math.isnan(gray_kid.value):
         out["champion_vs_gray.kid.verdict"] = gray_kid.verdict
     out.update({f"{k}_en": VERDICTS_EN[v] for k, v in list(out.items()) if k.endswith(".verdict")})
+    out.update({f"{k}_en": v.replace(" a ", " to ") for k, v in list(out.items()) if k.endswith("_range")})
     return out
 
 
