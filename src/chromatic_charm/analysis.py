@@ -84,7 +84,7 @@ def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: 
             ax.imshow(images[i], cmap="gray" if np.ndim(images[i]) == 2 else None, vmin=0, vmax=255 if
                       np.asarray(images[i]).dtype == np.uint8 else 1)
             if titles is not None:
-                ax.set_title(str(titles[i]), fontsize=7)
+                ax.set_title(str(titles[i]), fontsize=10)  # legible at a page's width
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()

@@ -99,7 +99,7 @@ def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, x
     for ax, key in zip(axes, keys):
         ax.set(title=(titles or {}).get(key, key), xlabel=xlabel)
         ax.grid(alpha=0.3)
-    axes[-1].legend(fontsize=7)
+    axes[-1].legend(fontsize=10)
     fig.tight_layout()
     return fig
 
