@@ -1,5 +1,5 @@
 """The pipeline outputs of the run the report shows, which the slides redraw at their own size (the numbers,
-the losses, the photos through the shipped model, computed as the report computes them), and `Context`,
+the runs, the showcase photos through the shipped model, computed as the report computes them), and `Context`,
 what a slide's visual is drawn from. The outputs are used only where the project's `dvc.lock` is the one the
 report names; elsewhere the report's own figures are used as they are."""
 
@@ -36,12 +36,6 @@ def _project(root: Path):
             os.environ[ENV_ROOT] = before
 
 
-def _sci(value: float) -> str:
-    """3e-4 rather than 0.0003, for a legend."""
-    mantissa, exponent = f"{value:e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
 class Outputs:
     """The pipeline outputs of the run the report shows (`root`'s dvc.lock is the one the report names):
     the numbers and photos that the slides redraw at their own size, computed as the report computes them."""
@@ -67,11 +61,6 @@ class Outputs:
     def champion_metrics(self) -> dict:
         champion = self.results["champion"]["run_id"]
         return next(e["metrics"] for e in self.results["evaluations"].values() if e["run_id"] == champion)
-
-    def histories(self) -> dict:
-        with _project(self.root):
-            return {f"{_sci(r.lr_G)} / {_sci(r.lr_D)}": reporting.loss_history(r.run_id)
-                    for r in self.runs.itertuples()}
 
     @cached_property
     def picks(self) -> list:
