@@ -38,6 +38,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chromatic_charm.story import FACTS_MIME, fill, missing
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": Path("EDA/EDA.ipynb"), "training": Path("Entrenamiento/training.ipynb"),
              "report": Path("Informe Escrito/RafaelJuarez.ipynb")}
@@ -84,8 +86,6 @@ _WORD = re.compile(r"(?<![\w])[A-Za-zÀ-ÿ]+(?:'[a-z]+)?(?![\w])")
 # path or a model reference (models:/name), or a Windows drive.
 _ABSOLUTE = re.compile(r"(?<![\w.:/~@-])/(?:[\w.-]+/)+[\w.-]*|sqlite:////|\b[A-Z]:\\\\")
 _FENCED = re.compile(r"```.*?```", re.S)
-FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
-_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 # The number convention: a decimal point and a thousands comma, "48%". A decimal comma ("1,5 s", "0,25") or a
 # space before % ("48 %") breaks it; "36,000" (three digits after the comma) is a thousands comma.
 _DECIMAL_COMMA = re.compile(r"(?<![\w.,])\d+,(?:\d{1,2}|\d{4,})(?![\d,])")
@@ -150,21 +150,21 @@ def fill_templates(nb: dict, facts: dict[str, str], where: str = "") -> dict:
         template = cell.get("metadata", {}).get("template")
         if cell["cell_type"] != "markdown" or template is None:
             continue
-        missing = [name for name in _PLACEHOLDER.findall(template) if name not in facts]
-        if missing:
-            sys.exit(f"{where} cell {number}: no fact named {', '.join(sorted(set(missing)))}: publish it "
+        lacking = missing(template, facts)
+        if lacking:
+            sys.exit(f"{where} cell {number}: no fact named {', '.join(lacking)}: publish it "
                      "(chromatic_charm.story.publish) in a cell before, or fix the template's name")
-        text = _PLACEHOLDER.sub(lambda m: facts[m.group(1)], template)
+        text = fill(template, facts)
         cell["source"] = text.splitlines(keepends=True)
     return nb
 
 
 def readme_paragraph(facts: dict[str, str]) -> str:
     """The README's paragraph on the default model, from the report's facts."""
-    missing = sorted({n for n in _PLACEHOLDER.findall(README_TEMPLATE) if n not in facts})
-    if missing:
-        sys.exit(f"README_TEMPLATE asks for facts the report did not publish: {', '.join(missing)}")
-    return _PLACEHOLDER.sub(lambda m: facts[m.group(1)], README_TEMPLATE)
+    lacking = missing(README_TEMPLATE, facts)
+    if lacking:
+        sys.exit(f"README_TEMPLATE asks for facts the report did not publish: {', '.join(lacking)}")
+    return fill(README_TEMPLATE, facts)
 
 
 def readme_problems(root: Path) -> list[str]:

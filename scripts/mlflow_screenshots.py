@@ -30,7 +30,7 @@ HIDE = ("Dataset", "Source", "Models")
 SHOW = ("lambda_l1", "lr_d", "lr_g", "seed", "test_fid", "test_kid", "test_ciede2000", "test_colourfulness")
 
 
-def to_the_metrics(browser) -> None:
+def to_the_run_details(browser) -> None:
     """The compare view scrolled to its table of the runs side by side, the parameters that differ only (its first
     chart plots unrelated params)."""
     from selenium.webdriver.common.by import By
@@ -163,7 +163,7 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
         chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]
         ids = json.dumps(list(dict.fromkeys(chosen)))
         shot("compare.png", f"{url}/#/compare-runs?runs={urllib.request.quote(ids)}&experiments="
-             f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid", to_the_metrics)
+             f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid", to_the_run_details)
     finally:
         browser.quit()
     return written

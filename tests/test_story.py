@@ -40,7 +40,11 @@ def test_a_difference_inside_its_interval_is_no_difference():
     assert lower.text() == "-1.00 [-1.00, -1.00]"
     with pytest.raises(ValueError, match="not the same photos"):
         story.paired(a, a[:10], "psnr")
-    # KID: the bars mean ± std overlap -> no difference (0.0044 ± 0.0010 against 0.0055 ± 0.0011)
+    # KID: selection's rule, the gap against twice the combined std (0.0044 ± 0.0010 against 0.0055 ± 0.0011: 0.0011
+    # apart, 0.0030 needed); the rule `select` applies, so the report never reads KID another way
+    from chromatic_charm.selection import kid_spread
+
+    assert kid_spread(0.0010, 0.0011) == pytest.approx(0.002973, abs=1e-6)
     assert story.kid_difference(0.0044, 0.0010, 0.0055, 0.0011).verdict == "sin diferencia"
     assert story.kid_difference(0.0044, 0.0010, 0.0260, 0.0018).verdict == "mejor"
 

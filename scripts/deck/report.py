@@ -22,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
+from chromatic_charm import story
+from chromatic_charm.story import FACTS_MIME
+
 SLIDES_FILE = Path(__file__).with_name("slides.yaml")
-FACTS_MIME = "application/vnd.chromatic-charm.facts+json"  # chromatic_charm.story.FACTS_MIME
-_PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
 
 
 @dataclass
@@ -116,10 +117,10 @@ REFERENCE = re.compile(r"^- (?P<authors>[^(]+?)\s*\((?P<year>\d{4})\)\.\s*\*(?P<
 
 def fill(template: str, facts: dict, where: str) -> str:
     """``template`` with its ``{{name}}`` placeholders filled from the report's facts; an unknown name raises."""
-    missing = sorted({n for n in _PLACEHOLDER.findall(template) if n not in facts})
-    if missing:
-        raise ValueError(f"{where}: the report published no fact named {', '.join(missing)} (is it executed?)")
-    return _PLACEHOLDER.sub(lambda m: str(facts[m.group(1)]), template)
+    lacking = story.missing(template, facts)
+    if lacking:
+        raise ValueError(f"{where}: the report published no fact named {', '.join(lacking)} (is it executed?)")
+    return story.fill(template, facts)
 
 
 def read_slides(slides_file: Path = SLIDES_FILE) -> dict:

