@@ -56,7 +56,7 @@ FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}}
 {{champion.psnr}} dB ({{gray.psnr}}; paired difference {{champion_vs_gray.psnr}}, {{champion_vs_gray.psnr.verdict_en}}),
 CIEDE2000 {{champion.ciede2000}} ({{gray.ciede2000}}; {{champion_vs_gray.ciede2000}},
 {{champion_vs_gray.ciede2000.verdict_en}}), colourfulness {{champion.colourfulness}} (the truth's
-{{champion.colourfulness_real}}). Against the L1-only run it started from: KID {{champion_vs_l1.kid}}
+{{champion.colourfulness_real}}). Against the L1-only run it started from: KID {{champion_vs_l1.kid_en}}
 ({{champion_vs_l1.kid.verdict_en}}), CIEDE2000 {{champion_vs_l1.ciede2000}} ({{champion_vs_l1.ciede2000.verdict_en}}),
 colourfulness {{champion_vs_l1.colourfulness}} ({{champion_vs_l1.colourfulness.verdict_en}}); seeds of one recipe
 span FID {{seeds.fid_range_en}}. With {{eval.photos}} photos FID's small-N bias dominates: read KID and the intervals.
@@ -194,6 +194,15 @@ def export_html(notebook: Path, out: Path) -> int:
     return out.stat().st_size
 
 
+_TEX = re.compile(r"\$\$.+?\$\$|\$[^\s$][^$\n]*?\$", re.S)
+
+
+def tex_formulas(text: str) -> list[str]:
+    """TeX formulas (``$...$``, ``$$...$$``) outside code: the HTML export shows them only with MathJax from
+    its CDN, so a reader offline sees TeX. The deliverables write formulas in Unicode and HTML instead."""
+    return sorted({m.group(0)[:60] for m in _TEX.finditer(_strip_code_spans(_FENCED.sub(" ", text)))})
+
+
 def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
     """Every reason the notebook's saved outputs are not fit to hand in; empty when they are.
     ``forbidden``: strings that must not appear anywhere in the outputs (the folder it ran in)."""
@@ -207,6 +216,8 @@ def problems(nb: dict, forbidden: tuple[str, ...] = ()) -> list[str]:
                 found.append(f"cell {number}: an unfilled placeholder {text[text.index('{{'):text.index('{{') + 40]!r}")
             for bad in number_style(text):
                 found.append(f"cell {number}: {bad!r} breaks the number convention (1,234.5 and 48%)")
+            for formula in tex_formulas(text):
+                found.append(f"cell {number}: a TeX formula {formula!r} (unreadable offline: write it in Unicode/HTML)")
         for output in cell.get("outputs", []):
             where = f"cell {number}"
             kind = output["output_type"]
@@ -245,7 +256,20 @@ def clean(nb: dict) -> dict:
         cell.get("metadata", {}).pop("execution", None)
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell["id"] = "injected-parameters"
+            cell["source"] = injected_record(cell)
     return nb
+
+
+def injected_record(cell: dict) -> str:
+    """Papermill's cell of parameters, as a record that assigns nothing: run by hand (Colab's "Run all") it
+    must not override the form above it (``train_new = False`` would stop a student's training). Papermill
+    replaces the cell, by its tag, at the next build."""
+    lines = [ln for ln in "".join(cell["source"]).splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        return "".join(cell["source"])
+    return ("# Valores con que scripts/deliverables.py ejecutó este cuaderno para sus salidas guardadas. Están\n"
+            "# comentados: al ejecutarlo usted (en Colab, «Ejecutar todas») rigen los del formulario de arriba.\n"
+            + "\n".join(f"# {ln}" for ln in lines) + "\n")
 
 
 def execute(notebook: Path, out: Path, cwd: Path, parameters: dict) -> dict:

@@ -84,6 +84,35 @@ def choose_columns(browser) -> None:
         ActionChains(browser).move_to_element(title[-1]).perform()
 
 
+def trim_blank(path: Path, margin: int = 16) -> None:
+    """Cut the blank band at the right and at the bottom of a screenshot (the page's unused width): what is left
+    is shown at a page's width, so the less blank, the larger the interface's text."""
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    pixels = np.asarray(image).astype(np.int16)
+    busy = (np.abs(pixels - pixels[-1:, -1:, :]).sum(axis=2) > 24)  # differs from the bottom-right background
+    cols, rows = np.flatnonzero(busy.any(axis=0)), np.flatnonzero(busy.any(axis=1))
+    if len(cols) and len(rows):
+        right, bottom = min(image.width, cols[-1] + margin), min(image.height, rows[-1] + margin)
+        if right < image.width or bottom < image.height:
+            image.crop((0, 0, right, bottom)).save(path)
+
+
+def runs_table(browser) -> tuple[int, int, int, int] | None:
+    """The runs table alone (its column headers and rows, from the checkboxes to the last column), as (left, top,
+    right, bottom) in CSS pixels; None when it is not found (the whole window is kept)."""
+    return browser.execute_script(
+        "const cells = [...document.querySelectorAll('[role=row]')].filter(r => r.getBoundingClientRect().height > 0);"
+        "if (!cells.length) return null;"
+        "const boxes = cells.map(r => r.getBoundingClientRect());"
+        "const top = Math.min(...boxes.map(b => b.top)), bottom = Math.max(...boxes.map(b => b.bottom));"
+        "const left = Math.min(...boxes.map(b => b.left)), right = Math.max(...boxes.map(b => b.right));"
+        "return [Math.max(0, left - 4), Math.max(0, top - 2), Math.min(window.innerWidth, right + 4),"
+        " Math.min(window.innerHeight, bottom + 4)];")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -140,7 +169,7 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
     written = []
     browser = driver(WINDOW)
 
-    def shot(name: str, address: str, ready_text: str, prepare=None) -> None:
+    def shot(name: str, address: str, ready_text: str, prepare=None, region=None) -> None:
         browser.get(address)
         WebDriverWait(browser, 60).until(lambda d: ready_text in d.find_element(By.TAG_NAME, "body").text)
         for label in ("Got it",):  # the UI's first-visit tips
@@ -154,11 +183,18 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
         time.sleep(2.0)  # charts and tables finish drawing after their data arrives
         written.append(out / name)
         browser.save_screenshot(str(written[-1]))
+        box = region(browser) if region is not None else None
+        if box:  # only the part the reader needs: at a page's width its text is larger
+            from PIL import Image
+
+            scale = browser.execute_script("return window.devicePixelRatio") or 1
+            Image.open(written[-1]).crop(tuple(round(v * scale) for v in box)).save(written[-1])
+        trim_blank(written[-1])
 
     try:
         ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one
         shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60test_fid%60"
-             "&orderByAsc=true", champion, choose_columns)
+             "&orderByAsc=true", champion, choose_columns, runs_table)
         shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{runs[champion]}?{ml}", "test_fid")
         chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]
         ids = json.dumps(list(dict.fromkeys(chosen)))

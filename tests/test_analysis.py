@@ -138,3 +138,91 @@ def test_scene_classes_names_each_photo_with_the_encoders_classifier():
     assert scenes["probability"].between(0, 1).all() and scenes["source"].tolist() == [f.name for f in files]
     if macaw:
         assert scenes["class"].iloc[0] == "macaw" and scenes["family"].iloc[0] == "animal"
+
+
+def test_image_grid_keeps_each_title_within_its_thumbnail_and_the_suptitle_above_them():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images = _solid((10, 200, 30), 6)
+    names = ["gcompris__explore_monuments-neuschwansteinCastle.jpg", "lomiri1604__sunset_by_Aitzol_Berasategi.jpg",
+             "a.jpg", "scikit-image__motorcycle_left.jpg", "b.jpg", "c.jpg"]
+    fig = analysis.image_grid(images, names, cols=3, size=1.6, wrap=40, suptitle="duplicados: conservado | descartado")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.title for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 6 and all("".join(t.get_text().split("\n")) == n for t, n in zip(titles, names))
+    assert max(len(line) for t in titles for line in t.get_text().split("\n")) <= analysis._chars_that_fit(1.6)
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    for i, a in enumerate(boxes):  # no two titles overlap, and none reaches into another cell's image
+        assert not any(a.overlaps(b) for b in boxes[i + 1:])
+        assert not any(a.overlaps(ax.get_images()[0].get_window_extent(renderer)) for ax in fig.axes if ax.get_images())
+    assert fig._suptitle.get_window_extent(renderer).y0 >= max(b.y1 for b in boxes[:3]) - 1  # above the first row's titles
+
+
+def test_series_names_drop_the_trailing_number():
+    assert analysis.series_name("kphotoalbum__grand_canyon_2.jpg") == "kphotoalbum__grand_canyon"
+    assert analysis.series_name("stellarium__mars-3.jpg") == "stellarium__mars"
+    assert analysis.series_name("endlesssky__mountain18-harro.jpg") == "endlesssky__mountain"
+    assert analysis.series_name("endlesssky__city14-sfiera.jpg") == "endlesssky__city"
+    assert analysis.series_name("scikit-image__motorcycle_left.jpg") == "scikit-image__motorcycle_left"
+    assert analysis.series_name("train_samples/a/abbey/00001.jpg") == "00001"  # all digits: its own series
+
+
+def test_cross_split_neighbours_finds_the_nearest_training_photo_by_hash_distance():
+    arrays = {"train": _solid((1, 2, 3), 3), "val": _solid((1, 2, 3), 2), "test": _solid((1, 2, 3))}
+    names = {"train": ["t0.jpg", "t1.jpg", "t2.jpg"], "val": ["v0.jpg", "v1.jpg"], "test": ["x0.jpg"]}
+    data = _data(arrays, names)
+    hashes = {"t0.jpg": 0, "t1.jpg": 0xFF, "t2.jpg": 0xFFFF0000, "v0.jpg": 0x7F, "v1.jpg": 0xFFFF0003, "x0.jpg": 2**64 - 1}
+    data.index["phash"] = [f"{hashes[s]:016x}" for s in data.index["source"]]
+    near = analysis.cross_split_neighbours(data).set_index("source")
+    assert near.loc["v0.jpg", ["nearest", "distance"]].tolist() == ["t1.jpg", 1]
+    assert near.loc["v1.jpg", ["nearest", "distance"]].tolist() == ["t2.jpg", 2]
+    assert near.loc["x0.jpg", ["nearest", "distance"]].tolist() == ["t2.jpg", 48]
+    assert near.loc["t0.jpg", ["nearest", "distance"]].tolist() == ["t1.jpg", 8]  # never itself
+    assert analysis.cross_split_neighbours(data)["distance"].is_monotonic_increasing
+    assert analysis.perceptual_hashes(data).dtype == np.uint64
+
+
+def test_series_across_splits_lists_only_the_series_that_cross():
+    arrays = {"train": _solid((1, 2, 3), 3), "val": _solid((1, 2, 3), 2), "test": _solid((1, 2, 3))}
+    names = {"train": ["k__canyon_1.jpg", "k__canyon_3.jpg", "s__mars-1.jpg"], "val": ["k__canyon_2.jpg", "s__dune.jpg"],
+             "test": ["s__mars-2.jpg"]}
+    table = analysis.series_across_splits(_data(arrays, names))
+    assert table.index.tolist() == ["k__canyon", "s__mars"]
+    assert table.loc["k__canyon", ["train", "val", "test"]].tolist() == [2, 1, 0]
+    assert table.loc["s__mars", "files_test"] == ["s__mars-2.jpg"] and table.loc["s__mars", "files_val"] == []
+
+
+def test_crop_views_darken_what_the_centre_square_discards(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (200, 100), (200, 200, 200)).save(tmp_path / "wide.png")
+    data = CleanData(None, {}, {"root": str(tmp_path)}, pd.DataFrame(), {})
+    view = analysis.crop_views(data, ["wide.png"], height=50, shade=0.5)[0]
+    assert view.shape == (50, 100, 3)
+    assert view[:, 25:75].min() == 200 and view[:, :25].max() == 100 and view[:, 75:].max() == 100
+
+
+def test_the_filter_threshold_chart_shows_both_labels_and_the_rules():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    stats = {"a.jpg": {"chroma_mean": 2.0, "hue_spread": 40.0}, "b.jpg": {"chroma_mean": 12.0, "hue_spread": 3.0},
+             "c.jpg": {"chroma_mean": 45.0, "hue_spread": 80.0}}
+    result = {"stats": stats, "labels": {"a.jpg": True, "b.jpg": False, "c.jpg": False}}
+    fig = analysis.plot_filter_thresholds(result, 5.0, 6.0, 25.0)
+    left, right = fig.axes
+    assert [line.get_xdata()[0] for line in left.get_lines()] == [5.0]
+    assert sum(p.get_height() for p in left.patches) == 3  # every photo counted once, the 45 in the last bar
+    assert len(right.collections) == 2 and any(p.get_width() == 25.0 and p.get_height() == 6.0 for p in right.patches)
+
+
+def test_the_hue_chart_labels_its_radius_in_percent_and_marks_the_family_boundaries():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = analysis.plot_hue_histogram(np.arange(36.0), np.linspace(0, 360, 37), boundaries=[10, 70])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert len(ax.get_lines()) == 2 and all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())

@@ -128,7 +128,7 @@ def test_the_training_notebook_runs_on_colab_from_a_fresh_clone(tmp_path):
     assert "Entorno: Colab" in text and "Secretos leídos: DAGSHUB_USERNAME" in text
     assert "estudiante-secreto" not in text  # a secret's value is never shown
     assert "**Campeón:** `sweep-" in text and "outputs/notebook/generator.onnx" in text  # its own runs' champion
-    assert "**1 corrida adversarial** y 1 de referencia (sólo L1)" in text and "(sólo L1, referencia)" in text
+    assert "**1 corrida adversarial** y 1 de referencia (solo L1)" in text and "(solo L1, referencia)" in text
     # no Kaggle secrets: one line says so and how to add them, and the team's photos are used, not the samples
     told = [deliverables.output_text(o) for c in nb["cells"] for o in c.get("outputs", [])
             if "Sin credenciales de Kaggle" in deliverables.output_text(o)]

@@ -1,6 +1,7 @@
 """The check CI applies to the notebooks' saved outputs (scripts/deliverables.py), on outputs made to
 fail it: each kind of problem is caught, and Spanish output with relative paths passes."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -108,3 +109,44 @@ def test_the_report_exports_to_html_without_its_code(tmp_path):
     html = (tmp_path / "informe.html").read_text()
     assert size == len(html.encode()) and "Texto del informe" in html and "salida visible" in html
     assert "secreto_de_codigo" not in html
+
+
+def test_a_tex_formula_is_a_problem_because_the_html_needs_a_cdn_to_show_it():
+    """The report's HTML is read offline too: its formulas are Unicode and HTML, never TeX (MathJax from a CDN)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("La pérdida $\\lambda \\cdot L_1$ y\n\n$$G^* = \\arg\\min_G$$"),
+                nbformat.v4.new_markdown_cell("En la VM: `curl $VM/ready`\n\n```bash\nexport A=$HOME\ncurl $VM/x\n```"),
+                nbformat.v4.new_markdown_cell("FID = ‖μ<sub>r</sub> − μ<sub>g</sub>‖<sup>2</sup>, λ = 300")]
+    found = [p for p in deliverables.problems(nb) if "TeX" in p]
+    assert len(found) == 2 and all(p.startswith("cell 0:") for p in found)
+    assert "unreadable offline" in found[0]
+
+
+def test_the_saved_parameters_cell_assigns_nothing_so_colab_keeps_the_form():
+    """Papermill's cell of parameters stays as a record of what the saved outputs ran with, commented out: run by
+    hand (Colab's "Run all"), `train_new = False` must not override the form's `train_new = True`."""
+    import ast
+
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    form = nbformat.v4.new_code_cell("# parameters\ntrain_new = True")
+    injected = nbformat.v4.new_code_cell("# Parameters\ntrain_new = False\nprogress = False\n")
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells = [form, injected]
+    cleaned = deliverables.clean(json.loads(nbformat.writes(nb)))
+    record = "".join(cleaned["cells"][1]["source"])
+    assert ast.parse(record).body == [] and "# train_new = False" in record and "formulario" in record
+    assert cleaned["cells"][1]["id"] == "injected-parameters"
+    assert deliverables.clean(cleaned)["cells"][1]["source"] == cleaned["cells"][1]["source"]  # a rebuild changes nothing
+
+
+def test_the_committed_training_notebook_does_not_override_its_form():
+    import ast
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "Entrenamiento" / "training.ipynb").read_text())
+    for cell in nb["cells"]:
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            assert ast.parse("".join(cell["source"])).body == [], "the saved parameters cell assigns values"

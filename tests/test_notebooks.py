@@ -191,7 +191,7 @@ def _quick_run(nb: dict) -> tuple[str, int]:
     """The short training run the training notebook makes each time it is executed, as its outputs show
     it: (MLflow run id, loss values read back from MLflow: four a step)."""
     text = _text(nb)
-    run, steps = _QUICK_RUN.search(text), re.search(r"\*\*Entrenado aquí:\*\* (\d+) pasos", text)
+    run, steps = _QUICK_RUN.search(text), re.search(r"\*\*Entrenado aquí:\*\* .*?: (\d+) pasos", text)
     assert run and steps, "no short training run logged to MLflow in the outputs"
     assert int(run.group(2)) == 4 * int(steps.group(1)) > 0
     assert "L1 de validación" in text and "Muestra leída de MLflow: `samples/" in text

@@ -120,15 +120,29 @@ def test_each_title_is_in_its_slides_title_placeholder(built):
         assert not others, f"slide {number}: its title is also typed in {others}, outside the placeholder"
 
 
-def test_the_table_of_contents_lists_the_slide_titles_with_their_numbers(built):
-    _, deck, _ = built
+def test_the_contents_lists_the_slides_in_one_part_per_speaker(built):
+    """The contents: one card per part of the talk, headed by its name and its speaker (a different author
+    each), with the numbers of its slides and their titles; the parts together list every slide after the
+    contents, in order, and each part's slides are the ones its speaker presents."""
+    _, deck, report = built
     titles = _titles(deck)
-    contents = deck.slides[1]
-    listed = [p.text for p in _body(contents).text_frame.paragraphs]
-    expected = list(dict.fromkeys(titles[2:]))
-    assert listed == expected, f"contents {listed} != the slide titles {expected}"
-    numbers = next(s for s in contents.shapes if s.name == "Contenido: números")
-    assert [p.text for p in numbers.text_frame.paragraphs] == [str(titles.index(t) + 1) for t in expected]
+    shapes = {shape.name: shape for shape in deck.slides[1].shapes}
+    parts = sorted(int(name.rsplit(" ", 1)[1]) for name in shapes if name.startswith("Contenido: orador "))
+    assert len(parts) == 3, f"{len(parts)} parts in the contents, not one per speaker"
+    listed, speakers = [], []
+    for k in parts:
+        name, speaker = [p.text for p in shapes[f"Contenido: orador {k}"].text_frame.paragraphs][:2]
+        items = [p.text for p in shapes[f"Contenido: diapositivas {k}"].text_frame.paragraphs]
+        numbers = [titles.index(t) + 1 for t in items]
+        assert numbers == list(range(numbers[0], numbers[-1] + 1)), f"part {k}: {items} are not consecutive slides"
+        span = shapes[f"Contenido: números {k}"].text_frame.text
+        assert span == f"diapositivas {numbers[0]} a {numbers[-1]}", f"part {k}: {span!r} for slides {numbers}"
+        presenters = {MINUTES.match(deck.slides[n - 1].notes_slide.notes_text_frame.text).group(2) for n in numbers}
+        assert presenters == {speaker}, f"part {k} ({name}) names {speaker!r}; its slides are presented by {presenters}"
+        listed += items
+        speakers.append(speaker)
+    assert listed == list(dict.fromkeys(titles[2:])), f"contents {listed} != the slide titles {titles[2:]}"
+    assert len(set(speakers)) == 3 and all(s in report.authors for s in speakers), speakers
 
 
 def test_every_content_slide_has_a_picture_chart_table_or_diagram(built):

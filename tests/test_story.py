@@ -90,8 +90,8 @@ def test_results_read_the_pipeline_and_compare_runs_photo_by_photo(tmp_path):
     assert facts["champion_vs_l1.ciede2000.verdict"] == "peor"
     assert facts["champion_vs_gray.ciede2000"] == "-0.80 [-1.80, +0.20]"
     assert facts["champion_vs_gray.ciede2000.verdict"] == "sin diferencia"
-    assert facts["seeds.fid_range"] == "70.0 a 71.0" and facts["doses.list"] == "100 y 1000"
-    assert facts["runs.a.lambda_l1"] == "1000" and facts["eval.images"] == "20"
+    assert facts["seeds.fid_range"] == "70.0 a 71.0" and facts["doses.list"] == "100 y 1,000"
+    assert facts["runs.a.lambda_l1"] == "1,000" and facts["eval.images"] == "20"
     with pytest.raises(Exception, match="per-photo ssim"):
         res.compare("a", "l1", "ssim")
 
@@ -106,3 +106,11 @@ def test_the_showcase_is_the_best_the_median_and_the_worst_by_gain_over_gray():
     assert picks[0].gain == 7 and picks[-1].gain == -8 and len({p.index for p in picks}) == 6
     small = story.showcase(story.Run("b", "b", "id", {}, {"ciede2000_scale1": model[:3], "ciede2000_scale1_gray": gray[:3]}))
     assert [p.label for p in small] == ["mejor", "mediana", "peor"]  # 3 photos: one of each
+
+
+def test_a_kid_difference_shows_its_rules_threshold_not_an_interval():
+    """KID's spread is select's threshold (twice the combined std), not a bootstrap interval: it reads so."""
+    d = story.kid_difference(0.0027, 0.0010, 0.0055, 0.0011)
+    assert d.text(4) == "-0.0028 (umbral ±0.0030)" and d.verdict == "sin diferencia"
+    assert d.text(4, threshold="threshold") == "-0.0028 (threshold ±0.0030)"
+    assert story.weight(1000) == "1,000" and story.weight(300.0) == "300" and story.weight(0.5) == "0.5"

@@ -8,24 +8,24 @@ from dataclasses import replace
 from pathlib import Path
 
 from pptx import Presentation
-from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
-from pptx.oxml.ns import qn
+from pptx.enum.shapes import MSO_SHAPE
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.util import Emu, Inches, Pt
 
 from chromatic_charm.errors import UserError
 from chromatic_charm.files import atomic_path
 
 from .content import CONTENTS, COVER, MAX_BULLETS, visual_for
-from .design import (ACCENT, BODY_BOTTOM, BODY_TOP, FOOTER_PT, FOOTER_TOP, GAP, HEIGHT, INK, LAYOUT_COVER,
-                     MARGIN, MIN_BODY_PT, SOFT, TEXT, WHITE, WIDTH, Box)
-from .diagrams import hue_ring, visual_emblem
+from .design import (ACCENT, BODY_BOTTOM, BODY_TOP, CARD, FOOTER_PT, FOOTER_TOP, GAP, HEIGHT, INK,
+                     LAYOUT_COVER, MARGIN, MIN_BODY_PT, SOFT, TEXT, WHITE, WIDTH, Box)
+from .diagrams import visual_emblem
 from .layout import (LINE, add_framed_slide, body_placeholder, bullet_size, bullets_height, bullets_width,
                      hue_stripe, lines_needed, put_bullets)
 from .notes import speaker_notes
 from .outputs import Context, open_outputs, project_of
 from .photos import visual_cover
-from .report import SLIDES_FILE, Report, SlideSpec, cover_lines, read_report
-from .shapes import add_group, add_picture, add_rect, add_text, fill_frame, style_run, to_back
+from .report import SLIDES_FILE, Report, SlideSpec, cover_lines, read_report, read_slides
+from .shapes import add_node, add_picture, add_rect, add_text, fill_frame, to_back
 
 
 MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
@@ -73,35 +73,50 @@ def _cover(deck, report: Report, ctx: Context):
     return slide
 
 
-def _contents(deck, entries: list[tuple[str, int]]):
-    """``entries``: (title, slide number), listed in the body placeholder with the numbers in a column
-    beside it."""
+def talk_parts(entries: list[tuple[str, int]], slides: dict) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """``entries`` (title, slide number) cut into the talk's parts: (name, speaker, entries). A part starts at
+    a slide whose entry in the slides file names one (``parte``), or where the speaker changes."""
+    parts: list[tuple[str, str, list[tuple[str, int]]]] = []
+    for title, number in entries:
+        entry = slides.get(title) or {}
+        who = entry.get("presenta", "")
+        if not parts or entry.get("parte") or who != parts[-1][1]:
+            parts.append((entry.get("parte") or f"Parte {len(parts) + 1}", who, []))
+        parts[-1][2].append((title, number))
+    return parts
+
+
+def _contents(deck, parts: list[tuple[str, str, list[tuple[str, int]]]]):
+    """The talk's parts side by side, one card each: its name and its speaker on a dark header, the numbers of
+    its slides, then their titles."""
     slide = add_framed_slide(deck, CONTENTS, 2)
-    spacing = min(Pt(30), (BODY_BOTTOM - BODY_TOP - Inches(0.2)) // max(len(entries), 1))
-    size = min(20, int(Emu(spacing).pt / 1.25))
-    list_box = Box(MARGIN + Inches(0.3), BODY_TOP + Inches(0.1), Inches(6.2), spacing * len(entries) + Inches(0.1))
-    body = body_placeholder(slide)
-    body.left, body.top, body.width, body.height = list_box.left, list_box.top, list_box.width, list_box.height
-    numbers = add_text(slide.shapes, Box(list_box.right, list_box.top, Inches(0.8), list_box.height), [],
-                       name="Contenido: números")
-    columns = ((body.text_frame, [t for t, _ in entries], TEXT, PP_ALIGN.LEFT, False),
-               (numbers.text_frame, [str(n) for _, n in entries], ACCENT, PP_ALIGN.RIGHT, True))
-    for frame, texts, colour, align, bold in columns:  # the same fixed line spacing: the numbers line up
-        frame.word_wrap, frame.auto_size, frame.vertical_anchor = True, MSO_AUTO_SIZE.NONE, MSO_ANCHOR.TOP
-        frame.margin_left = frame.margin_right = frame.margin_top = frame.margin_bottom = Inches(0.05)
-        for i, text in enumerate(texts):
-            paragraph = frame.paragraphs[0] if i == 0 else frame.add_paragraph()
-            paragraph.line_spacing, paragraph.space_after, paragraph.space_before = Emu(spacing), Pt(0), Pt(0)
-            paragraph.alignment = align
-            run = paragraph.add_run()
-            run.text = text
-            style_run(run, size, bold=bold, color=colour)
-    for paragraph in body.text_frame.paragraphs:  # a list of titles, not of bullets
-        properties = paragraph._p.get_or_add_pPr()
-        properties.set("marL", "0")
-        properties.set("indent", "0")
-        properties.append(properties.makeelement(qn("a:buNone"), {}))
-    hue_ring(add_group(slide, "emblema"), Box(Inches(8.6), BODY_TOP + Inches(0.4), Inches(4.2), Inches(4.6)))
+    body = body_placeholder(slide)  # the parts are cards, not one list
+    body._element.getparent().remove(body._element)
+    area = Box(MARGIN, BODY_TOP + Inches(0.15), WIDTH - 2 * MARGIN, BODY_BOTTOM - BODY_TOP - Inches(0.35))
+    columns = area.cols(*[1] * len(parts), gap=Inches(0.3))
+    pad = Inches(0.2)
+    text_w = columns[0].width - 2 * pad
+    head_lines = max(lines_needed(f"{len(parts)}. {name}", text_w, 22, bold=True) + lines_needed(who, text_w, 18)
+                     for name, who, _ in parts)
+    head_h = Inches(0.3) + int(Pt(head_lines * 21 * LINE).emu)
+    card_h = columns[0].height - head_h
+    list_top, list_h = Inches(0.6), card_h - Inches(0.75)
+    size = next((s for s in (20, 19, 18, 17, 16, 15) if all(
+        sum(lines_needed(t, text_w - Inches(0.1), s) for t, _ in items) * s * LINE + (len(items) - 1) * 0.35 * s
+        <= Emu(list_h).pt - 12 for _, _, items in parts)), 14)
+    for k, ((name, who, items), column) in enumerate(zip(parts, columns), start=1):
+        head = Box(column.left, column.top, column.width, head_h)
+        card = Box(column.left, head.bottom, column.width, card_h)
+        add_rect(slide.shapes, card, CARD).name = f"Contenido: parte {k}"
+        add_node(slide.shapes, head, [(f"{k}. {name}", 22, True, WHITE), (who, 18, False, SOFT)], fill=INK,
+                 kind=MSO_SHAPE.RECTANGLE, align=PP_ALIGN.LEFT, margin=pad).name = f"Contenido: orador {k}"
+        hue_stripe(slide.shapes, Box(head.left, head.bottom, head.width, Inches(0.06)))
+        numbers = [n for _, n in items]
+        span = f"diapositiva {numbers[0]}" if len(numbers) == 1 else f"diapositivas {numbers[0]} a {numbers[-1]}"
+        add_text(slide.shapes, Box(card.left + pad, card.top + Inches(0.15), text_w, Inches(0.4)), [span], 16,
+                 bold=True, color=ACCENT, name=f"Contenido: números {k}")
+        add_text(slide.shapes, Box(card.left + pad, card.top + list_top, text_w, list_h),
+                 [t for t, _ in items], size, color=TEXT, space_after=0.35 * size, name=f"Contenido: diapositivas {k}")
     return slide
 
 
@@ -150,6 +165,7 @@ def build_presentation(report_path: Path, out_path: Path, root: Path | None = No
     ctx = Context(report, open_outputs(Path(root) if root else project_of(report_path), report))
     titles = [COVER, CONTENTS, *(s.title for s in report.slides)]
     notes = speaker_notes(titles, report.authors, report.facts, slides_file)
+    parts_of = read_slides(slides_file)
 
     deck = Presentation()
     deck.slide_width, deck.slide_height = WIDTH, HEIGHT
@@ -157,7 +173,7 @@ def build_presentation(report_path: Path, out_path: Path, root: Path | None = No
     first = {}
     for number, spec in enumerate(report.slides, start=3):
         first.setdefault(spec.title, number)
-    slides.append(_contents(deck, list(first.items())))
+    slides.append(_contents(deck, talk_parts(list(first.items()), parts_of)))
     for number, spec in enumerate(report.slides, start=3):
         slides.append(_report_slide(deck, spec, number, ctx))
     for slide, text in zip(slides, notes):

@@ -8,15 +8,16 @@ import numpy as np
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_TICK_LABEL_POSITION
-from pptx.enum.text import MSO_ANCHOR
+from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
 from chromatic_charm import analysis, story
 
-from .design import ACCENT, CARD, FONT, INK, LABEL_PT, SOFT, TEXT, WHITE, Box, rgb
+from .design import ACCENT, CARD, FONT, INK, LABEL_PT, MUTED, SOFT, TEXT, WHITE, Box, rgb
+from .layout import LINE, lines_needed, text_width
 from .outputs import Context
-from .shapes import add_node, fill_frame, style_run
+from .shapes import add_node, add_text, fill_frame, style_run
 
 
 # --- charts -------------------------------------------------------------------------------------------------
@@ -75,19 +76,40 @@ def _bar_chart(shapes, box: Box, categories, values, colours, title: str, number
     return chart
 
 
-def _plot_layout(chart, width: float, height: float):
-    """The plot area placed explicitly (LibreOffice's automatic layout squeezes it): room for the
-    title above, the value labels on the left, the tick labels and the axis title below."""
-    x, y = 0.85 / width, 0.45 / height
-    layout = chart._chartSpace.chart.plotArea.find(qn("c:layout"))
+def _plot_layout(chart, box: Box, left: int, top: int = Inches(0.5), right: int = Inches(0.1),
+                 bottom: int = Inches(0.05)):
+    """The plot area (the bars, without their tick labels) placed explicitly at ``left``, ``top``, ``right``
+    and ``bottom`` (EMU) from the chart's edges: room for the category labels on one line and the title,
+    and the same rows in two charts laid out alike (LibreOffice's automatic layout squeezes the labels)."""
+    x, y = left / box.width, top / box.height
+    w, h = 1 - x - right / box.width, 1 - y - bottom / box.height
+    plot_area = chart._chartSpace.chart.plotArea
+    layout = plot_area.find(qn("c:layout"))
     if layout is None:
-        layout = chart._chartSpace.chart.plotArea.makeelement(qn("c:layout"), {})
-        chart._chartSpace.chart.plotArea.insert(0, layout)
+        layout = plot_area.makeelement(qn("c:layout"), {})
+        plot_area.insert(0, layout)
+    for old in layout.findall(qn("c:manualLayout")):
+        layout.remove(old)
     manual = layout.makeelement(qn("c:manualLayout"), {})
     for tag, value in (("layoutTarget", "inner"), ("xMode", "edge"), ("yMode", "edge"), ("x", x), ("y", y),
-                       ("w", 1 - x - 0.25 / width), ("h", 1 - y - 0.7 / height)):
+                       ("w", w), ("h", h)):
         manual.append(manual.makeelement(qn(f"c:{tag}"), {"val": value if isinstance(value, str) else f"{value:.4f}"}))
     layout.append(manual)
+
+
+def _label_every_category(chart):
+    """Every category's label shown (tickLblSkip 1): PowerPoint and LibreOffice otherwise drop every other
+    label of a crowded axis."""
+    axis = chart._chartSpace.chart.plotArea.find(qn("c:catAx"))
+    for old in axis.findall(qn("c:tickLblSkip")):
+        axis.remove(old)
+    skip = axis.makeelement(qn("c:tickLblSkip"), {"val": "1"})
+    after = [axis.find(qn(f"c:{tag}")) for tag in ("lblOffset", "lblAlgn", "auto", "crosses", "crossAx")]
+    anchor = next((a for a in after if a is not None), None)
+    if anchor is not None:
+        anchor.addnext(skip)
+    else:
+        axis.append(skip)
 
 
 def _nice(value: float, up: bool) -> float:
@@ -99,13 +121,21 @@ def _nice(value: float, up: bool) -> float:
 
 
 # --- the visuals made of them ------------------------------------------------------------------------------
-def _run_label(run) -> str:
-    """The sweep item in few words: 'λ 100', 'semilla 1' (at the default rates), else 'G 1e-4 / D 3e-4'."""
-    name = run.run.removeprefix("pipeline-")
-    rates, _, variant = name.partition("_lrD")[2].partition("_")
+def _sweep_item(name: str) -> tuple[str, str]:
+    """A run's name cut into its rates and its variant: 'pipeline-lrG2e-4_lrD2e-4_lambda100' ->
+    ('2e-4 / 2e-4', 'lambda100'); ('1e-4 / 3e-4', '') for a pair of rates alone."""
+    first, _, rest = name.removeprefix("pipeline-").partition("_lrD")
+    rates, _, variant = rest.partition("_")
+    return f"{first.removeprefix('lrG')} / {rates}", variant
+
+
+def _run_label(run, base_rates: str | None = None) -> str:
+    """The sweep item in few words, on one line: 'λ 100', 'semilla 1' (variants of the base recipe), the base
+    recipe itself 'base (semilla 0)', else its rates 'lr 1e-4 / 3e-4' (G / D)."""
+    rates, variant = _sweep_item(run.run)
     if variant:
         return variant.replace("lambda", "λ ").replace("seed", "semilla ")
-    return f"G {name.partition('_')[0].removeprefix('lrG')} / D {rates}"
+    return "base (semilla 0)" if rates == base_rates else f"lr {rates}"
 
 
 def visual_eda(slide, box: Box, ctx: Context) -> bool:
@@ -129,14 +159,23 @@ def visual_eda(slide, box: Box, ctx: Context) -> bool:
     return True
 
 
+def _base_rates(names) -> str | None:
+    """The base recipe's rates: the one pair the sweep's variants (other λ, other seeds) are run at."""
+    pairs = {rates for rates, variant in map(_sweep_item, names) if variant}
+    return pairs.pop() if len(pairs) == 1 else None
+
+
 def visual_selection(slide, box: Box, ctx: Context) -> bool:
+    """FID and KID of every run and of the two references, one bar a row, every row labelled once (on the
+    FID chart; the KID chart beside it has the same rows), and what N is under them."""
     runs, m, results = ctx.outputs.runs, ctx.outputs.champion_metrics, ctx.outputs.results
     champion = results["champion"]["run_id"]
-    labels = [_run_label(r) for r in runs.itertuples()]
+    base = _base_rates(runs["run"])
+    labels = [_run_label(r, base) for r in runs.itertuples()]
     colours = [ACCENT if r.run_id == champion else RGBColor(0x7D, 0x74, 0x96) for r in runs.itertuples()]
     fid, kid = list(runs["fid"]), list(runs["kid"])
     for baseline in results["baselines"].values():
-        labels.append("sólo L1 (referencia)")
+        labels.append("solo L1 (referencia)")
         fid.append(baseline["metrics"]["test_fid"])
         kid.append(baseline["metrics"]["test_kid"])
         colours.append(SOFT)
@@ -144,27 +183,54 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
     fid.append(m["test_fid_baseline_gray"])
     kid.append(m["test_kid_baseline_gray"])
     colours.append(RGBColor(0xA0, 0xA0, 0xA6))
-    n = int(m["test_images"])
-    left, right = box.cols(1, 1, gap=Inches(0.2))  # side by side: every run's label fits at 14 pt
-    _bar_chart(slide.shapes, left, labels, fid, colours, f"FID (menor es mejor), N = {n}", "0.0")
-    _bar_chart(slide.shapes, right, labels, kid, colours, "KID (menor es mejor)", "0.0000")
+    photos, crops = int(m["test_photos"]), int(m["test_crops"])
+    caption = (f"N = {photos} fotos de prueba × {crops} vistas = {photos * crops}, las mismas en cada corrida: "
+               "con un N tan pequeño, el FID solo se compara entre estas corridas.")
+    caption_h = Inches(0.15) + int(Pt(lines_needed(caption, box.width - Inches(0.2), LABEL_PT) * LABEL_PT * LINE).emu)
+    charts = Box(box.left, box.top, box.width, box.height - caption_h)
+    label_w = Inches(0.3) + int(Pt(max(text_width(label, LABEL_PT) for label in labels)).emu)
+    gap = Inches(0.2)
+    bars = (charts.width - gap - label_w) // 2
+    left, right = charts.cols(label_w + bars, bars, gap=gap)
+    top = Inches(0.5)
+    for part, values, title, fmt, margin in ((left, fid, "FID (menor es mejor)", "0.0", label_w),
+                                             (right, kid, "KID (menor es mejor)", "0.0000", Inches(0.1))):
+        chart = _bar_chart(slide.shapes, part, labels, values, colours, title, fmt)
+        _label_every_category(chart)
+        _plot_layout(chart, part, left=margin, top=top)
+        if part is right:  # the rows are the FID chart's: labelled once, on the left
+            chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.NONE
+    add_text(slide.shapes, Box(box.left, charts.bottom, box.width, caption_h), [caption], LABEL_PT, color=MUTED,
+             align=PP_ALIGN.CENTER, anchor=MSO_ANCHOR.MIDDLE, name="Visual: qué es N")
     return True
 
 
+def _best(values: list[float | None], target: float | None = None) -> int | None:
+    """The column of a row's best value: the lowest, or the closest to ``target``; None without values."""
+    known = [(abs(v - target) if target is not None else v, i) for i, v in enumerate(values) if v is not None]
+    return min(known)[1] if known else None
+
+
 def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
-    """The champion beside its two references, the L1-only run it started from and the grayscale input."""
+    """The champion beside its two references, the L1-only run it started from and the grayscale input; the
+    best value of each row highlighted (the lowest; for colourfulness the closest to the real photos')."""
     m = ctx.outputs.champion_metrics
     l1 = next(iter(ctx.outputs.results["baselines"].values()), {}).get("metrics", {})
-    at = lambda values, key, d: f"{values[key]:.{d}f}" if key in values else "—"  # noqa: E731
-    rows = [("Métrica", "Campeón", "Sólo L1", "Entrada en gris"),
-            ("FID (menor es mejor)", at(m, "test_fid", 1), at(l1, "test_fid", 1), at(m, "test_fid_baseline_gray", 1)),
-            ("KID (menor es mejor)", at(m, "test_kid", 4), at(l1, "test_kid", 4), at(m, "test_kid_baseline_gray", 4)),
-            ("CIEDE2000 (menor es mejor)", at(m, "test_ciede2000", 2), at(l1, "test_ciede2000", 2), at(m, "test_ciede2000_gray", 2)),
-            (f"Colorido (fotos reales: {m['test_colourfulness_real']:.1f})", at(m, "test_colourfulness", 1),
-             at(l1, "test_colourfulness", 1), "0.0")]
-    row_h = Inches(0.75)
+    real = m.get("test_colourfulness_real")
+    measures = [("FID (menor es mejor)", ("test_fid", "test_fid", "test_fid_baseline_gray"), 1, None),
+                ("KID (menor es mejor)", ("test_kid", "test_kid", "test_kid_baseline_gray"), 4, None),
+                ("CIEDE2000 (menor es mejor)", ("test_ciede2000", "test_ciede2000", "test_ciede2000_gray"), 2, None),
+                (f"Colorido (fotos reales: {real:.1f})" if real is not None else "Colorido",
+                 ("test_colourfulness", "test_colourfulness", None), 1, real)]
+    rows, best = [("Métrica", "Campeón", "Solo L1", "Entrada en gris")], [None]
+    for label, keys, digits, target in measures:
+        values = [source.get(key) if key else 0.0 for source, key in zip((m, l1, m), keys)]  # gray: no colour
+        rows.append((label, *(f"{v:.{digits}f}" if v is not None else "—" for v in values)))
+        best.append(_best(values, target))
+    row_h, caption_h = Inches(0.75), Inches(0.45)
     height = row_h * len(rows)
-    frame = slide.shapes.add_table(len(rows), 4, box.left, box.top + (box.height - height) // 2, box.width, height)
+    top = box.top + (box.height - height - caption_h) // 2
+    frame = slide.shapes.add_table(len(rows), 4, box.left, top, box.width, height)
     frame.name = "Visual: tabla de cifras"
     table = frame.table
     for c, width in enumerate((0.4, 0.2, 0.2, 0.2)):
@@ -176,7 +242,11 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
             cell.fill.solid()
             cell.fill.fore_color.rgb = INK if r == 0 else (CARD if r % 2 else WHITE)
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
-            colour = WHITE if r == 0 else (ACCENT if c == 1 else TEXT)
-            fill_frame(cell.text_frame, [value], LABEL_PT + 2, bold=r == 0 or c == 1, color=colour,
+            best_here = r > 0 and best[r] is not None and c == best[r] + 1
+            colour = WHITE if r == 0 else (ACCENT if best_here else TEXT)
+            fill_frame(cell.text_frame, [value], LABEL_PT + 2, bold=r == 0 or best_here, color=colour,
                        anchor=MSO_ANCHOR.MIDDLE, margin=Inches(0.08))
+    add_text(slide.shapes, Box(box.left, top + height, box.width, caption_h),
+             ["En negrita morada, el mejor valor de cada fila."], LABEL_PT, color=MUTED,
+             anchor=MSO_ANCHOR.MIDDLE, name="Visual: leyenda de la tabla")
     return True

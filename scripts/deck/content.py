@@ -2,7 +2,8 @@
 
 1. the cover ("Portada"): the report's title, its authors and a short line of the run it was executed on
    (the `dvc.lock` hash only in the small footer), beside a test photo half gray, half colourised;
-2. the contents ("Contenido"): the titles of the slides that follow, each with its slide number;
+2. the contents ("Contenido"): the talk's parts, one card each with its name and speaker (`parte` and
+   `presenta` in `slides.yaml`), the numbers of its slides and their titles;
 3. one slide per entry of `slides.yaml`: its title, its bullets (at most 4) and the visual that `VISUALS`
    names for its title, redrawn from the pipeline's outputs where it needs them. Without those outputs, or
    for a title not listed, the visual is the report's figure of the slide's section, else the hue ring.

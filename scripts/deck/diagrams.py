@@ -32,8 +32,8 @@ def hue_ring(shapes, box: Box, label: str = "L*a*b*"):
 
 def visual_background(slide, box: Box, ctx: Context) -> bool:
     steps = (("Autoencoder en RGB", "rehace el brillo; salidas borrosas y pardas", False),
-             ("GAN anterior", "FID imposibles; D no ve la foto de entrada", False),
-             ("Este proyecto", "pix2pix condicional en L*a*b*; FID y KID correctos", True))
+             ("GAN anterior", "FID imposibles; D no ve la foto de entrada; salida por bloques", False),
+             ("Este proyecto", "D condicional en L*a*b*; FID y KID correctos; salida del tamaño original", True))
     shapes = add_group(slide, "evolución")
     cards = box.inset(dy=Inches(0.2)).rows(1, 1, 1, gap=Inches(0.45))
     for (head, detail, ours), card in zip(steps, cards):
@@ -109,7 +109,7 @@ def visual_gan(slide, box: Box, ctx: Context) -> bool:
         y = centres[i] - heights[i] / 4
         arrow(enc[i], dec[i], y, y, color=ACCENT, width=1.75, dashed=True)
     add_text(shapes, at(1.8, y0 + 0.05, 3.9, 0.38), ["conexiones de salto"], color=ACCENT, align=PP_ALIGN.CENTER)
-    add_text(shapes, at(0, y0 + 2.6, 3.45, 0.4), [f"codificador ({encoder})" if encoder else "codificador"],
+    add_text(shapes, at(0, y0 + 2.6, 4.15, 0.4), ["codificador preentrenado (ImageNet)" if encoder else "codificador"],
              color=MUTED)
     add_text(shapes, at(4.2, y0 + 2.6, 3.2, 0.4), ["decodificador"], color=MUTED, align=PP_ALIGN.RIGHT)
     ab_out = at(6.5, y0 + 0.35, 0.95, 0.95)
@@ -139,8 +139,9 @@ def visual_gan(slide, box: Box, ctx: Context) -> bool:
     arrow(convs[-1], grid, width=2)
     add_text(shapes, at(10.0, y0 + 1.38, 2.33, 0.7), ["real o generado,", "por parche"], color=MUTED,
              align=PP_ALIGN.RIGHT)
-    loss = [("Pérdida de G", LABEL_PT + 2, True, INK), ("adversarial (engañar a D)", LABEL_PT, False, INK),
-            ("+ λ·L1 (acercarse al color real)" + (f", λ = {lam:g}" if lam else ""), LABEL_PT, False, INK)]
+    loss = [("Pérdida de G" + (" (receta base)" if lam else ""), LABEL_PT + 2, True, INK),
+            ("adversarial (engañar a D)", LABEL_PT, False, INK),
+            ("+ λ·L1 (acercarse al color real)" + (f", λ = {lam:,g}" if lam else ""), LABEL_PT, False, INK)]
     add_node(shapes, at(7.6, y0 + 2.05, 4.73, 1.0), loss, fill=CARD)
     return True
 
@@ -239,7 +240,7 @@ def visual_container(slide, box: Box, ctx: Context) -> bool:
     add_node(shapes, server, [("gunicorn", LABEL_PT + 4, True, WHITE),
                               ("recibe las peticiones HTTP", LABEL_PT, False, WHITE)], fill=INK)
     for column in workers.cols(1, 1, gap=Inches(0.3)):
-        add_node(shapes, column, [("worker", LABEL_PT + 2, True, WHITE),
+        add_node(shapes, column, [("proceso de trabajo", LABEL_PT + 2, True, WHITE),
                                   ("Flask + ONNX Runtime,", LABEL_PT, False, WHITE),
                                   ("el modelo cargado una vez", LABEL_PT, False, WHITE)], fill=ACCENT)
         add_arrow(shapes, column.left + column.width // 2, server.bottom + Inches(0.04),
@@ -264,7 +265,7 @@ def visual_cloud(slide, box: Box, ctx: Context) -> bool:
     flow, side = area.cols(57, 43, gap=Inches(0.45))
     steps = (("Repositorio", "código y Dockerfile", False),
              ("Integración continua", "construye y prueba la imagen", False),
-             ("VM en la nube", "cloud-init levanta el contenedor", True), ("Usuarios", "navegador o curl", True))
+             ("Máquina virtual", "cloud-init levanta el contenedor", True), ("Usuarios", "navegador o curl", True))
     cells = flow.rows(1, 1, 1, 1, gap=Inches(0.35))
     for (head, detail, plan), cell in zip(steps, cells):
         add_node(shapes, cell, [(head, LABEL_PT + 4, True, INK), (detail, LABEL_PT, False, TEXT)],

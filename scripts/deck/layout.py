@@ -29,6 +29,11 @@ def _em(text: str) -> float:
                for c in text)
 
 
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """The width of ``text`` on one line at ``size`` points, in points."""
+    return _em(text) * size * (BOLD if bold else 1.0)
+
+
 def lines_needed(text: str, width: int, size: float, bold: bool = False) -> int:
     """The lines ``text`` wraps to in a frame ``width`` wide (EMU) at ``size`` points."""
     available, scale = Emu(width).pt, size * (BOLD if bold else 1.0)

@@ -16,7 +16,7 @@ from .diagrams import hue_ring
 from .outputs import Context
 from .shapes import add_picture, add_rect, add_text
 
-COVER_PHOTO, INTRO_PHOTO = 1, 0  # which of the showcase's photos: its two best (a real success, by rule)
+COVER_PHOTO, INTRO_PHOTO = 0, 1  # which of the showcase's photos: its two best (a real success, by rule)
 
 
 def _sample(ctx: Context, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -45,8 +45,8 @@ def _labelled_photos(slide, box: Box, rows: list[list[np.ndarray]], headers: lis
     for r, row in enumerate(rows):
         top = top0 + header_h + r * (height + gap)
         if row_labels:
-            add_text(slide.shapes, Box(left0 - label_w, top, label_w - gap, height), [row_labels[r]], LABEL_PT,
-                     bold=True, color=INK, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
+            add_text(slide.shapes, Box(left0 - label_w, top, label_w - gap, height), row_labels[r].split("\n"),
+                     LABEL_PT, bold=True, color=INK, align=PP_ALIGN.RIGHT, anchor=MSO_ANCHOR.MIDDLE)
         for c, image in enumerate(row):
             add_picture(slide.shapes, image, Box(left0 + c * (width + gap), top, width, height), name=f"Visual: {name}")
 
@@ -89,7 +89,7 @@ def _picked_rows(ctx: Context, labels: tuple[str, ...]) -> tuple[list[list[np.nd
     for i, pick in enumerate(ctx.outputs.picks):
         if pick.label in labels:
             rows.append(list(_sample(ctx, i)))
-            names.append(f"{pick.label}\n{pick.gain:+.1f}")
+            names.append(f"{pick.label}\n{pick.gain:+.1f}".replace("-", "\u2212"))  # the minus sign
     return rows, names
 
 
@@ -144,7 +144,7 @@ def visual_page(slide, box: Box, ctx: Context) -> bool:
 def visual_mlflow(slide, box: Box, ctx: Context) -> bool:
     """The MLflow UI's runs table of this run's experiment (a screenshot from the local store)."""
     _screenshots(slide, box, [ctx.outputs.screenshot("mlflow", "runs.png")], ["MLflow: las corridas de esta ejecución"],
-                 "MLflow", crop=(0.125, 0.19, 1.0, 0.6))  # the runs table, without the UI's side bar
+                 "MLflow")  # scripts/mlflow_screenshots.py keeps the runs table alone
     return True
 
 

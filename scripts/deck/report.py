@@ -115,12 +115,22 @@ def _assignments(source: str) -> dict:
 REFERENCE = re.compile(r"^- (?P<authors>[^(]+?)\s*\((?P<year>\d{4})\)\.\s*\*(?P<title>[^*]+)\*")
 
 
+MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # a hyphen before a figure, not the one of 2026-12-07 or 1e-4
+
+
+def typeset(text: str) -> str:
+    """The deck's typography on the filled text: a negative number's sign is the minus sign (U+2212), as on
+    the charts and diagrams, not the hyphen the report's facts are written with."""
+    return MINUS.sub("\u2212", text)
+
+
 def fill(template: str, facts: dict, where: str) -> str:
-    """``template`` with its ``{{name}}`` placeholders filled from the report's facts; an unknown name raises."""
+    """``template`` with its ``{{name}}`` placeholders filled from the report's facts (typeset); an unknown
+    name raises."""
     lacking = story.missing(template, facts)
     if lacking:
         raise ValueError(f"{where}: the report published no fact named {', '.join(lacking)} (is it executed?)")
-    return story.fill(template, facts)
+    return typeset(story.fill(template, facts))
 
 
 def read_slides(slides_file: Path = SLIDES_FILE) -> dict:

@@ -68,16 +68,28 @@ def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: 
     """A matplotlib figure of (N, H, W, 3) uint8 or float images (or (N, H, W) gray); in a list, a None
     leaves its cell empty (to start a new row, say). ``wrap``: put each title on lines of at most that
     many characters (``wrap_name``) so a full file name fits under its thumbnail, each row taller by the
-    lines it needs; None keeps the titles as given."""
+    lines it needs; None keeps the titles as given. A line never gets wider than its thumbnail: ``wrap``
+    is capped at the characters that fit in ``size`` inches at the titles' 10 pt, so neighbouring titles
+    do not run into each other, and the suptitle gets a band of its own above the titles."""
     import matplotlib.pyplot as plt
 
     n = len(images)
     rows = max(1, -(-n // cols))
     height = size
+    lines = 1
     if titles is not None and wrap:
+        wrap = max(8, min(wrap, _chars_that_fit(size)))
         titles = ["\n".join(wrap_name(line, wrap) for line in str(t or "").split("\n")) for t in titles]
-        height += 0.25 * max((t.count("\n") + 1 for t in titles), default=0)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * height), squeeze=False)
+        lines = max((t.count("\n") + 1 for t in titles), default=1)
+    elif titles is not None:
+        lines = max((str(t or "").count("\n") + 1 for t in titles), default=1)
+    if titles is not None:
+        height += 0.2 * lines + 0.1  # 10 pt lines (0.17 in) and a gap to the row above
+    # constrained layout: it makes room for each title (and the suptitle) before placing the images, so a
+    # long title never runs into the row above or into its neighbour's
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * height + (0.35 if suptitle else 0.0)),
+                             squeeze=False, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.04, h_pad=0.06, wspace=0.02, hspace=0.02)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n and images[i] is not None:
@@ -87,8 +99,13 @@ def image_grid(images, titles=None, cols: int = 8, size: float = 1.6, suptitle: 
                 ax.set_title(str(titles[i]), fontsize=10)  # legible at a page's width
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
+
+
+def _chars_that_fit(width: float, fontsize: float = 10.0) -> int:
+    """About how many characters of a file name fit on one line ``width`` inches wide at ``fontsize`` pt
+    (DejaVu Sans: about 0.6 em a character, with a margin so that neighbours keep a gap)."""
+    return int(width * 72 / (0.62 * fontsize))
 
 
 def split_samples(data: CleanData, split: str, n: int = 16, seed: int = 0):
@@ -168,7 +185,7 @@ def plot_ab_histogram(counts, a_edges, b_edges, title: str = "a*b* distribution 
     ax.set(xlabel=labels[0], ylabel=labels[1], title=title, aspect="equal")
     ax.axhline(0, color="w", lw=0.5)
     ax.axvline(0, color="w", lw=0.5)
-    fig.colorbar(mesh, ax=ax, label=labels[2])
+    fig.colorbar(mesh, ax=ax, label=labels[2], pad=0.02, fraction=0.046)
     fig.tight_layout()
     return fig
 
@@ -283,16 +300,27 @@ def hue_colours(edges: np.ndarray, lightness: float = 65.0, chroma: float = 45.0
     return np.clip(color.lab_to_rgb(lab.astype(np.float32)), 0, 1)
 
 
-def plot_hue_histogram(counts: np.ndarray, edges: np.ndarray, title: str = "hue of the chromatic pixels", ax=None):
-    """``hue_histogram`` as a polar bar chart, each bar in its own hue (on a polar ``ax``, or a new one)."""
+def plot_hue_histogram(counts: np.ndarray, edges: np.ndarray, title: str = "hue of the chromatic pixels", ax=None,
+                       boundaries=None):
+    """``hue_histogram`` as a polar bar chart, each bar in its own hue (on a polar ``ax``, or a new one); the
+    radius is the share of the chromatic pixels, labelled in %. ``boundaries``: hue angles (degrees) where
+    a thin line marks the edge between two families (``HUE_FAMILIES``' starts, say)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     if ax is None:
         ax = plt.figure(figsize=(4.5, 4.5)).add_subplot(projection="polar")
-    ax.bar(np.radians(edges[:-1]), counts / max(counts.sum(), 1), width=np.radians(np.diff(edges)), align="edge",
+    shares = counts / max(counts.sum(), 1)
+    ax.bar(np.radians(edges[:-1]), shares, width=np.radians(np.diff(edges)), align="edge",
            color=hue_colours(edges), edgecolor="k", linewidth=0.3)
+    top = float(shares.max()) if len(shares) else 0.0
+    for angle in boundaries or ():
+        ax.plot([np.radians(angle)] * 2, [0, top * 1.05], color="0.3", lw=0.8, ls="--")
     ax.set_title(title, fontsize=10)
-    ax.set_yticklabels([])
+    ax.yaxis.set_major_locator(MaxNLocator(3))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.tick_params(axis="y", labelsize=10, colors="0.3")
+    ax.set_rlabel_position(200)  # where the bars are short (cyan), so the labels stay legible
     return ax.figure
 
 
@@ -327,6 +355,131 @@ def crop_loss(data: CleanData):
     (width / height) and the share of its area outside the square. DataFrame with ``split``."""
     w, h = data.index["width"].astype(float), data.index["height"].astype(float)
     return data.index[["split", "source"]].assign(aspect=w / h, discarded=1.0 - np.minimum(w, h) / np.maximum(w, h))
+
+
+def crop_views(data: CleanData, files: list[str], height: int = 160, shade: float = 0.35) -> list[np.ndarray]:
+    """Raw photos of ``files`` at ``height`` pixels, their aspect kept, with what the centre-square crop of
+    ``prepare`` discards darkened to ``shade`` of its brightness (the bundled photos are wide: the sides).
+    Raises a UserError when the raw folder is not on this machine (``raw_thumbnails``)."""
+    from PIL import Image, ImageOps
+
+    root = raw_root(data)
+    if not root.is_dir():
+        raise UserError(f"the raw photos ('{root}') are not on this machine; the list above names the files")
+    out = []
+    for name in files:
+        with Image.open(root / name) as im:
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
+        rgb = rgb.resize((max(1, round(rgb.width * height / rgb.height)), height), Image.Resampling.LANCZOS)
+        pixels = np.asarray(rgb, dtype=np.float32)
+        side = min(rgb.width, rgb.height)
+        left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
+        mask = np.full(pixels.shape[:2], shade, np.float32)
+        mask[top:top + side, left:left + side] = 1.0
+        out.append((pixels * mask[..., None]).round().astype(np.uint8))
+    return out
+
+
+def series_name(name: str) -> str:
+    """The series a file name belongs to: the name without its extension and its trailing number (and a
+    suffix after the number, ``-harro`` in ``endlesssky__mountain18-harro.jpg``), so that
+    ``kphotoalbum__grand_canyon_2.jpg`` -> ``kphotoalbum__grand_canyon`` and ``stellarium__mars-3.jpg`` ->
+    ``stellarium__mars``. A name with no number is its own series. Same series is a guess from the name: a
+    shared theme (``endlesssky__city``) as well as one shoot or one panorama."""
+    stem = Path(name).name.rsplit(".", 1)[0]
+    match = re.match(r"^(.*?)[-_ ]?\d+(?:-[A-Za-z]+)?$", stem)
+    return match.group(1) if match and match.group(1) else stem
+
+
+def perceptual_hashes(data: CleanData) -> np.ndarray:
+    """The kept photos' perceptual hashes as uint64, in the order of ``data.index``: index.csv's ``phash``
+    (prepare's ``perceptual_hash`` of each whole photo, before the crop); without that column, the hash of
+    each stored centre square."""
+    import pandas as pd
+
+    if "phash" in data.index.columns:
+        values = data.index["phash"]
+        if pd.api.types.is_numeric_dtype(values) and data.root is not None:  # all digits, read as numbers
+            values = pd.read_csv(Path(data.root) / "index.csv", dtype={"phash": str})["phash"]
+        return np.array([int(str(v), 16) for v in values], dtype=np.uint64)
+    from PIL import Image
+
+    from .data.prepare import perceptual_hash
+
+    return np.array([perceptual_hash(Image.fromarray(np.asarray(data.arrays[s][r])))
+                     for s, r in zip(data.index["split"], data.index["row"])], dtype=np.uint64)
+
+
+def cross_split_neighbours(data: CleanData, reference: str = "train"):
+    """For each kept photo, its nearest photo of ``reference`` by perceptual-hash distance (how many of the 64
+    bits differ; ``prepare`` drops a photo within ``near_dup_distance``, 4, of an earlier one). A photo of
+    ``reference`` is compared with the others of ``reference`` (the distances between unrelated photos of
+    one split: the yardstick). DataFrame of split, source, nearest, distance, sorted by distance; empty when
+    ``reference`` has fewer than 2 photos."""
+    import pandas as pd
+
+    index = data.index.reset_index(drop=True)
+    ref = np.flatnonzero(index["split"].to_numpy() == reference)
+    if len(ref) < 2:
+        return pd.DataFrame(columns=["split", "source", "nearest", "distance"])
+    hashes = perceptual_hashes(data)
+    dist = np.bitwise_count(hashes[:, None] ^ hashes[None, ref]).astype(np.int64)  # (all, reference)
+    dist[ref, np.arange(len(ref))] = 65  # not itself
+    best = dist.argmin(1)
+    return pd.DataFrame({"split": index["split"], "source": index["source"],
+                         "nearest": index["source"].to_numpy()[ref[best]],
+                         "distance": dist[np.arange(len(index)), best]}).sort_values(
+        ["distance", "split", "source"], kind="stable").reset_index(drop=True)
+
+
+def series_across_splits(data: CleanData):
+    """The series (``series_name``) with photos in more than one split: DataFrame indexed by series, photos
+    per split, and the files of each split (``files_<split>``), largest series first."""
+    import pandas as pd
+
+    index = data.index.assign(series=data.index["source"].map(series_name))
+    table = index.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
+    table = table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
+    table = table[(table > 0).sum(axis=1) > 1]
+    for split in SPLITS:
+        files = index[index["split"] == split].groupby("series")["source"].agg(list)
+        table[f"files_{split}"] = files.reindex(table.index).apply(lambda v: v if isinstance(v, list) else [])
+    order = table[list(SPLITS)].sum(axis=1).sort_values(ascending=False, kind="stable").index
+    return table.loc[order]
+
+
+def plot_filter_thresholds(result: dict, gray_chroma: float, tint_hue_spread: float, tint_chroma: float,
+                           labels=("etiqueta: color", "etiqueta: sin color"), axes=None):
+    """The gray/toned filter's thresholds against the labels of ``data.detector.measure``'s ``result``: the
+    mean chroma of every labelled photo by label, with the near-gray threshold (left), and mean chroma
+    against hue spread with the toned rule's box (right). ``labels``: the legend's names of the two labels."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig = axes[0].figure
+    stats, marked = result["stats"], result["labels"]
+    groups = {False: [n for n in stats if not marked[n]], True: [n for n in stats if marked[n]]}
+    colours = {False: "tab:blue", True: "tab:orange"}
+    top = max(20.0, 3 * gray_chroma)  # the overlap is near the threshold: the rest goes into the last bar
+    bins = np.linspace(0, top, 4 * round(top) // 2 + 1)
+    for gray, names in groups.items():
+        axes[0].hist(np.clip([stats[n]["chroma_mean"] for n in names], 0, top - 1e-9), bins=bins, alpha=0.6,
+                     color=colours[gray], label=f"{labels[gray]} ({len(names):,})")
+    axes[0].axvline(gray_chroma, color="k", ls="--", lw=1)
+    axes[0].set(xlim=(0, top), xlabel=f"croma media (miniatura de 64 px; la última barra: {top:g} o más)", ylabel="fotos")
+    axes[0].legend(fontsize=10)
+    for gray, names in groups.items():
+        axes[1].scatter([stats[n]["chroma_mean"] for n in names], [stats[n]["hue_spread"] for n in names], s=12,
+                        alpha=0.6, color=colours[gray], label=labels[gray])
+    axes[1].add_patch(plt.Rectangle((0, 0), tint_chroma, tint_hue_spread, fill=False, ec="k", ls="--", lw=1))
+    axes[1].axvline(gray_chroma, color="k", ls=":", lw=1)
+    axes[1].set(xlabel="croma media", ylabel="dispersión del tono (°)", yscale="symlog", xlim=(0, None))
+    axes[1].set_ylim(0, 200)
+    axes[1].set_yticks([0, 1, 3, 6, 10, 30, 100], ["0", "1", "3", "6", "10", "30", "100"])
+    axes[1].legend(fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def split_similarity(stats, features=("brightness", "contrast", "a_mean", "b_mean", "colourfulness"),

@@ -24,8 +24,8 @@ BASELINES = ("fid_baseline_gray", "kid_baseline_gray", "fid_baseline_real_halves
 
 
 def runs_frame(experiment: str, run_ids=None, split: str = "test"):
-    """One row per finished run of ``experiment`` (or just ``run_ids``): name, lr_G, lr_D, epochs, model
-    size, validation L1 and the evaluation metrics with N (``images``) and views a photo (``crops``); FID
+    """One row per finished run of ``experiment`` (or just ``run_ids``): name, lr_G, lr_D, lambda_L1, seed,
+    epochs, model size, validation L1 and the evaluation metrics with N (``images``) and views a photo (``crops``); FID
     and KID are NaN where they were not computed, with the reason in ``fid_status`` and the network in
     ``fid_network``. Sorted by FID, else by CIEDE2000. Compare rows only at equal N and crops."""
     import pandas as pd
@@ -37,7 +37,8 @@ def runs_frame(experiment: str, run_ids=None, split: str = "test"):
     for run in runs:
         p, m, t = run.data.params, run.data.metrics, run.data.tags
         row = {"run": run.info.run_name, "run_id": run.info.run_id, "lr_G": float(p["lr_g"]),
-               "lr_D": float(p["lr_d"]), "epochs": int(p.get("epochs", 0)), "model_size": p.get("model_size"),
+               "lr_D": float(p["lr_d"]), "lambda_l1": float(p.get("lambda_l1", math.nan)), "seed": int(p.get("seed", 0)),
+               "epochs": int(p.get("epochs", 0)), "model_size": p.get("model_size"),
                "image_size": int(p.get("image_size", 0))}
         for key in METRICS:
             name = key.replace("test_", f"{split}_")
@@ -80,26 +81,33 @@ def loss_history(run_id: str, keys=(*LOSSES, "val_l1")):
 
 
 def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, xlabel: str = "step"):
-    """Losses of several runs side by side: ``histories`` maps a label to ``loss_history(...)``.
-    Step losses are shown as a rolling mean over ``smooth`` steps; val L1 per epoch as dots.
-    ``titles`` maps a metric to its panel's title (default: the metric's name)."""
+    """Losses of several runs: ``histories`` maps a label to ``loss_history(...)``. Five panels on two rows
+    (readable at a page's width), the legend in the sixth. Step losses are shown as a rolling mean over
+    ``smooth`` steps; val L1 per epoch as dots. ``titles`` maps a metric to its panel's title (default: the
+    metric's name)."""
     import matplotlib.pyplot as plt
 
     keys = [*LOSSES, "val_l1"]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.4 * len(keys), 3.0))
+    fig, grid = plt.subplots(2, 3, figsize=(10.0, 5.6))
+    axes, legend_ax = list(grid.flat[:len(keys)]), grid.flat[-1]
+    lines = {}
     for label, frame in histories.items():
         for ax, key in zip(axes, keys):
             if key not in frame:
                 continue
             values = frame[key].dropna()
             if key == "val_l1":
-                ax.plot(values.index, values.values, "o-", ms=2, label=label)
+                (line,) = ax.plot(values.index, values.values, "o-", ms=3, label=label)
             else:
-                ax.plot(values.index, values.rolling(smooth, min_periods=1).mean().values, label=label)
+                (line,) = ax.plot(values.index, values.rolling(smooth, min_periods=1).mean().values, label=label)
+            lines.setdefault(label, line)
     for ax, key in zip(axes, keys):
-        ax.set(title=(titles or {}).get(key, key), xlabel=xlabel)
+        ax.set_title((titles or {}).get(key, key), fontsize=12)
+        ax.set_xlabel(xlabel, fontsize=11)
+        ax.tick_params(labelsize=10)
         ax.grid(alpha=0.3)
-    axes[-1].legend(fontsize=10)
+    legend_ax.set_axis_off()
+    legend_ax.legend(list(lines.values()), list(lines), loc="center", fontsize=10, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -74,6 +74,12 @@ def percent(share: float, decimals: int = 0) -> str:
     return f"{100 * share:,.{decimals}f}%"
 
 
+def weight(x: float) -> str:
+    """A setting such as lambda_L1: 1000 -> '1,000', 0.5 -> '0.5' (the thousands comma of the convention)."""
+    x = float(x)
+    return f"{x:,.0f}" if x.is_integer() else f"{x:g}"
+
+
 def listing(items: list[str]) -> str:
     """['a', 'b', 'c'] -> 'a, b y c'."""
     items = list(items)
@@ -101,7 +107,9 @@ def publish(facts: dict[str, str]) -> None:
     """Show ``facts`` to the deliverables build from a notebook cell (nothing a reader sees)."""
     from IPython.display import display
 
-    display({FACTS_MIME: {k: str(v) for k, v in facts.items()}}, raw=True)
+    # an empty text/plain beside it: a notebook viewer that does not know the facts' type shows nothing, not a
+    # "no renderer" notice
+    display({FACTS_MIME: {k: str(v) for k, v in facts.items()}, "text/plain": ""}, raw=True)
 
 
 # --- differences with their spread ---------------------------------------------------------------------
@@ -115,6 +123,7 @@ class Difference:
     low: float
     high: float
     lower_is_better: bool
+    spread: float | None = None  # KID: the threshold of select's rule; the interval is value ± spread
 
     @property
     def verdict(self) -> str:
@@ -123,8 +132,11 @@ class Difference:
             return "sin diferencia"
         return "mejor" if (self.high < 0) == self.lower_is_better else "peor"
 
-    def text(self, decimals: int = 2) -> str:
-        """'-0.12 [-0.40, +0.15]'."""
+    def text(self, decimals: int = 2, threshold: str = "umbral") -> str:
+        """'-0.12 [-0.40, +0.15]' (a bootstrap interval); a KID difference, '-0.0028 (umbral ±0.0030)' (its rule's
+        threshold, not an interval: ``threshold`` names it, 'threshold' in English)."""
+        if self.spread is not None:
+            return f"{signed(self.value, decimals)} ({threshold} ±{number(self.spread, decimals)})"
         return f"{signed(self.value, decimals)} [{signed(self.low, decimals)}, {signed(self.high, decimals)}]"
 
 
@@ -149,7 +161,7 @@ def kid_difference(a: float, a_std: float, b: float, b_std: float) -> Difference
     from .selection import kid_spread
 
     spread = kid_spread(a_std, b_std)
-    return Difference("kid", a - b, a - b - spread, a - b + spread, True)
+    return Difference("kid", a - b, a - b - spread, a - b + spread, True, spread)
 
 
 # --- the pipeline's runs ---------------------------------------------------------------------------------
@@ -290,7 +302,7 @@ def run_facts(prefix: str, run: Run) -> dict[str, str]:
     out[f"{prefix}.colourfulness_real"] = number(run.m("colourfulness_real"), 1)
     for key in ("lr_g", "lr_d", "lambda_l1", "seed"):
         if key in run.settings:
-            out[f"{prefix}.{key}"] = f"{run.settings[key]:g}"
+            out[f"{prefix}.{key}"] = weight(run.settings[key]) if key == "lambda_l1" else f"{run.settings[key]:g}"
     return out
 
 
@@ -323,6 +335,8 @@ def result_facts(res: Results) -> dict[str, str]:
             except UserError:
                 continue
             out[f"champion_vs_l1.{measure}"] = d.text(4 if measure == "kid" else 3 if measure == "ssim" else 2)
+            if measure == "kid":
+                out["champion_vs_l1.kid_en"] = d.text(4, threshold="threshold")
             out[f"champion_vs_l1.{measure}.verdict"] = d.verdict
         for measure in ("ciede2000", "psnr"):
             d = res.vs_gray("l1", measure)
@@ -336,14 +350,14 @@ def result_facts(res: Results) -> dict[str, str]:
         every = [r.m(measure) for r in res.runs.values()]
         out[f"runs.{measure}_range"] = f"{number(min(every), d)} a {number(max(every), d)}"
     out["seeds.count"] = f"{len(seeds):,}"
-    out["seeds.lambda_l1"] = f"{seeds[0].settings['lambda_l1']:g}" if seeds else "—"
+    out["seeds.lambda_l1"] = weight(seeds[0].settings["lambda_l1"]) if seeds else "—"
     if res.l1 is not None:
         for measure in ("fid", "kid"):
             below = sum(r.m(measure) < res.l1.m(measure) for r in res.runs.values())
             out[f"runs.below_l1_{measure}"] = f"{below:,}"
     doses = res.doses()
-    out["doses.list"] = listing([f"{r.settings['lambda_l1']:g}" for r in doses]) or "—"
-    out["doses.detail"] = listing([f"con λ = {r.settings['lambda_l1']:g}, FID {number(r.m('fid'), 1)} y KID "
+    out["doses.list"] = listing([weight(r.settings["lambda_l1"]) for r in doses]) or "—"
+    out["doses.detail"] = listing([f"con λ = {weight(r.settings['lambda_l1'])}, FID {number(r.m('fid'), 1)} y KID "
                                    f"{number(r.m('kid'), 4)}" for r in doses]) or "—"
     out["doses.colourfulness"] = listing([number(r.m("colourfulness"), 1) for r in doses]) or "—"
     out["doses.count"] = f"{len(doses):,}"
