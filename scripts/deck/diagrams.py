@@ -55,7 +55,7 @@ def visual_objectives(slide, box: Box, ctx: Context) -> bool:
     goals = (("Datos", "explorar, limpiar y versionar con DVC", MSO_SHAPE.CAN, HUES[4]),
              ("Modelo", "pix2pix en L*a*b*, cada corrida en MLflow", MSO_SHAPE.GEAR_6, HUES[8]),
              ("Selección", "barrer lr_G y lr_D, elegir por FID, exportar a ONNX", MSO_SHAPE.STAR_5_POINT, HUES[2]),
-             ("Producción", "API Flask y gunicorn en Docker, en la nube", MSO_SHAPE.CLOUD, HUES[6]))
+             ("Producción", "API Flask y gunicorn en Docker, lista para la nube", MSO_SHAPE.CLOUD, HUES[6]))
     shapes = add_group(slide, "objetivos")
     top, bottom = box.inset(dy=Inches(0.1)).rows(1, 1, gap=Inches(0.3))
     cells = [*top.cols(1, 1, gap=Inches(0.3)), *bottom.cols(1, 1, gap=Inches(0.3))]
