@@ -131,11 +131,12 @@ def _sweep_item(name: str) -> tuple[str, str]:
 
 def _run_label(run, base_rates: str | None = None) -> str:
     """The sweep item in few words, on one line: 'λ 100', 'semilla 1' (variants of the base recipe), the base
-    recipe itself 'base (semilla 0)', else its rates 'lr 1e-4 / 3e-4' (G / D)."""
+    recipe itself 'base (semilla 0)', else its rates 'G 1e-4 / D 3e-4'."""
     rates, variant = _sweep_item(run.run)
     if variant:
         return variant.replace("lambda", "λ ").replace("seed", "semilla ")
-    return "base (semilla 0)" if rates == base_rates else f"lr {rates}"
+    g, d = rates.split(" / ")
+    return "base (semilla 0)" if rates == base_rates else f"G {g} / D {d}"
 
 
 def visual_eda(slide, box: Box, ctx: Context) -> bool:
