@@ -50,8 +50,9 @@ README_BLOCK = re.compile(r"(<!-- facts:model -->\n)(.*?)(<!-- /facts -->)", re.
 README_TEMPLATE = """\
 A U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder, trained on {{data.scanned}} openly licensed photos
 from Debian packages and games (`Data/Raw Data/photos`: {{data.train}} for training) by the committed `dvc repro`
-on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss; the champion by FID of
-{{runs.count}} adversarial runs is `{{champion.name}}`. On the {{eval.photos}} test photos ({{eval.images}} views):
+on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss; the champion by validation FID
+({{champion.val_fid}} on {{val.photos}} photos) of {{runs.count}} adversarial runs is `{{champion.name}}`. On the
+{{eval.photos}} test photos ({{eval.images}} views), which played no part in the choice:
 FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}} ({{gray.kid}}), PSNR
 {{champion.psnr}} dB ({{gray.psnr}}; paired difference {{champion_vs_gray.psnr}}, {{champion_vs_gray.psnr.verdict_en}}),
 CIEDE2000 {{champion.ciede2000}} ({{gray.ciede2000}}; {{champion_vs_gray.ciede2000}},

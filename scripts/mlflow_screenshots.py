@@ -25,9 +25,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 WINDOW = (1600, 1000)  # wide enough for the runs table's metric columns, legible at a page's width
-# The runs table's columns: the sweep's settings and the selection's metrics, instead of the UI's defaults.
+# The runs table's columns: the sweep's settings, the metric select ranks by (val_fid) and the test scores, instead
+# of the UI's defaults; the rows in select's order.
 HIDE = ("Dataset", "Source", "Models")
-SHOW = ("lambda_l1", "lr_d", "lr_g", "seed", "test_fid", "test_kid", "test_ciede2000", "test_colourfulness")
+SHOW = ("lambda_l1", "lr_d", "lr_g", "seed", "val_fid", "test_fid", "test_kid", "test_ciede2000", "test_colourfulness")
 
 
 def to_the_run_details(browser) -> None:
@@ -176,7 +177,7 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
 
     try:
         ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one
-        shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60test_fid%60"
+        shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60val_fid%60"
              "&orderByAsc=true", champion, choose_columns, runs_table)
         shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{runs[champion]}?{ml}", "test_fid")
         chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]

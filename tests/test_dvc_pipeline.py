@@ -19,6 +19,7 @@ STAGE_MODULES = {
     "train": "chromatic_charm.training.loop",
     "evaluate_l1": "chromatic_charm.evaluation",
     "evaluate": "chromatic_charm.evaluation",
+    "validate": "chromatic_charm.evaluation",
     "select": "chromatic_charm.selection, chromatic_charm.tracking",  # it imports tracking when it runs
     "export": "chromatic_charm.export",
 }

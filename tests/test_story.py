@@ -2,6 +2,7 @@
 show a placeholder, and comparisons that say "sin diferencia" when the interval holds zero."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -96,6 +97,42 @@ def test_results_read_the_pipeline_and_compare_runs_photo_by_photo(tmp_path):
         res.compare("a", "l1", "ssim")
 
 
+def test_the_validation_split_chooses_and_the_test_split_reports(tmp_path):
+    """The pipeline's select ranks by val_fid (stage validate): the facts name that metric, the champion's place on the
+    test split and how alike the two splits order the runs."""
+    sweep = {k: {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": lam, "seed": 0} for k, lam in (("a", 100), ("b", 300), ("c", 1000))}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sweep": sweep}))
+    for key, test_fid, val_fid in (("a", 70.0, 92.0), ("b", 70.5, 91.0), ("c", 74.0, 95.0)):
+        _write_run(tmp_path, key, f"id-{key}", {"test_fid": test_fid, "test_kid": 0.003, "test_kid_std": 0.001}, {})
+        (tmp_path / "metrics" / "validation").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "metrics" / "validation" / f"{key}.json").write_text(json.dumps(
+            {"run_id": f"id-{key}", "metrics": {"val_fid": val_fid, "val_kid": 0.005, "val_photos": 4, "val_images": 20}}))
+    (tmp_path / "metrics" / "champion.json").write_text(json.dumps({"run_id": "id-b", "metric": "val_fid"}))
+    (tmp_path / "src" / "chromatic_charm" / "assets").mkdir(parents=True)
+    (tmp_path / "src" / "chromatic_charm" / "assets" / "generator.json").write_text("{}")
+
+    res = story.results(tmp_path)
+    assert res.selected_by == "val_fid" and res.selection_split == "val"
+    assert [r.key for r in res.ranked()] == ["b", "a", "c"] and [r.key for r in res.ranked("test_fid")] == ["a", "b", "c"]
+    assert res.best.m("fid", "val") == 91.0 and res.best.m("fid") == 70.5  # both splits on one run, no clash
+    facts = story.selection_facts(res)
+    assert facts["select.metric"] == "FID de validación" and facts["champion.test_rank"] == "2"
+    assert facts["test.best"] == "pipeline-a" and facts["val.images"] == "20"
+    assert facts["select.rank_correlation"] == "0.50"  # ranks (2, 1, 3) against (1, 2, 3)
+    assert story.result_facts(res)["champion.val_fid"] == "91.0"
+    # a validation file of another run (a re-trained item) is not merged into this one
+    (tmp_path / "metrics" / "validation" / "c.json").write_text(json.dumps({"run_id": "old", "metrics": {"val_fid": 1.0}}))
+    assert math.isnan(story.results(tmp_path).runs["c"].m("fid", "val"))
+    assert story.selection_facts(story.results(tmp_path))["select.rank_correlation"] == "—"
+
+
+def test_rank_correlation_is_spearmans():
+    assert story.rank_correlation([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert story.rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert story.rank_correlation([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9486833, abs=1e-6)  # a tie: mean ranks
+    assert math.isnan(story.rank_correlation([1, 2], [1, 2])) and math.isnan(story.rank_correlation([1, 1, 1], [1, 2, 3]))
+
+
 def test_the_showcase_is_the_best_the_median_and_the_worst_by_gain_over_gray():
     gray = [12.0, 12.0, 12.0, 12.0, 12.0, 12.0, 12.0]
     model = [10.0, 13.0, 11.5, 12.5, 5.0, 20.0, 12.0]  # gains 2, -1, 0.5, -0.5, 7, -8, 0
@@ -114,3 +151,17 @@ def test_a_kid_difference_shows_its_rules_threshold_not_an_interval():
     assert d.text(4) == "-0.0028 (umbral ±0.0030)" and d.verdict == "sin diferencia"
     assert d.text(4, threshold="threshold") == "-0.0028 (threshold ±0.0030)"
     assert story.weight(1000) == "1,000" and story.weight(300.0) == "300" and story.weight(0.5) == "0.5"
+
+
+def test_two_groups_of_photos_compare_with_an_unpaired_interval():
+    """Test photos with a relative in training against the others: different photos, so each group is resampled on
+    its own; the interval holds the difference of the means and reads like a paired one."""
+    rng = np.random.default_rng(0)
+    high, low = rng.normal(1.5, 0.5, 16), rng.normal(-0.2, 0.5, 30)
+    d = story.between_groups(high, low, "gain")
+    assert d.value == pytest.approx(high.mean() - low.mean()) and d.low < d.value < d.high
+    assert d.low > 0 and d.verdict == "mejor"  # higher gain is better, and 1.7 apart is far beyond the spread
+    same = story.between_groups(low[:15], low[15:], "ciede2000")
+    assert same.low < 0 < same.high and same.verdict == "sin diferencia"
+    with pytest.raises(ValueError, match="at least 2 photos"):
+        story.between_groups([1.0], low, "gain")

@@ -170,6 +170,10 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
     """FID and KID of every run and of the two references, one bar a row, every row labelled once (on the
     FID chart; the KID chart beside it has the same rows), and what N is under them."""
     runs, m, results = ctx.outputs.runs, ctx.outputs.champion_metrics, ctx.outputs.results
+    chosen_by = results["champion"].get("metric", "test_fid")
+    order = chosen_by.removeprefix("test_") if chosen_by.startswith("test_") else chosen_by
+    if order in runs and runs[order].notna().all():  # the rows in the order of the choice (val_fid in the pipeline)
+        runs = runs.sort_values(order, kind="stable").reset_index(drop=True)
     champion = results["champion"]["run_id"]
     base = _base_rates(runs["run"])
     labels = [_run_label(r, base) for r in runs.itertuples()]
@@ -186,7 +190,8 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
     colours.append(RGBColor(0xA0, 0xA0, 0xA6))
     photos, crops = int(m["test_photos"]), int(m["test_crops"])
     caption = (f"N = {photos} fotos de prueba × {crops} vistas = {photos * crops}, las mismas en cada corrida: "
-               "con un N tan pequeño, el FID solo se compara entre estas corridas.")
+               "con un N tan pequeño, el FID solo se compara entre estas corridas."
+               + (" Filas en el orden de la elección (FID de validación)." if chosen_by == "val_fid" else ""))
     caption_h = Inches(0.15) + int(Pt(lines_needed(caption, box.width - Inches(0.2), LABEL_PT) * LABEL_PT * LINE).emu)
     charts = Box(box.left, box.top, box.width, box.height - caption_h)
     label_w = Inches(0.3) + int(Pt(max(text_width(label, LABEL_PT) for label in labels)).emu)
@@ -194,8 +199,8 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
     bars = (charts.width - gap - label_w) // 2
     left, right = charts.cols(label_w + bars, bars, gap=gap)
     top = Inches(0.5)
-    for part, values, title, fmt, margin in ((left, fid, "FID (menor es mejor)", "0.0", label_w),
-                                             (right, kid, "KID (menor es mejor)", "0.0000", Inches(0.1))):
+    for part, values, title, fmt, margin in ((left, fid, "FID de prueba (menor es mejor)", "0.0", label_w),
+                                             (right, kid, "KID de prueba (menor es mejor)", "0.0000", Inches(0.1))):
         chart = _bar_chart(slide.shapes, part, labels, values, colours, title, fmt)
         _label_every_category(chart)
         _plot_layout(chart, part, left=margin, top=top)

@@ -110,11 +110,12 @@ def visual_failures(slide, box: Box, ctx: Context) -> bool:
 
 def _screenshots(slide, box: Box, paths, captions: list[str], name: str, crop=None) -> None:
     """Screenshots side by side, as large as fits, each with its caption under it; ``crop`` (left, top, right,
-    bottom as fractions of the image) keeps the part that matters."""
+    bottom as fractions of the image; one for all, or a list with one per screenshot) keeps the part that matters."""
     from PIL import Image
 
+    crops = list(crop) if crop and isinstance(crop[0], (tuple, list)) else [crop] * len(paths)
     images = []
-    for path in paths:
+    for path, crop in zip(paths, crops):
         with Image.open(path) as image:
             image = image.convert("RGB")
             if crop:
@@ -137,7 +138,8 @@ def visual_page(slide, box: Box, ctx: Context) -> bool:
     """The running web page: a colourised photo with the before/after slider, and the colour picker placing a hint."""
     paths = [ctx.outputs.screenshot("pagina", n) for n in ("page_slider.png", "page_picker.png")]
     _screenshots(slide, box, paths, ["la foto colorizada, con el deslizador antes/después",
-                                     "una pista: el selector de color sobre el resultado"], "la página en marcha")
+                                     "una pista: el selector de color sobre el resultado"], "la página en marcha",
+                 crop=[(0.19, 0.04, 0.81, 0.86), (0.12, 0.17, 0.88, 0.67)])  # the photo and its controls, not the page
     return True
 
 

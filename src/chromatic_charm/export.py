@@ -297,6 +297,10 @@ def model_card(metadata: dict, onnx_path: Path) -> str:
                       "whether that is better or worse than gray beyond the spread.", "", scales]
     else:
         lines.append("Not evaluated: run `chromatic-charm evaluate` on its checkpoint.")
+    if "val_fid" in m and "val_images" in m:  # the pipeline's select ranks these; the test numbers only report
+        lines += ["", f"On the validation split (what the pipeline's `select` ranks the runs by, so that the test "
+                  f"numbers above are not the ones that chose it): FID {m['val_fid']:.4g}, KID {m.get('val_kid', float('nan')):.4g}, "
+                  f"N = {m['val_images']:.0f} images ({m['val_photos']:.0f} photos x {m['val_crops']:.0f} views)."]
     lines += ["", "## Limits", "", LIMITS, ""]
     return "\n".join(lines)
 

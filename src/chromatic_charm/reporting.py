@@ -18,7 +18,7 @@ from .config import project_root
 from .errors import UserError
 
 LOSSES = ("loss_D_real", "loss_D_fake", "loss_G_GAN", "loss_G_L1")
-METRICS = ("val_l1", "test_fid", "test_kid", "test_kid_std", "test_ciede2000", "test_psnr", "test_ssim",
+METRICS = ("val_l1", "val_fid", "test_fid", "test_kid", "test_kid_std", "test_ciede2000", "test_psnr", "test_ssim",
            "test_colourfulness", "test_colourfulness_real", "test_images", "test_crops")
 BASELINES = ("fid_baseline_gray", "kid_baseline_gray", "fid_baseline_real_halves", "kid_baseline_real_halves")
 
@@ -113,14 +113,16 @@ def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, x
 
 
 def pipeline_results(root: str | Path | None = None) -> dict:
-    """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json (the adversarial runs),
-    metrics/baseline/*.json (the L1-only run, when there is one), metrics/champion.json and the exported
+    """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json (the adversarial runs on the test
+    split), metrics/validation/*.json (the same runs on the validation split, which select ranks; {} for a
+    pipeline from before it), metrics/baseline/*.json (the L1-only run, when there is one), metrics/champion.json and the exported
     model's metadata (the package's shipped model). Missing pieces raise, saying which stage makes them."""
     import yaml
 
     root = Path(root) if root else project_root()
     params_file = root / "params.yaml"
     evaluations = sorted((root / "metrics" / "evaluation").glob("*.json"))
+    validations = sorted((root / "metrics" / "validation").glob("*.json"))
     baselines = sorted((root / "metrics" / "baseline").glob("*.json"))
     champion = root / "metrics" / "champion.json"
     model_meta = root / "src" / "chromatic_charm" / "assets" / "generator.json"
@@ -131,6 +133,7 @@ def pipeline_results(root: str | Path | None = None) -> dict:
         raise UserError(f"no metrics/evaluation/*.json in {root}: run `dvc repro` (stage evaluate)")
     return {"params": yaml.safe_load(params_file.read_text()),
             "evaluations": {p.stem: json.loads(p.read_text()) for p in evaluations},
+            "validations": {p.stem: json.loads(p.read_text()) for p in validations},
             "baselines": {p.stem: json.loads(p.read_text()) for p in baselines},
             "champion": json.loads(champion.read_text()),
             "model": json.loads(model_meta.read_text()),

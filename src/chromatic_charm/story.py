@@ -155,6 +155,23 @@ def paired(a, b, measure: str, *, resamples: int = stats.BOOTSTRAP_RESAMPLES) ->
                       LOWER_IS_BETTER.get(measure.split("_")[0], False))
 
 
+def between_groups(a, b, measure: str, *, resamples: int = stats.BOOTSTRAP_RESAMPLES) -> Difference:
+    """Per-photo values of two different groups of photos (say, test photos with and without a relative in the
+    training split) -> the mean of A minus the mean of B with an unpaired bootstrap interval
+    (95%, each group resampled on its own); ``verdict`` reads it with ``measure``'s direction."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.ndim != 1 or b.ndim != 1 or len(a) < 2 or len(b) < 2:
+        raise ValueError(f"{measure}: need two groups of at least 2 photos each, got shapes {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError(f"{measure}: a per-photo value is not finite")
+    rng = np.random.default_rng(0)  # each group resampled on its own: the photos are not the same
+    means = [rng.multinomial(len(g), np.full(len(g), 1.0 / len(g)), size=resamples) @ g / len(g) for g in (a, b)]
+    tail = 100 * (1 - stats.LEVEL) / 2
+    low, high = np.percentile(means[0] - means[1], [tail, 100 - tail])
+    return Difference(measure, float(a.mean() - b.mean()), float(low), float(high),
+                      LOWER_IS_BETTER.get(measure.split("_")[0], False))
+
+
 def kid_difference(a: float, a_std: float, b: float, b_std: float) -> Difference:
     """KID A minus KID B, its spread ``selection.kid_spread`` (twice the combined standard deviation over subsets,
     the rule `select` reads KID by): 'sin diferencia' when the gap is within it."""
@@ -171,7 +188,8 @@ class Run:
     key: str                     # the sweep item (params.yaml), or 'l1'
     name: str                    # the MLflow run name
     run_id: str
-    metrics: dict                # evaluate's metrics (test_fid, test_ciede2000_gray, ...)
+    metrics: dict                # evaluate's metrics (test_fid, test_ciede2000_gray, ...; val_fid, ... where the
+                                 # run was also evaluated on the validation split, which select ranks)
     per_photo: dict = field(default_factory=dict)  # evaluate --curves-out: each photo's values
     settings: dict = field(default_factory=dict)   # lr_g, lr_d, lambda_l1, seed (params.yaml); {} for l1
 
@@ -186,10 +204,22 @@ class Results:
     champion: str                # the sweep key of the champion
     photos: int
     crops: int
+    selected_by: str = "test_fid"  # the metric select ranked by (metrics/champion.json): val_fid in the pipeline
 
     @property
     def best(self) -> Run:
         return self.runs[self.champion]
+
+    @property
+    def selection_split(self) -> str:
+        return self.selected_by.split("_", 1)[0]
+
+    def ranked(self, metric: str | None = None) -> list[Run]:
+        """The adversarial runs by a metric (default: the one select ranked by), best first."""
+        metric = metric or self.selected_by
+        split, name = metric.split("_", 1)
+        sign = -1 if name in ("psnr", "ssim", "colourfulness") else 1
+        return sorted(self.runs.values(), key=lambda r: sign * r.m(name, split))
 
     def run(self, key: str) -> Run:
         return self.l1 if key == "l1" else self.runs[key]
@@ -247,7 +277,11 @@ def results(root: str | Path | None = None) -> Results:
         if path.is_file():
             per = json.loads(path.read_text()).get("per_photo", {})
         name = f"pipeline-{key}"
-        return Run(key, name, evaluation["run_id"], evaluation["metrics"], per, dict(settings))
+        metrics = dict(evaluation["metrics"])
+        validation = pipe["validations"].get(key)
+        if validation is not None and validation.get("run_id") == evaluation["run_id"]:
+            metrics.update(validation["metrics"])  # val_* beside test_*: different names, no clash
+        return Run(key, name, evaluation["run_id"], metrics, per, dict(settings))
 
     runs = {key: load(key, e, sweep.get(key, {})) for key, e in pipe["evaluations"].items()}
     l1 = next((load(key, e, {}) for key, e in pipe["baselines"].items()), None)
@@ -255,7 +289,8 @@ def results(root: str | Path | None = None) -> Results:
     if champion is None:
         raise UserError("metrics/champion.json names a run that is not among metrics/evaluation: run `dvc repro`")
     chosen = pipe["evaluations"][champion]
-    return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)))
+    return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)),
+                   pipe["champion"].get("metric", "test_fid"))
 
 
 # --- the showcase: examples chosen by a rule, not by hand ------------------------------------------------
@@ -300,6 +335,8 @@ def run_facts(prefix: str, run: Run) -> dict[str, str]:
         out[f"{prefix}.{measure}_ci"] = (f"[{number(low, d)}, {number(high, d)}]" if not math.isnan(low)
                                          else "sin intervalo")
     out[f"{prefix}.colourfulness_real"] = number(run.m("colourfulness_real"), 1)
+    out[f"{prefix}.val_fid"] = number(run.m("fid", "val"), 1)  # "no calculado" where not evaluated on validation
+    out[f"{prefix}.val_kid"] = number(run.m("kid", "val"), 4)
     for key in ("lr_g", "lr_d", "lambda_l1", "seed"):
         if key in run.settings:
             out[f"{prefix}.{key}"] = weight(run.settings[key]) if key == "lambda_l1" else f"{run.settings[key]:g}"
@@ -343,6 +380,7 @@ def result_facts(res: Results) -> dict[str, str]:
             if not math.isnan(d.value):
                 out[f"l1_vs_gray.{measure}"] = d.text(2)
                 out[f"l1_vs_gray.{measure}.verdict"] = d.verdict
+    out.update(selection_facts(res))
     seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
     for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
         values = [r.m(measure) for r in seeds]
@@ -372,6 +410,47 @@ def result_facts(res: Results) -> dict[str, str]:
     return out
 
 
+def rank_correlation(a, b) -> float:
+    """Spearman's rank correlation of two equally long sequences (average ranks for ties); nan under 3 values."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) != len(b) or len(a) < 3 or np.isnan(a).any() or np.isnan(b).any():
+        return math.nan
+
+    def ranks(x):
+        order = np.argsort(x, kind="stable")
+        r = np.empty(len(x))
+        r[order] = np.arange(len(x), dtype=np.float64)
+        for value in np.unique(x):  # ties share their average rank
+            r[x == value] = r[x == value].mean()
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    if ra.std() == 0 or rb.std() == 0:
+        return math.nan
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def selection_facts(res: Results) -> dict[str, str]:
+    """How the champion was chosen and how the choice reads on the test split: the metric and split select ranked
+    by, the champion's place on the test split, and whether the two splits order the runs alike."""
+    split, name = res.selected_by.split("_", 1)
+    label = {"fid": "FID", "kid": "KID", "ciede2000": "CIEDE2000", "psnr": "PSNR"}.get(name, name)
+    out = {"select.metric": f"{label} de {SPLIT_NAMES.get(split, split)}", "select.split": SPLIT_NAMES.get(split, split)}
+    on_test = res.ranked(f"test_{name}")
+    out["champion.test_rank"] = f"{[r.key for r in on_test].index(res.champion) + 1}"
+    out["test.best"] = on_test[0].name
+    val = [r for r in res.runs.values() if not math.isnan(r.m(name, "val"))]
+    if len(val) == len(res.runs):
+        rho = rank_correlation([r.m(name, "val") for r in val], [r.m(name, "test") for r in val])
+        out["select.rank_correlation"] = number(rho, 2)
+        v = res.best.metrics
+        out["val.photos"] = f"{int(v.get('val_photos', 0)):,}"
+        out["val.images"] = f"{int(v.get('val_images', 0)):,}"
+    else:
+        out.update({"select.rank_correlation": "—", "val.photos": "—", "val.images": "—"})
+    return out
+
+
 def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
     """The clean data's counts, what ``prepare`` set aside, and where the colour is, as text."""
     from . import analysis
@@ -397,6 +476,7 @@ def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
     return out
 
 
-__all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES", "Results", "Run", "SOURCE_PHRASE",
+__all__ = ["DEFAULT_RATES", "FACTS_MIME", "between_groups", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES", "Results", "Run", "SOURCE_PHRASE",
            "SPLIT_NAMES", "data_facts", "fill", "kid_difference", "listing", "number", "paired", "percent",
-           "missing", "publish", "result_facts", "results", "run_facts", "showcase", "signed"]
+           "missing", "publish", "rank_correlation", "result_facts", "results", "run_facts", "selection_facts", "showcase",
+           "signed"]
