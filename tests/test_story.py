@@ -165,3 +165,31 @@ def test_two_groups_of_photos_compare_with_an_unpaired_interval():
     assert same.low < 0 < same.high and same.verdict == "sin diferencia"
     with pytest.raises(ValueError, match="at least 2 photos"):
         story.between_groups([1.0], low, "gain")
+
+
+def test_the_control_isolates_the_adversarial_loss(tmp_path):
+    """metrics/control: the L1 model trained on as long without the discriminator; the facts compare the champion and
+    every run with it, KID by select's rule, colour photo by photo, and say whether the adversarial phase gave colour."""
+    sweep = {"a": {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 300, "seed": 0},
+             "b": {"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 1000, "seed": 0}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"sweep": sweep}))
+    photos = [10.0, 11.0, 12.0, 13.0]
+    for key, kid in (("a", 0.0024), ("b", 0.0050)):
+        _write_run(tmp_path, key, f"id-{key}", {"test_fid": 70.0, "test_kid": kid, "test_kid_std": 0.0009},
+                   {"ciede2000": photos, "colourfulness": [20.0, 21.0, 22.0, 23.0], "psnr": [22.0] * 4})
+    _write_run(tmp_path, "l1_control", "id-c", {"test_fid": 75.0, "test_kid": 0.0055, "test_kid_std": 0.0010},
+               {"ciede2000": [p - 0.2 for p in photos], "colourfulness": [24.0, 25.0, 26.0, 27.5], "psnr": [22.1] * 4},
+               folder="control")
+    (tmp_path / "metrics" / "champion.json").write_text(json.dumps({"run_id": "id-a", "metric": "val_fid"}))
+    (tmp_path / "src" / "chromatic_charm" / "assets").mkdir(parents=True)
+    (tmp_path / "src" / "chromatic_charm" / "assets" / "generator.json").write_text("{}")
+
+    res = story.results(tmp_path)
+    assert res.control is not None and res.control.run_id == "id-c" and res.run("control") is res.control
+    facts = story.result_facts(res)
+    assert facts["control.fid"] == "75.0" and facts["runs.below_control_fid"] == "2"
+    assert facts["runs.kid_better_than_control"] == "1"  # 0.0024 is beyond the threshold (0.0027 apart); 0.0050 is not
+    assert facts["champion_vs_control.kid.verdict"] == "mejor" and "umbral" in facts["champion_vs_control.kid"]
+    assert "threshold" in facts["champion_vs_control.kid_en"]
+    assert facts["champion_vs_control.colourfulness.verdict"] == "peor"  # 4.5 less colourful on every photo
+    assert facts["champion_vs_control.colour_reading"] == "no dio más color"

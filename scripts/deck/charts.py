@@ -184,14 +184,19 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
         fid.append(baseline["metrics"]["test_fid"])
         kid.append(baseline["metrics"]["test_kid"])
         colours.append(SOFT)
+    for control in results.get("controls", {}).values():  # solo L1 as long as the adversarial runs: their control
+        labels.append("control (solo L1)")
+        fid.append(control["metrics"]["test_fid"])
+        kid.append(control["metrics"]["test_kid"])
+        colours.append(SOFT)
     labels.append("entrada en gris")
     fid.append(m["test_fid_baseline_gray"])
     kid.append(m["test_kid_baseline_gray"])
     colours.append(RGBColor(0xA0, 0xA0, 0xA6))
     photos, crops = int(m["test_photos"]), int(m["test_crops"])
-    caption = (f"N = {photos} fotos de prueba × {crops} vistas = {photos * crops}, las mismas en cada corrida: "
-               "con un N tan pequeño, el FID solo se compara entre estas corridas."
-               + (" Filas en el orden de la elección (FID de validación)." if chosen_by == "val_fid" else ""))
+    caption = (f"N = {photos} fotos de prueba × {crops} vistas = {photos * crops}, las mismas en cada corrida"
+               + ("; filas en el orden de la elección (FID de validación)." if chosen_by == "val_fid"
+                  else ": con un N tan pequeño, el FID solo se compara entre estas corridas."))
     caption_h = Inches(0.15) + int(Pt(lines_needed(caption, box.width - Inches(0.2), LABEL_PT) * LABEL_PT * LINE).emu)
     charts = Box(box.left, box.top, box.width, box.height - caption_h)
     label_w = Inches(0.3) + int(Pt(max(text_width(label, LABEL_PT) for label in labels)).emu)
@@ -203,6 +208,9 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
                                              (right, kid, "KID de prueba (menor es mejor)", "0.0000", Inches(0.1))):
         chart = _bar_chart(slide.shapes, part, labels, values, colours, title, fmt)
         _label_every_category(chart)
+        if len(labels) > 9:  # ten rows under four bullets: smaller labels, so that no row loses its name
+            chart.category_axis.tick_labels.font.size = Pt(LABEL_PT - 3)
+            chart.plots[0].data_labels.font.size = Pt(LABEL_PT - 3)
         _plot_layout(chart, part, left=margin, top=top)
         if part is right:  # the rows are the FID chart's: labelled once, on the left
             chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.NONE
@@ -222,24 +230,29 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
     best value of each row highlighted (the lowest; for colourfulness the closest to the real photos')."""
     m = ctx.outputs.champion_metrics
     l1 = next(iter(ctx.outputs.results["baselines"].values()), {}).get("metrics", {})
+    control = next(iter(ctx.outputs.results.get("controls", {}).values()), {}).get("metrics")
+    gan_epochs = ctx.outputs.results["params"]["gan"]["epochs"]
     real = m.get("test_colourfulness_real")
-    measures = [("FID (menor es mejor)", ("test_fid", "test_fid", "test_fid_baseline_gray"), 1, None),
-                ("KID (menor es mejor)", ("test_kid", "test_kid", "test_kid_baseline_gray"), 4, None),
-                ("CIEDE2000 (menor es mejor)", ("test_ciede2000", "test_ciede2000", "test_ciede2000_gray"), 2, None),
-                (f"Colorido (fotos reales: {real:.1f})" if real is not None else "Colorido",
-                 ("test_colourfulness", "test_colourfulness", None), 1, real)]
-    rows, best = [("Métrica", "Campeón", "Solo L1", "Entrada en gris")], [None]
-    for label, keys, digits, target in measures:
-        values = [source.get(key) if key else 0.0 for source, key in zip((m, l1, m), keys)]  # gray: no colour
+    measures = [("FID ↓", "test_fid", "test_fid_baseline_gray", 1, None),
+                ("KID ↓", "test_kid", "test_kid_baseline_gray", 4, None),
+                ("CIEDE2000 ↓", "test_ciede2000", "test_ciede2000_gray", 2, None),
+                (f"Colorido (real: {real:.1f})" if real is not None else "Colorido", "test_colourfulness", None, 1, real)]
+    # the champion, the L1-only run it started from, that run trained on as long on L1 alone (the control of the
+    # adversarial phase, where the pipeline has it) and the grayscale input
+    columns = [("Campeón", m), ("Solo L1", l1)] + ([(f"L1 +{gan_epochs} ép.", control)] if control else [])
+    rows, best = [("Métrica", *(name for name, _ in columns), "Gris")], [None]
+    for label, key, gray_key, digits, target in measures:
+        values = [source.get(key) for _, source in columns] + [m.get(gray_key) if gray_key else 0.0]  # gray: no colour
         rows.append((label, *(f"{v:.{digits}f}" if v is not None else "—" for v in values)))
         best.append(_best(values, target))
-    row_h, caption_h = Inches(0.75), Inches(0.45)
+    row_h, caption_h = Inches(0.75), Inches(0.75)
     height = row_h * len(rows)
     top = box.top + (box.height - height - caption_h) // 2
-    frame = slide.shapes.add_table(len(rows), 4, box.left, top, box.width, height)
+    frame = slide.shapes.add_table(len(rows), len(rows[0]), box.left, top, box.width, height)
     frame.name = "Visual: tabla de cifras"
     table = frame.table
-    for c, width in enumerate((0.4, 0.2, 0.2, 0.2)):
+    others = (1 - 0.24) / (len(rows[0]) - 1)
+    for c, width in enumerate((0.24, *[others] * (len(rows[0]) - 1))):
         table.columns[c].width = int(box.width * width)
     for r, values in enumerate(rows):
         table.rows[r].height = row_h
@@ -250,9 +263,11 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
             cell.vertical_anchor = MSO_ANCHOR.MIDDLE
             best_here = r > 0 and best[r] is not None and c == best[r] + 1
             colour = WHITE if r == 0 else (ACCENT if best_here else TEXT)
-            fill_frame(cell.text_frame, [value], LABEL_PT + 2, bold=r == 0 or best_here, color=colour,
+            fill_frame(cell.text_frame, [value], LABEL_PT + (2 if r else 0), bold=r == 0 or best_here, color=colour,
                        anchor=MSO_ANCHOR.MIDDLE, margin=Inches(0.08))
     add_text(slide.shapes, Box(box.left, top + height, box.width, caption_h),
-             ["En negrita morada, el mejor valor de cada fila."], LABEL_PT, color=MUTED,
+             ["↓: menor es mejor; colorido: el más cercano al real. En negrita morada, el mejor de cada fila."
+              + (f" L1 +{gan_epochs} ép.: el control, solo L1 tantas épocas más como la fase adversarial." if control else "")],
+             LABEL_PT, color=MUTED,
              anchor=MSO_ANCHOR.MIDDLE, name="Visual: leyenda de la tabla")
     return True

@@ -115,7 +115,8 @@ def plot_losses(histories: dict, smooth: int = 20, titles: dict | None = None, x
 def pipeline_results(root: str | Path | None = None) -> dict:
     """What the DVC pipeline recorded: params.yaml, metrics/evaluation/*.json (the adversarial runs on the test
     split), metrics/validation/*.json (the same runs on the validation split, which select ranks; {} for a
-    pipeline from before it), metrics/baseline/*.json (the L1-only run, when there is one), metrics/champion.json and the exported
+    pipeline from before it), metrics/control/*.json (the L1 model trained on L1 alone as long as the
+    adversarial runs: their control; {} without it), metrics/baseline/*.json (the L1-only run, when there is one), metrics/champion.json and the exported
     model's metadata (the package's shipped model). Missing pieces raise, saying which stage makes them."""
     import yaml
 
@@ -123,6 +124,7 @@ def pipeline_results(root: str | Path | None = None) -> dict:
     params_file = root / "params.yaml"
     evaluations = sorted((root / "metrics" / "evaluation").glob("*.json"))
     validations = sorted((root / "metrics" / "validation").glob("*.json"))
+    controls = sorted((root / "metrics" / "control").glob("*.json"))
     baselines = sorted((root / "metrics" / "baseline").glob("*.json"))
     champion = root / "metrics" / "champion.json"
     model_meta = root / "src" / "chromatic_charm" / "assets" / "generator.json"
@@ -134,6 +136,7 @@ def pipeline_results(root: str | Path | None = None) -> dict:
     return {"params": yaml.safe_load(params_file.read_text()),
             "evaluations": {p.stem: json.loads(p.read_text()) for p in evaluations},
             "validations": {p.stem: json.loads(p.read_text()) for p in validations},
+            "controls": {p.stem: json.loads(p.read_text()) for p in controls},
             "baselines": {p.stem: json.loads(p.read_text()) for p in baselines},
             "champion": json.loads(champion.read_text()),
             "model": json.loads(model_meta.read_text()),

@@ -205,6 +205,7 @@ class Results:
     photos: int
     crops: int
     selected_by: str = "test_fid"  # the metric select ranked by (metrics/champion.json): val_fid in the pipeline
+    control: Run | None = None     # the L1 model trained on, L1 alone, as long as the adversarial runs: their control
 
     @property
     def best(self) -> Run:
@@ -222,7 +223,7 @@ class Results:
         return sorted(self.runs.values(), key=lambda r: sign * r.m(name, split))
 
     def run(self, key: str) -> Run:
-        return self.l1 if key == "l1" else self.runs[key]
+        return self.l1 if key == "l1" else self.control if key == "control" else self.runs[key]
 
     def compare(self, a: str, b: str, measure: str) -> Difference:
         """Run ``a`` minus run ``b`` (sweep keys or 'l1') on a per-photo measure, paired by photo."""
@@ -289,8 +290,9 @@ def results(root: str | Path | None = None) -> Results:
     if champion is None:
         raise UserError("metrics/champion.json names a run that is not among metrics/evaluation: run `dvc repro`")
     chosen = pipe["evaluations"][champion]
+    control = next((load(key, e, {}) for key, e in pipe.get("controls", {}).items()), None)
     return Results(runs, l1, champion, int(chosen.get("photos", 0)), int(chosen.get("crops", 0)),
-                   pipe["champion"].get("metric", "test_fid"))
+                   pipe["champion"].get("metric", "test_fid"), control)
 
 
 # --- the showcase: examples chosen by a rule, not by hand ------------------------------------------------
@@ -381,6 +383,43 @@ def result_facts(res: Results) -> dict[str, str]:
                 out[f"l1_vs_gray.{measure}"] = d.text(2)
                 out[f"l1_vs_gray.{measure}.verdict"] = d.verdict
     out.update(selection_facts(res))
+    if res.control is not None:  # the adversarial phase against as much training on L1 alone
+        out.update(run_facts("control", res.control))
+        for measure in ("ciede2000", "psnr", "colourfulness", "kid"):
+            try:
+                d = res.compare(res.champion, "control", measure)
+            except UserError:
+                continue
+            out[f"champion_vs_control.{measure}"] = d.text(4 if measure == "kid" else 2)
+            if measure == "kid":
+                out["champion_vs_control.kid_en"] = d.text(4, threshold="threshold")
+            out[f"champion_vs_control.{measure}.verdict"] = d.verdict
+            if measure == "colourfulness":
+                out["champion_vs_control.colour_reading"] = "dio más color" if d.verdict == "mejor" else "no dio más color"
+        for measure in ("fid", "kid"):
+            below = sum(r.m(measure) < res.control.m(measure) for r in res.runs.values())
+            out[f"runs.below_control_{measure}"] = f"{below:,}"
+        kid_better = sum(kid_difference(r.m("kid"), r.m("kid_std"), res.control.m("kid"), res.control.m("kid_std")).verdict
+                         == "mejor" for r in res.runs.values())
+        out["runs.kid_better_than_control"] = f"{kid_better:,}" if kid_better else "ninguna"
+        if "champion_vs_control.kid.verdict" in out:
+            out["champion_vs_control.kid_reading"] = {"mejor": "mejora el KID más allá de su umbral",
+                                                      "peor": "empeora el KID más allá de su umbral",
+                                                      "sin diferencia": "no separa el KID más allá de su umbral"}[
+                out["champion_vs_control.kid.verdict"]]
+        if res.l1 is not None:  # what the extra training alone did to the L1 run
+            try:
+                d = res.compare("control", "l1", "colourfulness")
+                out["control_vs_l1.colourfulness"] = d.text(2)
+                out["control_vs_l1.colourfulness.verdict"] = d.verdict
+                adversarial = out.get("champion_vs_control.colourfulness.verdict")
+                out["control.colour_reading"] = (
+                    "lo trae el entrenamiento extra con esas tasas, no la pérdida adversarial"
+                    if d.verdict == "peor" and adversarial == "sin diferencia" else
+                    "el entrenamiento extra y la pérdida adversarial se reparten el cambio"
+                    if d.verdict == "peor" else "el entrenamiento extra, solo, no lo cambia")
+            except UserError:
+                pass
     seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
     for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
         values = [r.m(measure) for r in seeds]
@@ -393,6 +432,9 @@ def result_facts(res: Results) -> dict[str, str]:
         for measure in ("fid", "kid"):
             below = sum(r.m(measure) < res.l1.m(measure) for r in res.runs.values())
             out[f"runs.below_l1_{measure}"] = f"{below:,}"
+        better = sum(kid_difference(r.m("kid"), r.m("kid_std"), res.l1.m("kid"), res.l1.m("kid_std")).verdict == "mejor"
+                     for r in res.runs.values())
+        out["runs.kid_better_than_l1"] = f"{better:,}" if better else "ninguna"
     doses = res.doses()
     out["doses.list"] = listing([weight(r.settings["lambda_l1"]) for r in doses]) or "—"
     out["doses.detail"] = listing([f"con λ = {weight(r.settings['lambda_l1'])}, FID {number(r.m('fid'), 1)} y KID "
