@@ -239,7 +239,7 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
                 (f"Colorido (real: {real:.1f})" if real is not None else "Colorido", "test_colourfulness", None, 1, real)]
     # the champion, the L1-only run it started from, that run trained on as long on L1 alone (the control of the
     # adversarial phase, where the pipeline has it) and the grayscale input
-    columns = [("Campeón", m), ("Solo L1", l1)] + ([(f"L1 +{gan_epochs} ép.", control)] if control else [])
+    columns = [("Campeón", m), ("Solo L1", l1)] + ([("Control L1", control)] if control else [])
     rows, best = [("Métrica", *(name for name, _ in columns), "Gris")], [None]
     for label, key, gray_key, digits, target in measures:
         values = [source.get(key) for _, source in columns] + [m.get(gray_key) if gray_key else 0.0]  # gray: no colour
@@ -266,8 +266,9 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
             fill_frame(cell.text_frame, [value], LABEL_PT + (2 if r else 0), bold=r == 0 or best_here, color=colour,
                        anchor=MSO_ANCHOR.MIDDLE, margin=Inches(0.08))
     add_text(slide.shapes, Box(box.left, top + height, box.width, caption_h),
-             ["↓: menor es mejor; colorido: el más cercano al real. En negrita morada, el mejor de cada fila."
-              + (f" L1 +{gan_epochs} ép.: el control, solo L1 tantas épocas más como la fase adversarial." if control else "")],
+             ["↓: menor es mejor; colorido: el más cercano al real. En negrita morada, el mejor de cada fila, no una diferencia "
+              "demostrada (las notas dicen cuáles lo son)."
+              + (f" Control L1: solo L1, {gan_epochs} épocas más, como la fase adversarial." if control else "")],
              LABEL_PT, color=MUTED,
              anchor=MSO_ANCHOR.MIDDLE, name="Visual: leyenda de la tabla")
     return True

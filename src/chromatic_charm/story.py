@@ -359,7 +359,7 @@ def result_facts(res: Results) -> dict[str, str]:
                 "real_halves.fid": number(m.get("test_fid_baseline_real_halves"), 1),
                 "real_halves.kid": number(m.get("test_kid_baseline_real_halves"), 4),
                 "gray.ciede2000": number(m.get("test_ciede2000_gray"), 2), "gray.psnr": number(m.get("test_psnr_gray"), 2),
-                "gray.ssim": number(m.get("test_ssim_gray"), 3),
+                "gray.ssim": number(m.get("test_ssim_gray"), 3), "gray.val_fid": number(m.get("val_fid_baseline_gray"), 1),
                 "eval.photos": f"{res.photos:,}", "eval.crops": f"{res.crops:,}", "eval.images": f"{res.photos * res.crops:,}",
                 "eval.half_images": f"{res.photos * res.crops // 2:,}", "runs.count": f"{len(res.runs):,}"})
     for measure in ("ciede2000", "psnr", "ssim"):
@@ -402,6 +402,7 @@ def result_facts(res: Results) -> dict[str, str]:
         kid_better = sum(kid_difference(r.m("kid"), r.m("kid_std"), res.control.m("kid"), res.control.m("kid_std")).verdict
                          == "mejor" for r in res.runs.values())
         out["runs.kid_better_than_control"] = f"{kid_better:,}" if kid_better else "ninguna"
+        out["runs.kid_better_than_control_n"] = f"{kid_better:,}"
         if "champion_vs_control.kid.verdict" in out:
             out["champion_vs_control.kid_reading"] = {"mejor": "mejora el KID más allá de su umbral",
                                                       "peor": "empeora el KID más allá de su umbral",
