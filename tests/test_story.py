@@ -188,7 +188,7 @@ def test_the_control_isolates_the_adversarial_loss(tmp_path):
     assert res.control is not None and res.control.run_id == "id-c" and res.run("control") is res.control
     facts = story.result_facts(res)
     assert facts["control.fid"] == "75.0" and facts["runs.below_control_fid"] == "2"
-    assert facts["runs.kid_better_than_control"] == "1"  # 0.0024 is beyond the threshold (0.0027 apart); 0.0050 is not
+    assert facts["runs.kid_better_than_control_n"] == "1"  # 0.0024 is beyond the threshold (0.0027 apart); 0.0050 is not
     assert facts["champion_vs_control.kid.verdict"] == "mejor" and "umbral" in facts["champion_vs_control.kid"]
     assert "threshold" in facts["champion_vs_control.kid_en"]
     assert facts["champion_vs_control.colourfulness.verdict"] == "peor"  # 4.5 less colourful on every photo

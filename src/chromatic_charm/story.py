@@ -383,44 +383,7 @@ def result_facts(res: Results) -> dict[str, str]:
                 out[f"l1_vs_gray.{measure}"] = d.text(2)
                 out[f"l1_vs_gray.{measure}.verdict"] = d.verdict
     out.update(selection_facts(res))
-    if res.control is not None:  # the adversarial phase against as much training on L1 alone
-        out.update(run_facts("control", res.control))
-        for measure in ("ciede2000", "psnr", "colourfulness", "kid"):
-            try:
-                d = res.compare(res.champion, "control", measure)
-            except UserError:
-                continue
-            out[f"champion_vs_control.{measure}"] = d.text(4 if measure == "kid" else 2)
-            if measure == "kid":
-                out["champion_vs_control.kid_en"] = d.text(4, threshold="threshold")
-            out[f"champion_vs_control.{measure}.verdict"] = d.verdict
-            if measure == "colourfulness":
-                out["champion_vs_control.colour_reading"] = "dio más color" if d.verdict == "mejor" else "no dio más color"
-        for measure in ("fid", "kid"):
-            below = sum(r.m(measure) < res.control.m(measure) for r in res.runs.values())
-            out[f"runs.below_control_{measure}"] = f"{below:,}"
-        kid_better = sum(kid_difference(r.m("kid"), r.m("kid_std"), res.control.m("kid"), res.control.m("kid_std")).verdict
-                         == "mejor" for r in res.runs.values())
-        out["runs.kid_better_than_control"] = f"{kid_better:,}" if kid_better else "ninguna"
-        out["runs.kid_better_than_control_n"] = f"{kid_better:,}"
-        if "champion_vs_control.kid.verdict" in out:
-            out["champion_vs_control.kid_reading"] = {"mejor": "mejora el KID más allá de su umbral",
-                                                      "peor": "empeora el KID más allá de su umbral",
-                                                      "sin diferencia": "no separa el KID más allá de su umbral"}[
-                out["champion_vs_control.kid.verdict"]]
-        if res.l1 is not None:  # what the extra training alone did to the L1 run
-            try:
-                d = res.compare("control", "l1", "colourfulness")
-                out["control_vs_l1.colourfulness"] = d.text(2)
-                out["control_vs_l1.colourfulness.verdict"] = d.verdict
-                adversarial = out.get("champion_vs_control.colourfulness.verdict")
-                out["control.colour_reading"] = (
-                    "lo trae el entrenamiento extra con esas tasas, no la pérdida adversarial"
-                    if d.verdict == "peor" and adversarial == "sin diferencia" else
-                    "el entrenamiento extra y la pérdida adversarial se reparten el cambio"
-                    if d.verdict == "peor" else "el entrenamiento extra, solo, no lo cambia")
-            except UserError:
-                pass
+    out.update(control_facts(res))
     seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
     for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
         values = [r.m(measure) for r in seeds]
@@ -450,6 +413,51 @@ def result_facts(res: Results) -> dict[str, str]:
         out["champion_vs_gray.kid.verdict"] = gray_kid.verdict
     out.update({f"{k}_en": VERDICTS_EN[v] for k, v in list(out.items()) if k.endswith(".verdict")})
     out.update({f"{k}_en": v.replace(" a ", " to ") for k, v in list(out.items()) if k.endswith("_range")})
+    return out
+
+
+def control_facts(res: Results) -> dict[str, str]:
+    """The adversarial phase against its control (the L1 model trained as long on L1 alone, ``Results.control``): the
+    control's numbers, the champion against it (KID by select's rule, the rest photo by photo), how many runs beat it,
+    and what the extra training alone did to the L1 run's colour; {} for a pipeline without the control."""
+    if res.control is None:
+        return {}
+    out = run_facts("control", res.control)
+    for measure in ("ciede2000", "psnr", "colourfulness", "kid"):
+        try:
+            d = res.compare(res.champion, "control", measure)
+        except UserError:
+            continue
+        out[f"champion_vs_control.{measure}"] = d.text(4 if measure == "kid" else 2)
+        if measure == "kid":
+            out["champion_vs_control.kid_en"] = d.text(4, threshold="threshold")
+        out[f"champion_vs_control.{measure}.verdict"] = d.verdict
+        if measure == "colourfulness":
+            out["champion_vs_control.colour_reading"] = "dio más color" if d.verdict == "mejor" else "no dio más color"
+    for measure in ("fid", "kid"):
+        below = sum(r.m(measure) < res.control.m(measure) for r in res.runs.values())
+        out[f"runs.below_control_{measure}"] = f"{below:,}"
+    kid_better = sum(kid_difference(r.m("kid"), r.m("kid_std"), res.control.m("kid"), res.control.m("kid_std")).verdict
+                     == "mejor" for r in res.runs.values())
+    out["runs.kid_better_than_control_n"] = f"{kid_better:,}"
+    if "champion_vs_control.kid.verdict" in out:
+        out["champion_vs_control.kid_reading"] = {"mejor": "mejora el KID más allá de su umbral",
+                                                  "peor": "empeora el KID más allá de su umbral",
+                                                  "sin diferencia": "no separa el KID más allá de su umbral"}[
+            out["champion_vs_control.kid.verdict"]]
+    if res.l1 is not None:  # what the extra training alone did to the L1 run
+        try:
+            d = res.compare("control", "l1", "colourfulness")
+            out["control_vs_l1.colourfulness"] = d.text(2)
+            out["control_vs_l1.colourfulness.verdict"] = d.verdict
+            adversarial = out.get("champion_vs_control.colourfulness.verdict")
+            out["control.colour_reading"] = (
+                "lo trae el entrenamiento extra con esas tasas, no la pérdida adversarial"
+                if d.verdict == "peor" and adversarial == "sin diferencia" else
+                "el entrenamiento extra y la pérdida adversarial se reparten el cambio"
+                if d.verdict == "peor" else "el entrenamiento extra, solo, no lo cambia")
+        except UserError:
+            pass
     return out
 
 
@@ -519,7 +527,7 @@ def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
     return out
 
 
-__all__ = ["DEFAULT_RATES", "FACTS_MIME", "between_groups", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES", "Results", "Run", "SOURCE_PHRASE",
-           "SPLIT_NAMES", "data_facts", "fill", "kid_difference", "listing", "number", "paired", "percent",
-           "missing", "publish", "rank_correlation", "result_facts", "results", "run_facts", "selection_facts", "showcase",
-           "signed"]
+__all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES",
+           "Results", "Run", "SOURCE_PHRASE", "SPLIT_NAMES", "between_groups", "control_facts", "data_facts", "fill",
+           "kid_difference", "listing", "missing", "number", "paired", "percent", "publish", "rank_correlation",
+           "result_facts", "results", "run_facts", "selection_facts", "showcase", "signed"]
