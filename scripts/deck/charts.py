@@ -73,6 +73,9 @@ def _bar_chart(shapes, box: Box, categories, values, colours, title: str, number
     chart.value_axis.minimum_scale = 0.0
     if horizontal:
         chart.value_axis.tick_label_position = XL_TICK_LABEL_POSITION.NONE
+    if len(categories) > 9:  # many rows in a slide's room: smaller labels, so that no row loses its name
+        chart.category_axis.tick_labels.font.size = Pt(LABEL_PT - 3)
+        labels.font.size = Pt(LABEL_PT - 3)
     return chart
 
 
@@ -208,9 +211,6 @@ def visual_selection(slide, box: Box, ctx: Context) -> bool:
                                              (right, kid, "KID de prueba (menor es mejor)", "0.0000", Inches(0.1))):
         chart = _bar_chart(slide.shapes, part, labels, values, colours, title, fmt)
         _label_every_category(chart)
-        if len(labels) > 9:  # ten rows under four bullets: smaller labels, so that no row loses its name
-            chart.category_axis.tick_labels.font.size = Pt(LABEL_PT - 3)
-            chart.plots[0].data_labels.font.size = Pt(LABEL_PT - 3)
         _plot_layout(chart, part, left=margin, top=top)
         if part is right:  # the rows are the FID chart's: labelled once, on the left
             chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.NONE

@@ -217,9 +217,11 @@ class Results:
 
     def ranked(self, metric: str | None = None) -> list[Run]:
         """The adversarial runs by a metric (default: the one select ranked by), best first."""
+        from .selection import direction  # select's own reading of which way a metric is better
+
         metric = metric or self.selected_by
         split, name = metric.split("_", 1)
-        sign = -1 if name in ("psnr", "ssim", "colourfulness") else 1
+        sign = 1 if direction(metric) == "min" else -1
         return sorted(self.runs.values(), key=lambda r: sign * r.m(name, split))
 
     def run(self, key: str) -> Run:
