@@ -49,7 +49,8 @@ README = Path("README.md")
 README_BLOCK = re.compile(r"(<!-- facts:model -->\n)(.*?)(<!-- /facts -->)", re.S)
 README_TEMPLATE = """\
 A U-Net on an ImageNet-pretrained EfficientNet-Lite0 encoder, trained on {{data.scanned}} openly licensed photos
-from Debian packages and games (`Data/Raw Data/photos`: {{data.train}} for training) by the committed `dvc repro`
+from Debian packages and games (`Data/Raw Data/photos`: {{data.train}} for training, split by groups of related photos)
+by the committed `dvc repro`
 on a 2-core CPU: {{l1.epochs}} epochs on L1, then {{gan.epochs}} of pix2pix's loss; the champion by validation FID
 ({{champion.val_fid}} on {{val.photos}} photos) of {{runs.count}} adversarial runs is `{{champion.name}}`. On the
 {{eval.photos}} test photos ({{eval.images}} views), which played no part in the choice:

@@ -127,7 +127,7 @@ def start_server(store: str, artifacts: Path) -> tuple[subprocess.Popen, str]:
 
 
 def pipeline_runs(url: str, experiment: str) -> tuple[str, dict[str, str]]:
-    """The experiment's id and its runs' ids by name, through the server's REST API."""
+    """The experiment's id and its runs' names by id, through the server's REST API."""
     def call(path: str, body: dict) -> dict:
         request = urllib.request.Request(url + path, data=json.dumps(body).encode(),
                                          headers={"Content-Type": "application/json"})
@@ -138,18 +138,38 @@ def pipeline_runs(url: str, experiment: str) -> tuple[str, dict[str, str]]:
                                 timeout=30) as response:
         experiment_id = json.loads(response.read())["experiment"]["experiment_id"]
     runs = call("/api/2.0/mlflow/runs/search", {"experiment_ids": [experiment_id], "max_results": 1000}).get("runs", [])
-    return experiment_id, {r["info"]["run_name"]: r["info"]["run_id"] for r in runs}
+    return experiment_id, {r["info"]["run_id"]: r["info"]["run_name"] for r in runs}
 
 
-def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
-    """The runs table, the champion's run page, and the compare view (champion, L1 run, seeds)."""
+def current_runs(metrics: Path) -> dict[str, str]:
+    """The pipeline's current runs, as the metrics files in git name them: {run id: the file's stem} (the champion,
+    the L1 run, the control and each sweep item). A store can hold older runs of the same names, from an earlier
+    `dvc repro`: ids, not names, say which are this pipeline's."""
+    ids: dict[str, str] = {}
+    for path in sorted(metrics.glob("**/*.json")):
+        content = json.loads(path.read_text())
+        run_id = content.get("run_id") if isinstance(content, dict) else None
+        if run_id:
+            ids.setdefault(run_id, path.stem)
+    return ids
+
+
+def take(url: str, out: Path, experiment: str, champion: str, metrics: Path) -> list[Path]:
+    """The runs table, the champion's run page, and the compare view (champion, L1 run, seeds); ``champion`` is
+    the champion's run id."""
     from page_screenshots import driver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    experiment_id, runs = pipeline_runs(url, experiment)
-    if champion not in runs:
-        sys.exit(f"error: no run named {champion!r} in experiment {experiment!r} of this store: run `dvc repro`")
+    experiment_id, names = pipeline_runs(url, experiment)
+    current = current_runs(metrics)
+    if champion not in names:
+        sys.exit(f"error: the champion's run {champion} is not in experiment {experiment!r} of this store: run `dvc repro`")
+    stale = set(names) - set(current)
+    if stale:
+        print(f"mlflow_screenshots: warning: experiment {experiment!r} holds {len(stale)} runs that are not the "
+              "pipeline's current ones (an earlier `dvc repro`); the runs table shows them too: delete them "
+              "(`mlflow runs delete --run-id ID`) for a table of this pipeline only", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     browser = driver(WINDOW)
@@ -178,9 +198,12 @@ def take(url: str, out: Path, experiment: str, champion: str) -> list[Path]:
     try:
         ml = "workflowType=machine_learning"  # the UI's "Model training" view, not its GenAI one
         shot("runs.png", f"{url}/#/experiments/{experiment_id}/runs?{ml}&orderByKey=metrics.%60val_fid%60"
-             "&orderByAsc=true", champion, choose_columns, runs_table)
-        shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{runs[champion]}?{ml}", "test_fid")
-        chosen = [runs[champion]] + [rid for name, rid in runs.items() if name == "pipeline-l1" or "seed" in name]
+             "&orderByAsc=true", names[champion], choose_columns, runs_table)
+        shot("run.png", f"{url}/#/experiments/{experiment_id}/runs/{champion}?{ml}", "test_fid")
+        chosen = [champion] + [rid for rid, stem in current.items() if stem == "l1" or "seed" in stem]
+        if "l1" not in current.values():
+            print("mlflow_screenshots: warning: no metrics file names the L1 run (metrics/baseline/l1.json): the "
+                  "compare view leaves it out", file=sys.stderr)
         ids = json.dumps(list(dict.fromkeys(chosen)))
         shot("compare.png", f"{url}/#/compare-runs?runs={urllib.request.quote(ids)}&experiments="
              f"{urllib.request.quote(json.dumps([experiment_id]))}&{ml}", "test_fid", to_the_run_details)
@@ -201,12 +224,12 @@ def main() -> int:
     champion_file = REPO / "metrics" / "champion.json"
     if not champion_file.is_file():
         sys.exit("error: metrics/champion.json is missing: run `dvc repro` first")
-    champion = json.loads(champion_file.read_text())["run_name"]
+    champion = json.loads(champion_file.read_text())["run_id"]
     if args.store.startswith("sqlite:///") and not Path(args.store.removeprefix("sqlite:///")).is_file():
         sys.exit(f"error: no tracking store at {args.store}: run `dvc repro` first (or pass --store)")
     proc, url = start_server(args.store, REPO / "mlartifacts")
     try:
-        for path in take(url, Path(args.out), params["train"]["experiment"], champion):
+        for path in take(url, Path(args.out), params["train"]["experiment"], champion, REPO / "metrics"):
             print(f"wrote {path}")
     finally:
         proc.terminate()

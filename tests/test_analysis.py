@@ -226,3 +226,59 @@ def test_the_hue_chart_labels_its_radius_in_percent_and_marks_the_family_boundar
     ax = fig.axes[0]
     fig.canvas.draw()
     assert len(ax.get_lines()) == 2 and all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
+
+
+def test_group_audit_finds_what_the_split_keeps_together_and_what_crosses(tmp_path):
+    import csv
+
+    from chromatic_charm.data.prepare import PrepareConfig, prepare
+
+    from test_prepare import photo
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(14):
+        photo(500 + i).save(raw / f"solo{chr(97 + i)}.jpg", quality=92)
+    for i in range(3):
+        photo(600 + i).save(raw / f"shoot_{i}.jpg", quality=92)
+    for i in range(8):  # a theme: longer than group_series_max, split photo by photo
+        photo(700 + i).save(raw / f"theme{i}.jpg", quality=92)
+    photo(800).save(raw / "view.jpg", quality=92)
+    photo(800, 200, 150).crop((8, 6, 192, 144)).save(raw / "view_wide.jpg", quality=92)
+    out = tmp_path / "clean"
+    prepare(PrepareConfig(source=str(raw), out_dir=out, raw_dir=tmp_path, size=32, min_size=64, val_frac=0.25,
+                          test_frac=0.25, workers=1, progress=False))
+    audit = analysis.group_audit(analysis.load_clean(out), distance=10, series_max=4)
+    near = audit["near_pairs"]
+    assert {tuple(sorted((r.a, r.b))) for r in near.itertuples()} >= {("view.jpg", "view_wide.jpg")}
+    assert (near["split_a"] == near["split_b"]).all() and near["bits"].max() <= 10
+    assert list(audit["short_series"].index) == ["shoot"] and audit["short_series"].loc["shoot", "splits"] == 1
+    assert list(audit["long_series"].index) == ["theme"] and audit["long_series"].loc["theme", "photos"] == 8
+    splits = {r["source"]: r["split"] for r in csv.DictReader(open(out / "index.csv"))}
+    themed = {splits[f"theme{i}.jpg"] for i in range(8)}
+    assert (len(audit["crossing"]) == 1) == ("train" in themed and len(themed) > 1)
+
+
+def test_planted_defects_get_the_verdict_the_eda_expects(tmp_path):
+    from chromatic_charm.data.prepare import PrepareConfig, prepare
+
+    photos = sorted((REPO / "samples").glob("*.jpg"))[:6]
+    expected = analysis.plant_defects(photos, tmp_path / "raw")
+    report = prepare(PrepareConfig(source=str(tmp_path / "raw"), out_dir=tmp_path / "clean", raw_dir=tmp_path,
+                                   size=32, min_size=128, workers=1, progress=False))
+    table = analysis.defect_verdicts(report)
+    assert len(table) == len(expected) == 12
+    assert (table["esperado"] == table["prepare"]).all(), table[table["esperado"] != table["prepare"]]
+    assert report["counts"]["kept"] == 5  # the photo and the four converted ones
+    assert {i["file"]: i["duplicate_of"] for i in report["rejected"]["duplicate"]} == {
+        "02_copia.jpg": "01_original.jpg", "03_reducida.jpg": "01_original.jpg"}
+    with pytest.raises(Exception, match="needs 6 photos"):
+        analysis.plant_defects(photos[:5], tmp_path / "other")
+
+
+def test_group_settings_audit_any_split_with_one_definition():
+    grouped = {"groups": {"split_by": "group", "group_distance": 0, "group_series_max": 2}}
+    assert analysis.group_settings(grouped) == {"split_by": "group", "distance": 0, "series_max": 2}  # 0 is a value
+    for report, by in (({}, "photo"), ({"groups": {"split_by": "published", "groups": None}}, "published")):
+        settings = analysis.group_settings(report)  # older data, or Places365: prepare's default definition
+        assert settings == {"split_by": by, "distance": 12, "series_max": 4}

@@ -115,8 +115,10 @@ def grayscale(images: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_kid_tells_photos_from_their_grayscale_versions_not_from_each_other(network):
-    photos = shared_photos(225)  # the first 225 colour photos of CREDITS.csv: the folder held 225 when written
-    assert len(photos) == 225
+    # the first 160 colour photos of CREDITS.csv (80 against 80): the fewest at which every check below holds with
+    # a margin (measured at 96, 128, 160 and 225; at 128 the gray shift's KID is under 3 of its deviations)
+    photos = shared_photos(160)
+    assert len(photos) == 160
     real = torch.cat([network(photos[i:i + 32]) for i in range(0, len(photos), 32)])
     gray = torch.cat([network(grayscale(photos[i:i + 32])) for i in range(0, len(photos), 32)])
     half = torch.arange(len(real)) % 2 == 0

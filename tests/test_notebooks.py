@@ -399,12 +399,17 @@ def test_the_pipeline_definition_matches_the_product():
     assert params["select"]["metric"] == "val_fid"  # the validation split chooses; the test split only reports
     sweep = params["sweep"]
     assert all(set(v) == {"lr_g", "lr_d", "lambda_l1", "seed"} for v in sweep.values())
-    # the grid of lr pairs at the recipe's dose and seed; lambda_L1 100 and 300, and two more seeds, at the default rates
+    # the grid of lr pairs at the recipe's dose and at lambda_L1 300; lambda_L1 100 and 300, and two more seeds, at the
+    # default rates
     default = {"lr_g": 2e-4, "lr_d": 2e-4}
     assert {v["lambda_l1"] for v in sweep.values() if v["seed"] == 0 and v.items() >= default.items()} == {100, 300, 1000}
     assert sorted(v["seed"] for v in sweep.values() if v.items() >= {**default, "lambda_l1": 1000}.items()) == [0, 1, 2]
-    assert {v["lambda_l1"] for v in sweep.values() if (v["lr_g"], v["lr_d"]) != (2e-4, 2e-4)} == {params["gan"]["lambda_l1"]}
-    assert len({(v["lr_g"], v["lr_d"]) for v in sweep.values()}) == 3
+    assert {v["lambda_l1"] for v in sweep.values() if (v["lr_g"], v["lr_d"]) != (2e-4, 2e-4)} == {params["gan"]["lambda_l1"], 300}
+    pairs = {lam: {(v["lr_g"], v["lr_d"]) for v in sweep.values() if v["lambda_l1"] == lam and v["seed"] == 0}
+             for lam in (params["gan"]["lambda_l1"], 300)}
+    assert len(pairs[300]) == 3 and pairs[300] == pairs[params["gan"]["lambda_l1"]]  # the same rates at both doses
+    # a folder is split by groups of related photos (data/prepare.py), and the command passes the settings on
+    assert params["data"]["split_by"] == "group" and "--split-by ${data.split_by}" in stages["prepare"]["cmd"]
     config = (REPO / ".dvc" / "config").read_text()
     assert "secret_access_key" not in config and "access_key_id" not in config  # credentials never committed
 

@@ -162,6 +162,92 @@ def test_split_is_deterministic_per_seed(planted, tmp_path):
     assert split_of(0, "a") != split_of(1, "a")
 
 
+def test_groups_join_short_series_and_near_views_not_themes():
+    from chromatic_charm.data.prepare import photo_groups, series_name
+
+    assert series_name("kphotoalbum__grand_canyon_2.jpg") == series_name("kphotoalbum__grand_canyon_5.jpg")
+    assert series_name("endlesssky__mountain18-harro.jpg") == "endlesssky__mountain"
+    assert series_name("sub/solo.jpg") == "solo"
+    names = ["canyon_1.jpg", "canyon_2.jpg", "canyon_3.jpg",  # a short series: one shoot
+             *[f"IMG_{i:04d}.jpg" for i in range(6)],  # a camera's numbering: longer than series_max
+             "beach.jpg", "beach_reframed.jpg", "city.jpg"]
+    hashes = np.random.default_rng(0).integers(0, 2**63, len(names), dtype=np.uint64)  # ~32 bits apart
+    hashes[10] = hashes[9] ^ np.uint64(0b111)  # the re-framed beach: 3 bits from the beach
+    groups = photo_groups(names, hashes, distance=2, series_max=4)
+    assert groups[0] == groups[1] == groups[2] and len(set(groups[3:9])) == 6
+    assert groups[9] != groups[10] and len(set(groups)) == 1 + 6 + 3
+    groups = photo_groups(names, hashes, distance=3, series_max=4)
+    assert groups[9] == groups[10] and len(set(groups)) == 1 + 6 + 2
+    assert len(set(photo_groups(names, hashes, distance=3, series_max=6)[3:9])) == 1  # now a series of 6
+    assert list(photo_groups(names, hashes, distance=3, series_max=4)[:4]) == [0, 0, 0, 1]  # numbered in order
+
+
+def test_split_groups_keeps_each_group_whole_and_fills_the_held_out_splits():
+    from chromatic_charm.data.prepare import split_groups
+
+    groups = np.repeat(np.arange(40), np.r_[[4] * 5, [2] * 5, [1] * 30])  # 70 photos in 40 groups
+    for seed in range(5):
+        labels = np.array(split_groups(groups, 7, 7, seed))
+        assert all(len(set(labels[groups == g])) == 1 for g in range(40))
+        assert (labels == "val").sum() == 7 and (labels == "test").sum() == 7  # the singletons make it exact
+    assert split_groups(groups, 7, 7, 0) == split_groups(groups, 7, 7, 0) != split_groups(groups, 7, 7, 1)
+    assert split_groups(np.zeros(5, dtype=int), 1, 1, 0) == ["train"] * 5  # one group cannot be held out
+    # a group too big for the split that lacks more goes to the other held-out split if it fits there
+    assert split_groups(np.array([0, 0, 0, 1, 1]), 3, 2, 0).count("train") == 0
+    # groups that do not fit leave a held-out split short of its target
+    short = split_groups(np.repeat(np.arange(6), [4, 4, 4, 4, 1, 1]), 2, 2, 0)
+    assert short.count("val") == 1 and short.count("test") == 1
+
+
+def test_series_are_read_within_a_folder_and_tiny_folders_still_prepare(tmp_path):
+    from chromatic_charm.data.prepare import photo_groups
+
+    names = ["trip1/day_1.jpg", "trip2/day_1.jpg", "trip1/day_2.jpg"]
+    hashes = np.random.default_rng(1).integers(0, 2**63, 3, dtype=np.uint64)
+    assert list(photo_groups(names, hashes, distance=3, series_max=4)) == [0, 1, 0]
+    raw = tmp_path / "two"
+    raw.mkdir()
+    for i in range(2):  # 2 photos: no held-out split is wanted, as before the split by groups
+        photo(900 + i).save(raw / f"p{chr(97 + i)}.jpg", quality=92)
+    report = prepare(PrepareConfig(source=str(raw), out_dir=tmp_path / "out", raw_dir=tmp_path, size=32, min_size=64,
+                                   workers=1, progress=False))
+    assert report["counts"]["train"] == 2 and report["groups"]["target"] == {"train": 2, "val": 0, "test": 0}
+
+
+def test_a_folder_is_split_by_groups(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for i in range(16):
+        photo(200 + i).save(raw / f"solo{chr(97 + i)}.jpg", quality=92)
+    for i in range(3):  # one shoot: a short series by name, otherwise unrelated pictures
+        photo(300 + i).save(raw / f"shoot_{i}.jpg", quality=92)
+    photo(400).save(raw / "view.jpg", quality=92)  # and the same view re-framed (a near hash, not a duplicate)
+    photo(400, 200, 150).crop((8, 6, 192, 144)).save(raw / "view_wide.jpg", quality=92)
+    rows, reports = {}, {}
+    for seed in range(6):
+        out = tmp_path / f"out{seed}"
+        reports[seed] = prepare(PrepareConfig(source=str(raw), out_dir=out, raw_dir=tmp_path, size=32, min_size=64,
+                                              seed=seed, val_frac=0.2, test_frac=0.2, workers=1, progress=False))
+        rows[seed] = {r["source"]: r["split"] for r in csv.DictReader(open(out / "index.csv"))}
+        assert len({rows[seed][f"shoot_{i}.jpg"] for i in range(3)}) == 1
+        assert rows[seed]["view.jpg"] == rows[seed]["view_wide.jpg"]
+    report = reports[0]
+    assert report["counts"]["rejected"]["duplicate"] == 0 and report["counts"]["kept"] == 21
+    assert report["groups"]["split_by"] == "group" and report["groups"]["groups"] == 16 + 1 + 1
+    assert report["groups"]["groups_of_several"] == 2 and report["groups"]["series_across_splits"] == []
+    assert any(rows[s]["shoot_0.jpg"] != "train" for s in rows)  # a group does reach the held-out splits
+    assert json.loads((tmp_path / "out0" / "manifest.json").read_text())["split_by"] == "group"
+    assert "split by group: 18 groups of related photos (2 of several photos" in format_summary(report)
+    assert report["groups"]["target"] == {"train": 13, "val": 4, "test": 4} and "warning" not in format_summary(report)
+    short = {**report, "counts": {**report["counts"], "val": 2}}  # as if the groups had left val 2 short
+    assert "warning: val got 2 photos of the 4 wanted" in format_summary(short)
+    by_photo = prepare(PrepareConfig(source=str(raw), out_dir=tmp_path / "photo", raw_dir=tmp_path, size=32,
+                                     min_size=64, split_by="photo", workers=1, progress=False))
+    assert by_photo["groups"]["groups"] == 21 and by_photo["groups"]["group_distance"] is None
+    with pytest.raises(Exception, match="split_by must be one of group, photo"):
+        PrepareConfig(split_by="scene")
+
+
 def test_summary_names_files_per_reason(prepared):
     text = format_summary(prepared[0], limit=2)
     assert "truncated: 1" in text and "truncated.jpg" in text

@@ -193,3 +193,51 @@ def test_the_control_isolates_the_adversarial_loss(tmp_path):
     assert "threshold" in facts["champion_vs_control.kid_en"]
     assert facts["champion_vs_control.colourfulness.verdict"] == "peor"  # 4.5 less colourful on every photo
     assert facts["champion_vs_control.colour_reading"] == "no dio más color"
+
+
+def test_the_rates_are_read_against_the_seeds_spread_at_each_lambda():
+    def run(key, lr_g, lr_d, lam, seed, val_fid, test_fid):
+        return story.Run(key, key, key, {"val_fid": val_fid, "test_fid": test_fid},
+                         settings={"lr_g": lr_g, "lr_d": lr_d, "lambda_l1": lam, "seed": seed})
+
+    runs = [run("a", 1e-4, 3e-4, 1000, 0, 90.0, 70.0), run("b", 2e-4, 2e-4, 1000, 0, 91.0, 71.0),
+            run("c", 3e-4, 1e-4, 1000, 0, 90.5, 70.5), run("s1", 2e-4, 2e-4, 1000, 1, 92.0, 72.0),
+            run("s2", 2e-4, 2e-4, 1000, 2, 93.0, 71.5), run("d", 2e-4, 2e-4, 300, 0, 88.0, 69.0),
+            run("e", 1e-4, 3e-4, 300, 0, 95.0, 75.0), run("f", 2e-4, 2e-4, 100, 0, 89.0, 70.0)]
+    res = story.Results({r.key: r for r in runs}, None, "d", 46, 5)
+    facts = story.rate_facts(res)
+    assert facts["rates.lambdas"] == "1,000 y 300" and facts["rates.count"] == "2"  # lambda 100 has one pair only
+    assert facts["rates.l1000.val_fid_range"] == "90.0 a 91.0" and facts["rates.l1000.val_fid_width"] == "1.0"
+    assert facts["rates.l300.test_fid_range"] == "69.0 a 75.0" and facts["rates.l300.best"] == "0.0002 / 0.0002"
+    assert facts["rates.seed_val_width"] == "2.0"  # 91 to 93 over the three seeds of the base recipe
+    assert facts["rates.reading"] == ("las tasas mueven el FID de validación más que la semilla a λ = 300 (la dispersión "
+                                      "entre semillas se midió a λ = 1,000)")
+    assert facts["rates.val_detail"] == "de 90.0 a 91.0 a λ = 1,000 y de 88.0 a 95.0 a λ = 300"
+    assert story.rate_facts(story.Results({"a": runs[0]}, None, "a", 46, 5))["rates.lambdas"] == "—"
+
+
+def test_the_seen_themes_effect_compares_test_photos_of_a_theme_in_training_with_the_others():
+    import types
+
+    import pandas as pd
+
+    rows = [("train", "theme_1.jpg"), ("train", "theme_2.jpg"), ("train", "solo.jpg")]
+    rows += [("test", f"theme_{i}.jpg") for i in range(3, 7)] + [("test", f"other{c}.jpg") for c in "abcd"]
+    rng = np.random.default_rng(0)
+    index = pd.DataFrame({"split": [s for s, _ in rows], "source": [n for _, n in rows],
+                          "phash": [f"{v:016x}" for v in rng.integers(0, 2**63, len(rows))]})
+    index["row"] = index.groupby("split").cumcount()
+    data = types.SimpleNamespace(index=index, root=None)
+    gray = [20.0] * 8
+    model = [17.0, 17.5, 16.5, 17.0, 19.5, 20.5, 19.0, 20.0]  # the theme's 4 test photos gain about 3, the others 0
+    run = story.Run("a", "a", "id-a", {}, {"ciede2000_scale1": model, "ciede2000_scale1_gray": gray})
+    facts = story.seen_themes(story.Results({"a": run}, None, "a", 8, 1), data)
+    assert facts["leak.related"] == "4" and facts["leak.others"] == "4"
+    assert facts["leak.related_gain"] == "+3.00" and facts["leak.other_gain"] == "+0.25"
+    assert facts["leak.verdict"] == "mayor en las de tema compartido" and "acierta más en los temas" in facts["leak.reading"]
+    assert 0 <= int(facts["leak.min_distance"]) <= 64
+    worse = story.Run("a", "a", "id-a", {}, {"ciede2000_scale1": model[4:] + model[:4], "ciede2000_scale1_gray": gray})
+    facts = story.seen_themes(story.Results({"a": worse}, None, "a", 8, 1), data)
+    assert facts["leak.verdict"] == "menor en las de tema compartido" and "acierta menos" in facts["leak.reading"]
+    short = story.Run("a", "a", "id-a", {}, {"ciede2000_scale1": model[:3], "ciede2000_scale1_gray": gray[:3]})
+    assert set(story.seen_themes(story.Results({"a": short}, None, "a", 3, 1), data).values()) == {"—"}

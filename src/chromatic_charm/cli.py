@@ -126,6 +126,14 @@ def _prepare_arguments(p: argparse.ArgumentParser) -> None:
                    help="mean Lab chroma above which a one-hue image is a colour photo, not a toned print (default 25)")
     p.add_argument("--near-dup-distance", type=int,
                    help="max perceptual-hash distance (of 64 bits) for a near duplicate (default 4)")
+    p.add_argument("--split-by", choices=("group", "photo"),
+                   help="split a folder by groups of related photos, so that no re-framed view and no short series "
+                        "by name is in two splits (default), or photo by photo")
+    p.add_argument("--group-distance", type=int,
+                   help="max perceptual-hash distance (of 64 bits) for two photos to be one group (default 12)")
+    p.add_argument("--group-series-max", type=int,
+                   help="a series by name (grand_canyon_1, _2...) of at most this many photos is one group; a longer "
+                        "one is a theme or a camera's numbering, split photo by photo (default 4)")
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
 
 
@@ -216,7 +224,8 @@ def _run_prepare(args) -> None:
     from .config import clean_data_dir, raw_data_dir
     from .data.prepare import PrepareConfig, format_summary, prepare
 
-    options = {k: getattr(args, k) for k in ("gray_chroma", "tint_hue_spread", "tint_chroma", "near_dup_distance")
+    options = {k: getattr(args, k) for k in ("gray_chroma", "tint_hue_spread", "tint_chroma", "near_dup_distance",
+                                                     "split_by", "group_distance", "group_series_max")
                if getattr(args, k) is not None}
     config = PrepareConfig(
         source=args.source, out_dir=Path(args.out) if args.out else clean_data_dir(),

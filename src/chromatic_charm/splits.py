@@ -4,13 +4,13 @@ name). The EDA's checks of its split; ``analysis`` re-exports them for the noteb
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import SPLITS
+from .data.prepare import series_name  # noqa: F401  (re-exported: the EDA reads it from here)
 
 if TYPE_CHECKING:
     from .analysis import CleanData
@@ -33,17 +33,6 @@ def split_similarity(stats, features=("brightness", "contrast", "a_mean", "b_mea
             rows.append({"split": split, "feature": feature, "n_reference": len(ref), "n": len(other),
                          "ks_statistic": float(test.statistic), "p_value": float(test.pvalue)})
     return pd.DataFrame(rows)
-
-
-def series_name(name: str) -> str:
-    """The series a file name belongs to: the name without its extension and its trailing number (and a
-    suffix after the number, ``-harro`` in ``endlesssky__mountain18-harro.jpg``), so that
-    ``kphotoalbum__grand_canyon_2.jpg`` -> ``kphotoalbum__grand_canyon`` and ``stellarium__mars-3.jpg`` ->
-    ``stellarium__mars``. A name with no number is its own series. Same series is a guess from the name: a
-    shared theme (``endlesssky__city``) as well as one shoot or one panorama."""
-    stem = Path(name).name.rsplit(".", 1)[0]
-    match = re.match(r"^(.*?)[-_ ]?\d+(?:-[A-Za-z]+)?$", stem)
-    return match.group(1) if match and match.group(1) else stem
 
 
 def perceptual_hashes(data: CleanData) -> np.ndarray:
@@ -101,3 +90,52 @@ def series_across_splits(data: CleanData):
         table[f"files_{split}"] = files.reindex(table.index).apply(lambda v: v if isinstance(v, list) else [])
     order = table[list(SPLITS)].sum(axis=1).sort_values(ascending=False, kind="stable").index
     return table.loc[order]
+
+
+def group_audit(data: CleanData, distance: int, series_max: int) -> dict:
+    """What ``prepare``'s split by groups kept together and what still crosses the splits, for the EDA:
+
+    - ``near_pairs``: the pairs of kept photos within ``distance`` bits of perceptual hash (one group each), with the
+      split of each photo;
+    - ``short_series``: the series by name of 2 to ``series_max`` photos (one group each), with the number of splits
+      they reach (1 when split by group);
+    - ``long_series``: the longer series by name (themes, a camera's numbering: split photo by photo), with their
+      photos per split; ``crossing``: those of them with photos in train and in val or test."""
+    import pandas as pd
+
+    index = data.index.reset_index(drop=True)
+    hashes = perceptual_hashes(data)
+    pairs = []  # (i, j, bits) with j > i, block by block: no n x n matrix for a large set
+    for start in range(0, len(hashes), 256):
+        dist = np.bitwise_count(hashes[start:start + 256, None] ^ hashes[None, start:]).astype(np.int64)
+        a, b = np.nonzero(np.triu(dist <= distance, 1))
+        pairs += [(start + i, start + j, dist[i, j]) for i, j in zip(a, b)]
+    a, b, bits = (np.array([p[k] for p in pairs], dtype=np.int64) for k in range(3))
+    near = pd.DataFrame({"a": index["source"].to_numpy()[a], "b": index["source"].to_numpy()[b], "bits": bits,
+                         "split_a": index["split"].to_numpy()[a], "split_b": index["split"].to_numpy()[b]})
+    series = index.assign(series=index["source"].map(series_name))
+    table = series.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
+    table = table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
+    size = table.sum(axis=1)
+    short = table[(size > 1) & (size <= series_max)].assign(photos=size, splits=(table > 0).sum(axis=1))
+    long = table[size > series_max].assign(photos=size).sort_values("photos", ascending=False, kind="stable")
+    held = [s for s in SPLITS if s != "train"]
+    crossing = long[(long["train"] > 0) & (long[held].sum(axis=1) > 0)]
+    return {"near_pairs": near.sort_values("bits", kind="stable").reset_index(drop=True), "short_series": short,
+            "long_series": long, "crossing": crossing}
+
+
+def group_settings(report: dict) -> dict:
+    """How ``prepare`` split the data (report.json's ``groups``: "group", "photo", or "published" for Places365; data
+    prepared before the split by groups has no such key and was split photo by photo) and the definition of a group
+    to audit it with (``group_audit``): prepare's own when it split by group, else its defaults, so that any split is
+    checked against the same definition. {"split_by", "distance", "series_max"}."""
+    from .data.prepare import PrepareConfig
+
+    grouping = report.get("groups") or {}
+    split_by = grouping.get("split_by") or "photo"
+    default = PrepareConfig()
+    if split_by == "group":
+        return {"split_by": split_by, "distance": int(grouping["group_distance"]),
+                "series_max": int(grouping["group_series_max"])}
+    return {"split_by": split_by, "distance": default.group_distance, "series_max": default.group_series_max}

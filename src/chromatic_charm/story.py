@@ -164,12 +164,56 @@ def between_groups(a, b, measure: str, *, resamples: int = stats.BOOTSTRAP_RESAM
         raise ValueError(f"{measure}: need two groups of at least 2 photos each, got shapes {a.shape} and {b.shape}")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError(f"{measure}: a per-photo value is not finite")
-    rng = np.random.default_rng(0)  # each group resampled on its own: the photos are not the same
-    means = [rng.multinomial(len(g), np.full(len(g), 1.0 / len(g)), size=resamples) @ g / len(g) for g in (a, b)]
-    tail = 100 * (1 - stats.LEVEL) / 2
-    low, high = np.percentile(means[0] - means[1], [tail, 100 - tail])
-    return Difference(measure, float(a.mean() - b.mean()), float(low), float(high),
+    # each group resampled on its own (the photos are not the same), with the draws of stats' paired bootstrap
+    means = [stats._draws(len(g), resamples, seed) @ g / len(g) for seed, g in enumerate((a, b))]
+    interval = stats._percentiles(means[0] - means[1], float(a.mean() - b.mean()))
+    return Difference(measure, interval.value, interval.low, interval.high,
                       LOWER_IS_BETTER.get(measure.split("_")[0], False))
+
+
+def seen_themes(res: Results, data) -> dict[str, str]:
+    """Does the champion do better on the test photos whose series by name (``splits.series_name``: a theme, an author)
+    also has training photos? Its gain over the grayscale input on each whole test photo (gray's CIEDE2000 minus the
+    model's) on those photos against the others (``between_groups``), the champion against gray on the others alone
+    (``paired``), and the nearest training photo's hash distance: the ``leak.*`` facts the EDA and the report give.
+    Every fact is "—" where it cannot be measured (no per-photo values for these photos, or under 2 in a group)."""
+    from . import splits
+
+    names = ("leak.related", "leak.others", "leak.related_gain", "leak.other_gain", "leak.difference", "leak.verdict",
+             "leak.others_vs_gray", "leak.others_vs_gray.verdict", "leak.min_distance", "leak.reading")
+    per = res.best.per_photo
+    test = data.index[data.index["split"] == "test"].sort_values("row")["source"].tolist()  # per_photo's order
+    if len(per.get("ciede2000_scale1", [])) != len(test) or "ciede2000_scale1_gray" not in per:
+        return {k: "—" for k in names}
+    crossing = splits.series_across_splits(data)
+    seen = set(crossing[crossing["train"] > 0].index)
+    related = np.array([splits.series_name(n) in seen for n in test])
+    model, gray = (np.asarray(per[k], np.float64) for k in ("ciede2000_scale1", "ciede2000_scale1_gray"))
+    gain = gray - model
+    nearest = splits.cross_split_neighbours(data)
+    out = {k: "—" for k in names}
+    out["leak.related"], out["leak.others"] = f"{int(related.sum()):,}", f"{int((~related).sum()):,}"
+    if len(nearest):
+        out["leak.min_distance"] = f"{int(nearest[nearest['split'] == 'test']['distance'].min())}"
+    if not 2 <= related.sum() <= len(related) - 2:
+        return out
+    leak = between_groups(gain[related], gain[~related], "ganancia")
+    alone = paired(model[~related], gray[~related], "ciede2000")
+    out.update({
+        "leak.related_gain": signed(gain[related].mean(), 2), "leak.other_gain": signed(gain[~related].mean(), 2),
+        "leak.difference": leak.text(2), "leak.verdict": {"mejor": "mayor en las de tema compartido",
+                                                          "peor": "menor en las de tema compartido",
+                                                          "sin diferencia": "sin diferencia"}[leak.verdict],
+        "leak.others_vs_gray": alone.text(2), "leak.others_vs_gray.verdict": alone.verdict,
+        "leak.reading": {
+            "mejor": "la diferencia va más allá de su intervalo: en estas fotos, el modelo acierta más en los temas que "
+                     "ya vio",
+            "peor": "la diferencia va más allá de su intervalo, al revés de lo que haría una fuga: el modelo acierta "
+                    "menos en los temas que ya vio",
+            "sin diferencia": "la diferencia no sale de su intervalo con tan pocas fotos: no se puede afirmar que el "
+                              "modelo acierte más en los temas que ya vio"
+                              + (", aunque la media apunta en esa dirección" if leak.value > 0 else "")}[leak.verdict]})
+    return out
 
 
 def kid_difference(a: float, a_std: float, b: float, b_std: float) -> Difference:
@@ -386,6 +430,7 @@ def result_facts(res: Results) -> dict[str, str]:
                 out[f"l1_vs_gray.{measure}.verdict"] = d.verdict
     out.update(selection_facts(res))
     out.update(control_facts(res))
+    out.update(rate_facts(res))
     seeds = res.seeds()  # with one seed there is no spread to quote: "—" (a sweep without seeds)
     for measure, d in (("fid", 1), ("kid", 4), ("ciede2000", 2), ("colourfulness", 1)):
         values = [r.m(measure) for r in seeds]
@@ -483,6 +528,47 @@ def rank_correlation(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def rate_facts(res: Results) -> dict[str, str]:
+    """The (lr_G, lr_D) pairs at each lambda_L1 that has more than one (seed 0): the range of their validation and test
+    FIDs beside the seeds' range, and whether the rates move FID more than the seed does. ``rates.lambdas`` lists
+    those lambdas; ``rates.reading`` reads the comparison."""
+    by_lambda: dict[float, list[Run]] = {}
+    for r in res.runs.values():
+        if {"lr_g", "lr_d", "lambda_l1"} <= set(r.settings) and int(r.settings.get("seed", 0)) == 0:
+            by_lambda.setdefault(float(r.settings["lambda_l1"]), []).append(r)
+    swept = {lam: sorted(runs, key=lambda r: (r.settings["lr_g"], -r.settings["lr_d"]))
+             for lam, runs in sorted(by_lambda.items(), reverse=True)
+             if len({(r.settings["lr_g"], r.settings["lr_d"]) for r in runs}) > 1}
+    seeds = res.seeds()
+    seed_width = {split: (max(r.m("fid", split) for r in seeds) - min(r.m("fid", split) for r in seeds)) if seeds else math.nan
+                  for split in ("val", "test")}
+    out = {"rates.lambdas": listing([weight(lam) for lam in swept]) or "—", "rates.count": f"{len(swept):,}"}
+    widths = {}
+    for lam, runs in swept.items():
+        tag = f"rates.l{lam:g}"
+        for split in ("val", "test"):
+            values = [r.m("fid", split) for r in runs]
+            widths[(lam, split)] = max(values) - min(values)
+            out[f"{tag}.{split}_fid_range"] = f"{number(min(values), 1)} a {number(max(values), 1)}"
+            out[f"{tag}.{split}_fid_width"] = number(widths[(lam, split)], 1)
+        best = min(runs, key=lambda r: r.m("fid", "val"))
+        out[f"{tag}.best"] = f"{best.settings['lr_g']:g} / {best.settings['lr_d']:g}"
+    for split in ("val", "test"):
+        out[f"rates.seed_{split}_width"] = number(seed_width[split], 1) if seeds else "—"
+    out["rates.val_detail"] = listing([f"de {out[f'rates.l{lam:g}.val_fid_range']} a λ = {weight(lam)}" for lam in swept]) or "—"
+    out["rates.best_detail"] = listing([f"{out[f'rates.l{lam:g}.best']} a λ = {weight(lam)}" for lam in swept]) or "—"
+    if swept and seeds:
+        wider = [lam for lam in swept if widths[(lam, "val")] > seed_width["val"]]
+        out["rates.reading"] = (
+            "las tasas mueven el FID de validación más que la semilla a "
+            + listing([f"λ = {weight(lam)}" for lam in wider]) if wider else
+            "las tasas no mueven el FID de validación más que la semilla a ningún λ")
+        out["rates.reading"] += f" (la dispersión entre semillas se midió a λ = {weight(seeds[0].settings['lambda_l1'])})"
+    else:
+        out["rates.reading"] = "sin semillas no hay con qué comparar la dispersión de las tasas"
+    return out
+
+
 def selection_facts(res: Results) -> dict[str, str]:
     """How the champion was chosen and how the choice reads on the test split: the metric and split select ranked
     by, the champion's place on the test split, and whether the two splits order the runs alike."""
@@ -531,5 +617,5 @@ def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
 
 __all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES",
            "Results", "Run", "SOURCE_PHRASE", "SPLIT_NAMES", "between_groups", "control_facts", "data_facts", "fill",
-           "kid_difference", "listing", "missing", "number", "paired", "percent", "publish", "rank_correlation",
-           "result_facts", "results", "run_facts", "selection_facts", "showcase", "signed"]
+           "kid_difference", "listing", "missing", "number", "paired", "percent", "publish", "rank_correlation", "rate_facts",
+           "result_facts", "results", "run_facts", "seen_themes", "selection_facts", "showcase", "signed"]

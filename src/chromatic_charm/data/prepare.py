@@ -5,6 +5,15 @@ checked (unreadable, truncated, too small, near-grayscale, sepia), hashed (file 
 perceptual hash), resized so the short side is ``size`` and centre-cropped. Duplicates go before the
 split, so no photo lands in two splits. Raw files are only read.
 
+A folder is split by groups of related photos (``split_by="group"``), so that no scene is both trained on and
+judged: photos whose perceptual hashes are within ``group_distance`` bits (the same view, re-framed or re-toned)
+and photos of one short series by name (``series_name``: ``grand_canyon_2.jpg`` and ``grand_canyon_5.jpg``; at
+most ``group_series_max`` photos: a shoot, a panorama) form one group, and a group goes whole to one split. A
+longer series by name is a theme or a camera's numbering (``endlesssky__mountain*``: 15 photos by several
+photographers; ``IMG_0001.jpg``...), not one scene: its photos are split one by one, so such series do cross the
+splits (the EDA counts them). A series is read within one folder: ``trip1/1.jpg`` and ``trip2/1.jpg`` are not one.
+The Places365 layout keeps its published split.
+
 Thresholds, measured against the labels of the team's photo set (Data/Raw Data/photos, 506 photos, 55
 marked near-grayscale or sepia in CREDITS.csv, column ``colour``), chroma on a 64 px thumbnail
 (benchmarks/gray_detector.py prints the table; the EDA notebook shows it):
@@ -28,6 +37,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
@@ -44,6 +54,7 @@ from ..errors import ConfigError, UserError
 from ..files import atomic_path, write_text_atomic
 from . import sources
 
+SPLIT_BY = ("group", "photo")
 REASONS = ("unreadable", "truncated", "too_small", "grayscale", "sepia", "duplicate")
 OUTPUTS = ("train.npy", "val.npy", "test.npy", "index.csv", "report.json", "manifest.json")
 
@@ -62,6 +73,9 @@ class PrepareConfig:
     tint_hue_spread: float = 6.0  # hue spread (degrees) below this, with mean chroma below tint_chroma: sepia
     tint_chroma: float = 25.0  # a toned print is not more colourful than this (strong sepia: about 10-24)
     near_dup_distance: int = 4  # perceptual hashes within this many of 64 bits: near duplicate
+    split_by: str = "group"  # a folder's split: "group" (related photos stay together) or "photo"
+    group_distance: int = 12  # perceptual hashes within this many bits: one group (the same view, re-framed)
+    group_series_max: int = 4  # a series by name of at most this many photos is one group (a shoot)
     workers: int | None = None  # processes; default all cores
     progress: bool = True
 
@@ -74,6 +88,12 @@ class PrepareConfig:
             raise ConfigError("gray_chroma and tint_chroma must be >= 0, tint_hue_spread in [0, 180] degrees")
         if not 0 <= self.near_dup_distance < 32:
             raise ConfigError("near_dup_distance must be in [0, 32)")
+        if self.split_by not in SPLIT_BY:
+            raise ConfigError(f"split_by must be one of {', '.join(SPLIT_BY)}, not '{self.split_by}'")
+        if not 0 <= self.group_distance < 32:
+            raise ConfigError("group_distance must be in [0, 32)")
+        if self.group_series_max < 1:
+            raise ConfigError("group_series_max must be at least 1 (1: no series by name is a group)")
 
     def checks(self) -> Checks:
         return Checks(self.size, self.min_size, self.gray_chroma, self.tint_hue_spread, self.tint_chroma)
@@ -217,17 +237,76 @@ def find_duplicates(sha: list[str], phash: np.ndarray, distance: int) -> dict[in
     return dups
 
 
-def _split_folder(n: int, config: PrepareConfig) -> list[str]:
+def series_name(name: str) -> str:
+    """The series a file name belongs to: the name without its folder, extension and trailing number (and a
+    suffix after the number, ``-harro`` in ``endlesssky__mountain18-harro.jpg``), so that
+    ``kphotoalbum__grand_canyon_2.jpg`` -> ``kphotoalbum__grand_canyon`` and ``stellarium__mars-3.jpg`` ->
+    ``stellarium__mars``. A name with no number is its own series. Same series is a guess from the name: a
+    shared theme (``endlesssky__city``) as well as one shoot or one panorama."""
+    stem = Path(name).name.rsplit(".", 1)[0]
+    match = re.match(r"^(.*?)[-_ ]?\d+(?:-[A-Za-z]+)?$", stem)
+    return match.group(1) if match and match.group(1) else stem
+
+
+def photo_groups(names: list[str], phash: np.ndarray, distance: int, series_max: int) -> np.ndarray:
+    """A group number per photo (0, 1, ... in order of first appearance): photos of one series by name
+    (``series_name``, within one folder) of at most ``series_max`` photos, or within ``distance`` bits of
+    perceptual hash of each other, transitively."""
+    parent = list(range(len(names)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        a, b = root(i), root(j)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+
+    series = [f"{Path(name).parent.as_posix()}/{series_name(name)}" for name in names]
+    length: dict[str, int] = {}
+    for key in series:
+        length[key] = length.get(key, 0) + 1
+    first: dict[str, int] = {}
+    for i, key in enumerate(series):
+        if length[key] <= series_max:
+            join(i, first.setdefault(key, i))
+    hashes = np.asarray(phash, dtype=np.uint64)
+    for start in range(0, len(hashes), 256):
+        dist = np.bitwise_count(hashes[start:start + 256, None] ^ hashes[None, start:])  # (block, the rest)
+        for offset, j in zip(*np.nonzero(np.triu(dist <= distance, 1))):  # each pair once, j > i
+            join(start + int(offset), start + int(j))
+    roots = [root(i) for i in range(len(names))]
+    number: dict[int, int] = {}
+    return np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
+
+
+def _held_out_sizes(n: int, config: PrepareConfig) -> tuple[int, int]:
     n_val, n_test = round(config.val_frac * n), round(config.test_frac * n)
     if n >= 3:
         n_val, n_test = max(n_val, 1 if config.val_frac else 0), max(n_test, 1 if config.test_frac else 0)
     if n - n_val - n_test < 1:
         raise UserError(f"only {n} usable images: too few to split into train/val/test; add photos")
-    order = np.random.default_rng(config.seed).permutation(n)
-    labels = np.array(["train"] * n, dtype=object)
-    labels[order[:n_val]] = "val"
-    labels[order[n_val:n_val + n_test]] = "test"
-    return labels.tolist()
+    return n_val, n_test
+
+
+def split_groups(groups: np.ndarray, n_val: int, n_test: int, seed: int) -> list[str]:
+    """train/val/test per photo, whole groups at a time: in a seeded random order of the groups, each goes to
+    the held-out split that lacks more photos if it fits there, else to the other held-out split if it fits there,
+    else to train. A held-out split can end short of its target when the groups left do not fit (``prepare``'s
+    report records both, and its summary warns). One photo per group is a plain random split."""
+    groups = np.asarray(groups)
+    sizes = np.bincount(groups)
+    place = np.full(len(sizes), "train", dtype=object)
+    need = {"val": n_val, "test": n_test}
+    for g in np.random.default_rng(seed).permutation(len(sizes)):
+        for split in sorted(need, key=lambda s: -need[s]):
+            if 0 < sizes[g] <= need[split]:
+                place[g], need[split] = split, need[split] - sizes[g]
+                break
+    return place[groups].tolist()
 
 
 def prepare(config: PrepareConfig) -> dict:
@@ -246,7 +325,10 @@ def prepare(config: PrepareConfig) -> dict:
         kept = [i for i, r in enumerate(results) if r.reason is None]
         if not kept:
             raise UserError(f"no usable images among {len(entries)} in '{root}' (see the reasons with --no-progress off)")
-        labels = _split(kept, entries, keep_split, config)
+        groups = (photo_groups([rel[i] for i in kept], np.array([results[i].phash for i in kept], dtype=np.uint64),
+                               config.group_distance, config.group_series_max)
+                  if config.split_by == "group" and not keep_split else np.arange(len(kept)))
+        labels = _split(groups, entries, kept, keep_split, config)
         rows = _write_splits(out_dir, staging, kept, labels, results, rel, config.size)
         del staging
     finally:
@@ -254,10 +336,12 @@ def prepare(config: PrepareConfig) -> dict:
     data_version = _write_index(out_dir, rows)
 
     report = _report(config, root, rel, results, labels, data_version, out_dir)
+    report["groups"] = _group_summary(groups, labels, [rel[i] for i in kept], keep_split, config)
     report["seconds"] = round(time.time() - started, 1)
     write_text_atomic(out_dir / "report.json", json.dumps(report, indent=1))
     manifest = {"format": 1, "size": config.size, "splits": {s: labels.count(s) for s in SPLITS},
                 "data_version": data_version, "source": report["source"], "seed": config.seed,
+                "split_by": report["groups"]["split_by"],
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_text_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1))
     return report
@@ -300,12 +384,20 @@ def _deduplicate(results: list[Inspection], rel: list[str], distance: int) -> No
                                  detail="exact copy" if dist < 0 else f"perceptual hash distance {dist}")
 
 
-def _split(kept: list[int], entries, keep_split: bool, config: PrepareConfig) -> list[str]:
-    """The split of each kept photo: the published one, or a seeded draw for a folder."""
-    labels = [entries[i][0] for i in kept] if keep_split else _split_folder(len(kept), config)
+def _split(groups: np.ndarray, entries, kept: list[int], keep_split: bool, config: PrepareConfig) -> list[str]:
+    """The split of each kept photo: the published one, or a seeded draw of whole groups for a folder."""
+    if keep_split:
+        labels = [entries[i][0] for i in kept]
+        wanted = {split: 1 for split in SPLITS}
+    else:
+        n_val, n_test = _held_out_sizes(len(kept), config)
+        labels = split_groups(groups, n_val, n_test, config.seed)
+        wanted = {"train": 1, "val": n_val, "test": n_test}
     for split in SPLITS:
-        if labels.count(split) == 0 and (split == "train" or keep_split):
-            raise UserError(f"the {split} split would be empty; add photos or change the fractions")
+        if labels.count(split) == 0 and wanted[split] > 0:
+            hint = (" (no group of related photos fits in it: lower --group-series-max or --group-distance, or use"
+                    " --split-by photo)" if config.split_by == "group" and not keep_split else "")
+            raise UserError(f"the {split} split would be empty{hint}; add photos or change the fractions")
     return labels
 
 
@@ -378,11 +470,43 @@ def _report(config, root, rel, results, labels, data_version, out_dir) -> dict:
     }
 
 
+def _group_summary(groups, labels, names, keep_split: bool, config: PrepareConfig) -> dict:
+    """How the split was drawn: by what, how many groups, the photos each split was meant to get (``target``), the
+    largest group in each split, and the series by name found in more than one split (when split by group: series
+    longer than ``group_series_max``, which are split photo by photo)."""
+    if keep_split:
+        return {"split_by": "published", "groups": None}
+    sizes = np.bincount(groups)
+    n_val, n_test = _held_out_sizes(len(labels), config)
+    series: dict[str, set] = {}
+    for name, label in zip(names, labels):
+        series.setdefault(series_name(name), set()).add(label)
+    by_group = config.split_by == "group"
+    return {"split_by": config.split_by, "group_distance": config.group_distance if by_group else None,
+            "group_series_max": config.group_series_max if by_group else None,
+            "groups": int(len(sizes)), "groups_of_several": int((sizes > 1).sum()),
+            "target": {"train": len(labels) - n_val - n_test, "val": n_val, "test": n_test},
+            "largest_group": {s: int(max((sizes[g] for g, l in zip(groups, labels) if l == s), default=0))
+                              for s in SPLITS},
+            "series_across_splits": sorted(k for k, v in series.items() if len(v) > 1)}
+
+
 def format_summary(report: dict, limit: int = 10) -> str:
     counts = report["counts"]
     lines = [f"prepared {counts['kept']} of {counts['scanned']} images into {report['out_dir']} "
              f"(train {counts['train']}, val {counts['val']}, test {counts['test']}; "
              f"data version {report['data_version']})"]
+    groups = report.get("groups") or {}
+    if groups.get("split_by") == "group":
+        lines.append(f"  split by group: {groups['groups']} groups of related photos ({groups['groups_of_several']} of "
+                     f"several photos: a series by name of at most {groups['group_series_max']}, or perceptual hashes "
+                     f"within {groups['group_distance']} bits), "
+                     f"each whole in one split")
+        for split, wanted in (groups.get("target") or {}).items():
+            got = counts.get(split, 0)
+            if split != "train" and got < wanted:
+                lines.append(f"  warning: {split} got {got} photos of the {wanted} wanted: the groups left did not fit "
+                             "(lower --group-series-max, or --split-by photo)")
     for reason in REASONS:
         items = report["rejected"][reason]
         if items:
