@@ -416,6 +416,22 @@ def test_the_pipelines_data_is_in_the_repo_with_a_credit_for_every_photo():
     assert sum((folder / p).stat().st_size for p in photos) < 20e6
 
 
+def test_prepare_from_a_script_on_stdin_finishes(tmp_path):
+    """`python - <<EOF` with prepare in it: a fork server's children cannot re-import a script read from stdin
+    (they died and the pool waited for ever); prepare checks the photos in the calling process instead."""
+    import subprocess
+
+    (tmp_path / "photos").mkdir()
+    for i in range(6):
+        photo(310 + i).save(tmp_path / "photos" / f"p{i}.jpg")
+    script = ("from chromatic_charm.data.prepare import PrepareConfig, prepare\n"
+              f"r = prepare(PrepareConfig(source={str(tmp_path / 'photos')!r}, out_dir={str(tmp_path / 'clean')!r}, "
+              "size=32, min_size=64, val_frac=0.2, test_frac=0.2, workers=2, progress=False))\n"
+              "print('kept', r['counts']['kept'])\n")
+    result = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "kept 6" in result.stdout, result.stderr[-2000:]
+
+
 def test_prepare_never_forks_the_process_that_calls_it(tmp_path, monkeypatch):
     """A forked copy of a process with threads (a Jupyter kernel, a web server, a test worker) can inherit a
     lock that another thread held, and wait for it for ever: an xdist worker hung so in prepare, both pool

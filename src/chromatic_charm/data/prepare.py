@@ -38,6 +38,7 @@ import io
 import json
 import os
 import re
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing import get_context
@@ -367,6 +368,11 @@ def _check(paths: list[Path], staging_path: Path, config: PrepareConfig) -> list
     checks = config.checks()
     jobs = [(i, str(staging_path), str(path), checks) for i, path in enumerate(paths)]
     workers = config.workers or os.cpu_count() or 1
+    if workers == 1 or getattr(sys.modules["__main__"], "__file__", None) == "<stdin>":
+        # in this process: one worker needs no pool, and a script read from stdin (`python - <<EOF`) cannot be
+        # re-imported by a fork server's or spawn's children, which die on start and leave the pool waiting for ever
+        stream = map(_inspect_into_staging, jobs)
+        return list(tqdm(stream, total=len(jobs), desc="checking photos", unit="img", disable=not config.progress))
     # Not "fork": a copy of a process with threads (a Jupyter kernel, a web server, a test runner) can
     # inherit a lock another thread held and hang for ever; the fork server is a fresh single-threaded process
     with get_context("spawn" if os.name == "nt" else "forkserver").Pool(workers) as pool:
