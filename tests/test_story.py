@@ -241,3 +241,14 @@ def test_the_seen_themes_effect_compares_test_photos_of_a_theme_in_training_with
     assert facts["leak.verdict"] == "menor en las de tema compartido" and "acierta menos" in facts["leak.reading"]
     short = story.Run("a", "a", "id-a", {}, {"ciede2000_scale1": model[:3], "ciede2000_scale1_gray": gray[:3]})
     assert set(story.seen_themes(story.Results({"a": short}, None, "a", 3, 1), data).values()) == {"—"}
+
+
+def test_every_sweep_item_gets_its_own_label():
+    import yaml as _yaml
+
+    sweep = _yaml.safe_load(open(__import__("pathlib").Path(__file__).resolve().parents[1] / "params.yaml"))["sweep"]
+    labels = [story.run_label(v, 1000) for v in sweep.values()]
+    assert len(set(labels)) == len(labels), labels
+    assert story.run_label({"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 1000, "seed": 0}, 1000) == "receta base"
+    assert story.run_label({"lr_g": 1e-4, "lr_d": 3e-4, "lambda_l1": 300, "seed": 0}, 1000) == "G 0.0001 / D 0.0003, λ = 300"
+    assert story.run_label({"lr_g": 2e-4, "lr_d": 2e-4, "lambda_l1": 1000, "seed": 2}, 1000) == "semilla 2"

@@ -134,11 +134,12 @@ def _sweep_item(name: str) -> tuple[str, str]:
 
 def _run_label(run, base_rates: str | None = None) -> str:
     """The sweep item in few words, on one line: 'λ 100', 'semilla 1' (variants of the base recipe), the base
-    recipe itself 'base (semilla 0)', else its rates 'G 1e-4 / D 3e-4'."""
+    recipe itself 'base (semilla 0)', else its rates 'G 1e-4 / D 3e-4', and both 'G 1e-4 / D 3e-4, λ 300'."""
     rates, variant = _sweep_item(run.run)
-    if variant:
-        return variant.replace("lambda", "λ ").replace("seed", "semilla ")
     g, d = rates.split(" / ")
+    if variant:  # a variant of the base recipe; with other rates too, both (no two runs share a label)
+        label = variant.replace("lambda", "λ ").replace("seed", "semilla ")
+        return label if base_rates is None or rates == base_rates else f"G {g} / D {d}, {label}"
     return "base (semilla 0)" if rates == base_rates else f"G {g} / D {d}"
 
 
@@ -164,9 +165,11 @@ def visual_eda(slide, box: Box, ctx: Context) -> bool:
 
 
 def _base_rates(names) -> str | None:
-    """The base recipe's rates: the one pair the sweep's variants (other λ, other seeds) are run at."""
-    pairs = {rates for rates, variant in map(_sweep_item, names) if variant}
-    return pairs.pop() if len(pairs) == 1 else None
+    """The base recipe's rates: the pair most of the sweep's variants (other λ, other seeds) are run at."""
+    from collections import Counter
+
+    pairs = Counter(rates for rates, variant in map(_sweep_item, names) if variant).most_common(2)
+    return pairs[0][0] if pairs and (len(pairs) == 1 or pairs[0][1] > pairs[1][1]) else None
 
 
 def visual_selection(slide, box: Box, ctx: Context) -> bool:

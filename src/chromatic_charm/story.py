@@ -528,6 +528,21 @@ def rank_correlation(a, b) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
+def run_label(settings: dict, base_lambda: float, base_seed: int = 0) -> str:
+    """A sweep item by what sets it apart from the base recipe (pix2pix's rates, ``base_lambda``, ``base_seed``), in
+    Spanish: «receta base», «semilla 1», «λ = 300», «G 1e-4 / D 3e-4», or both changes «G 1e-4 / D 3e-4, λ = 300».
+    The report, the deck and the training notebook label runs with it, so no two runs share a label."""
+    parts = []
+    rates = (float(settings["lr_g"]), float(settings["lr_d"]))
+    if rates != DEFAULT_RATES:
+        parts.append(f"G {rates[0]:g} / D {rates[1]:g}")
+    if float(settings["lambda_l1"]) != float(base_lambda):
+        parts.append(f"λ = {weight(settings['lambda_l1'])}")
+    if int(settings.get("seed", base_seed)) != int(base_seed):
+        parts.append(f"semilla {int(settings['seed'])}")
+    return ", ".join(parts) or "receta base"
+
+
 def rate_facts(res: Results) -> dict[str, str]:
     """The (lr_G, lr_D) pairs at each lambda_L1 that has more than one (seed 0): the range of their validation and test
     FIDs beside the seeds' range, and whether the rates move FID more than the seed does. ``rates.lambdas`` lists
@@ -618,4 +633,4 @@ def data_facts(data, max_images: int = 2000, seed: int = 0) -> dict[str, str]:
 __all__ = ["DEFAULT_RATES", "FACTS_MIME", "SHOWCASE_LABELS", "Difference", "Pick", "HUE_NAMES", "HUE_SCENES", "REASON_NAMES",
            "Results", "Run", "SOURCE_PHRASE", "SPLIT_NAMES", "between_groups", "control_facts", "data_facts", "fill",
            "kid_difference", "listing", "missing", "number", "paired", "percent", "publish", "rank_correlation", "rate_facts",
-           "result_facts", "results", "run_facts", "seen_themes", "selection_facts", "showcase", "signed"]
+           "result_facts", "results", "run_facts", "run_label", "seen_themes", "selection_facts", "showcase", "signed"]
