@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import html
 import json
 import re
 import subprocess
@@ -194,6 +195,10 @@ def export_html(notebook: Path, out: Path) -> int:
     for cell in nb.cells:  # the facts are for the build, not the reader: no output of theirs in the document
         cell["outputs"] = [o for o in cell.get("outputs", []) if FACTS_MIME not in o.get("data", {})]
     body, _ = exporter.from_notebook_node(nb)
+    title = next((line.lstrip("# ").strip() for cell in nb.cells if cell.cell_type == "markdown"
+                  for line in cell.source.splitlines() if line.startswith("# ")), notebook.stem)
+    body = body.replace("<title>Notebook</title>", f"<title>{html.escape(title)}</title>", 1)  # nbconvert's default
+    body = body.replace('<html lang="en">', '<html lang="es">', 1)  # the deliverables speak Spanish
     out.write_text(body, encoding="utf-8")
     return out.stat().st_size
 

@@ -272,6 +272,10 @@ def test_planted_defects_get_the_verdict_the_eda_expects(tmp_path):
     assert report["counts"]["kept"] == 5  # the photo and the four converted ones
     assert {i["file"]: i["duplicate_of"] for i in report["rejected"]["duplicate"]} == {
         "02_copia.jpg": "01_original.jpg", "03_reducida.jpg": "01_original.jpg"}
+    fidelity = analysis.defect_fidelity(tmp_path / "clean", photos)  # the conversions kept the colours
+    assert set(fidelity.index) == set(analysis.DEFECT_SOURCES)
+    assert fidelity["01_original.jpg"] < 1 and fidelity["04_cmyk.jpg"] < 1 and fidelity["07_girada.jpg"] < 1.5
+    assert fidelity["05_paleta.png"] < 4 and 3 < fidelity["06_transparente.png"] < 30  # alpha 200 over white: lighter
     with pytest.raises(Exception, match="needs 6 photos"):
         analysis.plant_defects(photos[:5], tmp_path / "other")
 

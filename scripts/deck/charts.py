@@ -73,7 +73,16 @@ def _bar_chart(shapes, box: Box, categories, values, colours, title: str, number
     chart.value_axis.minimum_scale = 0.0
     if horizontal:
         chart.value_axis.tick_label_position = XL_TICK_LABEL_POSITION.NONE
-    if len(categories) > 9:  # many rows in a slide's room: smaller labels, so that no row loses its name
+    if horizontal:  # every row named: LibreOffice would skip every other label of a crowded axis
+        axis = chart.category_axis._element
+        skip = axis.find(qn("c:tickLblSkip"))
+        if skip is None:  # in the schema's order: before tickMarkSkip, noMultiLvlLbl and extLst
+            skip = axis.makeelement(qn("c:tickLblSkip"), {})
+            after = next((e for e in axis if e.tag in {qn(t) for t in ("c:tickMarkSkip", "c:noMultiLvlLbl", "c:extLst")}),
+                         None)
+            axis.insert(list(axis).index(after), skip) if after is not None else axis.append(skip)
+        skip.set("val", "1")
+    if len(categories) > 12:  # many rows in a slide's room: smaller labels, so that no row loses its name
         chart.category_axis.tick_labels.font.size = Pt(LABEL_PT - 3)
         labels.font.size = Pt(LABEL_PT - 3)
     return chart
@@ -248,7 +257,7 @@ def visual_conclusions(slide, box: Box, ctx: Context) -> bool:
         values = [source.get(key) for _, source in columns] + [m.get(gray_key) if gray_key else 0.0]  # gray: no colour
         rows.append((label, *(f"{v:.{digits}f}" if v is not None else "—" for v in values)))
         best.append(_best(values, target))
-    row_h, caption_h = Inches(0.75), Inches(0.75)
+    row_h, caption_h = Inches(0.75), Inches(0.95)  # the caption: three lines of LABEL_PT
     height = row_h * len(rows)
     top = box.top + (box.height - height - caption_h) // 2
     frame = slide.shapes.add_table(len(rows), len(rows[0]), box.left, top, box.width, height)

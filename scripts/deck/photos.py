@@ -131,7 +131,8 @@ def _screenshots(slide, box: Box, paths, captions: list[str], name: str, crop=No
         pw, ph = int(w * scale), int(h * scale)
         left = box.left + i * (width + gap) + (width - pw) // 2
         add_picture(slide.shapes, image, Box(left, box.top, pw, ph), name=f"Visual: {name}")
-        add_text(slide.shapes, Box(left, box.top + ph, pw, caption_h), [caption], LABEL_PT, color=INK,
+        column = box.left + i * (width + gap)  # the caption spans its column, not only a narrow picture
+        add_text(slide.shapes, Box(column, box.top + ph, width, caption_h), [caption], LABEL_PT, color=INK,
                  align=PP_ALIGN.CENTER)
 
 

@@ -559,6 +559,35 @@ def plant_defects(photos: list[str | Path], folder: str | Path) -> dict[str, tup
     return DEFECTS
 
 
+DEFECT_SOURCES = {"01_original.jpg": 0, "04_cmyk.jpg": 1, "05_paleta.png": 2, "06_transparente.png": 3,
+                  "07_girada.jpg": 4}  # the kept planted files, and which of plant_defects' photos each was made from
+
+
+def defect_fidelity(clean_dir: str | Path, photos: list[str | Path]) -> "pd.Series":
+    """Did the conversions keep the colours? For each planted file ``prepare`` kept (``DEFECT_SOURCES``), the mean
+    CIEDE2000 between the square it stored and the same centre square of the photo the file was made from (the
+    photos given to ``plant_defects``, in order): near 0 for a faithful conversion; a CMYK file read with inverted
+    channels, or a rotation not applied, would be tens."""
+    import pandas as pd
+    from PIL import Image
+    from skimage.color import deltaE_ciede2000
+
+    from .data.prepare import centre_square
+
+    clean_dir = Path(clean_dir)
+    index = pd.read_csv(clean_dir / "index.csv").set_index("source")
+    arrays = {split: np.load(clean_dir / f"{split}.npy", mmap_mode="r") for split in SPLITS}
+    out = {}
+    for name, k in DEFECT_SOURCES.items():
+        if name not in index.index:
+            continue
+        row = index.loc[name]
+        stored = np.asarray(arrays[row["split"]][int(row["row"])], dtype=np.float32) / 255
+        truth = centre_square(Image.open(photos[k]).convert("RGB"), stored.shape[0]).astype(np.float32) / 255
+        out[name] = float(deltaE_ciede2000(color.rgb_to_lab(stored), color.rgb_to_lab(truth), channel_axis=-1).mean())
+    return pd.Series(out, name="CIEDE2000 medio frente a la foto de origen")
+
+
 def defect_verdicts(report: dict) -> "pd.DataFrame":
     """``prepare``'s report on a folder made by ``plant_defects``: for each file, what it is, what was expected and
     what ``prepare`` did (set aside and why, or converted from which mode, or kept as is)."""

@@ -211,8 +211,7 @@ def seen_themes(res: Results, data) -> dict[str, str]:
             "peor": "la diferencia va más allá de su intervalo, al revés de lo que haría una fuga: el modelo acierta "
                     "menos en los temas que ya vio",
             "sin diferencia": "la diferencia no sale de su intervalo con tan pocas fotos: no se puede afirmar que el "
-                              "modelo acierte más en los temas que ya vio"
-                              + (", aunque la media apunta en esa dirección" if leak.value > 0 else "")}[leak.verdict]})
+                              "modelo acierte más ni menos en los temas que ya vio (no concluyente)"}[leak.verdict]})
     return out
 
 
