@@ -252,6 +252,7 @@ def test_group_audit_finds_what_the_split_keeps_together_and_what_crosses(tmp_pa
     near = audit["near_pairs"]
     assert {tuple(sorted((r.a, r.b))) for r in near.itertuples()} >= {("view.jpg", "view_wide.jpg")}
     assert (near["split_a"] == near["split_b"]).all() and near["bits"].max() <= 10
+    assert (near["bits"] > 4).all()  # near views, not duplicates: prepare removed those (within 4 bits)
     assert list(audit["short_series"].index) == ["shoot"] and audit["short_series"].loc["shoot", "splits"] == 1
     assert list(audit["long_series"].index) == ["theme"] and audit["long_series"].loc["theme", "photos"] == 8
     splits = {r["source"]: r["split"] for r in csv.DictReader(open(out / "index.csv"))}

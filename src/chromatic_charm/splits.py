@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .config import SPLITS
-from .data.prepare import series_name  # noqa: F401  (re-exported: the EDA reads it from here)
+from .data.prepare import near_pairs, series_name  # series_name re-exported: the EDA reads it from here
 
 if TYPE_CHECKING:
     from .analysis import CleanData
@@ -76,14 +76,17 @@ def cross_split_neighbours(data: CleanData, reference: str = "train"):
         ["distance", "split", "source"], kind="stable").reset_index(drop=True)
 
 
+def _series_counts(data: CleanData):
+    """(the index with a ``series`` column, photos per series and split: DataFrame indexed by series)."""
+    index = data.index.assign(series=data.index["source"].map(series_name))
+    table = index.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
+    return index, table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
+
+
 def series_across_splits(data: CleanData):
     """The series (``series_name``) with photos in more than one split: DataFrame indexed by series, photos
     per split, and the files of each split (``files_<split>``), largest series first."""
-    import pandas as pd
-
-    index = data.index.assign(series=data.index["source"].map(series_name))
-    table = index.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
-    table = table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
+    index, table = _series_counts(data)
     table = table[(table > 0).sum(axis=1) > 1]
     for split in SPLITS:
         files = index[index["split"] == split].groupby("series")["source"].agg(list)
@@ -104,18 +107,10 @@ def group_audit(data: CleanData, distance: int, series_max: int) -> dict:
     import pandas as pd
 
     index = data.index.reset_index(drop=True)
-    hashes = perceptual_hashes(data)
-    pairs = []  # (i, j, bits) with j > i, block by block: no n x n matrix for a large set
-    for start in range(0, len(hashes), 256):
-        dist = np.bitwise_count(hashes[start:start + 256, None] ^ hashes[None, start:]).astype(np.int64)
-        a, b = np.nonzero(np.triu(dist <= distance, 1))
-        pairs += [(start + i, start + j, dist[i, j]) for i, j in zip(a, b)]
-    a, b, bits = (np.array([p[k] for p in pairs], dtype=np.int64) for k in range(3))
+    a, b, bits = near_pairs(perceptual_hashes(data), distance).T
     near = pd.DataFrame({"a": index["source"].to_numpy()[a], "b": index["source"].to_numpy()[b], "bits": bits,
                          "split_a": index["split"].to_numpy()[a], "split_b": index["split"].to_numpy()[b]})
-    series = index.assign(series=index["source"].map(series_name))
-    table = series.pivot_table(index="series", columns="split", values="row", aggfunc="count", fill_value=0)
-    table = table.reindex(columns=list(SPLITS), fill_value=0).astype(int)
+    _, table = _series_counts(data)
     size = table.sum(axis=1)
     short = table[(size > 1) & (size <= series_max)].assign(photos=size, splits=(table > 0).sum(axis=1))
     long = table[size > series_max].assign(photos=size).sort_values("photos", ascending=False, kind="stable")

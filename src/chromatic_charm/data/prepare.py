@@ -249,6 +249,18 @@ def series_name(name: str) -> str:
     return match.group(1) if match and match.group(1) else stem
 
 
+def near_pairs(phash: np.ndarray, distance: int) -> np.ndarray:
+    """(K, 3) int64: each pair of perceptual hashes within ``distance`` bits of each other once, as (i, j, bits)
+    with i < j, found block by block (no N x N matrix for a large set)."""
+    hashes = np.asarray(phash, dtype=np.uint64)
+    found = [np.empty((0, 3), dtype=np.int64)]
+    for start in range(0, len(hashes), 256):
+        dist = np.bitwise_count(hashes[start:start + 256, None] ^ hashes[None, start:]).astype(np.int64)
+        a, b = np.nonzero(np.triu(dist <= distance, 1))  # (block, the rest): j > i
+        found.append(np.column_stack([start + a, start + b, dist[a, b]]))
+    return np.concatenate(found)
+
+
 def photo_groups(names: list[str], phash: np.ndarray, distance: int, series_max: int) -> np.ndarray:
     """A group number per photo (0, 1, ... in order of first appearance): photos of one series by name
     (``series_name``, within one folder) of at most ``series_max`` photos, or within ``distance`` bits of
@@ -274,11 +286,8 @@ def photo_groups(names: list[str], phash: np.ndarray, distance: int, series_max:
     for i, key in enumerate(series):
         if length[key] <= series_max:
             join(i, first.setdefault(key, i))
-    hashes = np.asarray(phash, dtype=np.uint64)
-    for start in range(0, len(hashes), 256):
-        dist = np.bitwise_count(hashes[start:start + 256, None] ^ hashes[None, start:])  # (block, the rest)
-        for offset, j in zip(*np.nonzero(np.triu(dist <= distance, 1))):  # each pair once, j > i
-            join(start + int(offset), start + int(j))
+    for i, j, _ in near_pairs(phash, distance):
+        join(int(i), int(j))
     roots = [root(i) for i in range(len(names))]
     number: dict[int, int] = {}
     return np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
