@@ -78,7 +78,7 @@ SOURCES = ("dvc.lock", "params.yaml", "src/chromatic_charm", "scripts/deliverabl
 DECK_SOURCES = ("scripts/presentation.py", "scripts/deck")
 # The screenshots the report and the deck show, retaken before the report is executed: the MLflow UI on this
 # project's store, and the running web page (each script exits non-zero, saying why, without chromium).
-SCREENSHOTS = (["scripts/mlflow_screenshots.py"], ["scripts/page_screenshots.py", "--out", "Informe Escrito/pagina"])
+SCREENSHOTS = (["scripts/mlflow_screenshots.py"], ["scripts/page_screenshots.py", "--lang", "es", "--out", "Informe Escrito/pagina"])
 
 # English words that are not also Spanish words: one of them in an output is an English sentence.
 ENGLISH_WORDS = frozenset(
@@ -404,13 +404,29 @@ def sizes(root: Path) -> list[str]:
     return found
 
 
+def stale(root: Path) -> list[str]:
+    """The deliverables built from other inputs than today's (``dvc.lock``, the package, their cells): a
+    notebook that shows another pipeline run than the one committed."""
+    found = []
+    for name, path in NOTEBOOKS.items():
+        recorded, now = built_from(root, name), notebook_inputs(root, name)
+        if recorded != now:
+            found.append(f"{path}: built from {recorded}, its inputs are now {now}: "
+                         f"run scripts/deliverables.py build --only {name}")
+    recorded, now = built_from(root, "deck"), deck_inputs(root)
+    if recorded != now:
+        found.append(f"{PRESENTATION}: built from {recorded}, its inputs are now {now}: "
+                     "run scripts/deliverables.py build --only deck")
+    return found
+
+
 def check(root: Path) -> int:
     failed = False
     for path in NOTEBOOKS.values():
         for problem in problems(json.loads((root / path).read_text()), forbidden=(str(root),)):
             print(f"{path}: {problem}")
             failed = True
-    for problem in sizes(root) + readme_problems(root):
+    for problem in sizes(root) + readme_problems(root) + stale(root):
         print(problem)
         failed = True
     return 1 if failed else 0

@@ -14,11 +14,11 @@ from PIL import Image, ImageOps
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "chromatic_charm" / "serving" / "examples"
-CHOSEN = {  # file in samples/ -> the caption the page shows
-    "lomiri1604__Bridge_by_Sander_Klootwijk.jpg": "A bridge",
-    "scratch__Nature-hill.jpg": "A hill",
-    "gcompris__explore_monuments-lincolnMemorial.jpg": "A monument",
-    "gcompris__explore_world_animals-hedgehog.jpg": "A hedgehog",
+CHOSEN = {  # file in samples/ -> the captions the page shows, in English and in Spanish
+    "lomiri1604__Bridge_by_Sander_Klootwijk.jpg": ("A bridge", "Un puente"),
+    "scratch__Nature-hill.jpg": ("A hill", "Una colina"),
+    "gcompris__explore_monuments-lincolnMemorial.jpg": ("A monument", "Un monumento"),
+    "gcompris__explore_world_animals-hedgehog.jpg": ("A hedgehog", "Un erizo"),
 }
 LONG_SIDE = 512
 
@@ -29,7 +29,7 @@ def main() -> int:
     lines = ["# Example photos of the web page", "",
              f"Grayscale copies (long side {LONG_SIDE} px) of photos in `samples/`, made by `scripts/make_examples.py`.", "",
              "| file | caption | source | licence |", "| --- | --- | --- | --- |"]
-    for name, caption in CHOSEN.items():
+    for name, (caption, _) in CHOSEN.items():
         image = ImageOps.exif_transpose(Image.open(REPO / "samples" / name)).convert("L")
         image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
         target = OUT / name
@@ -39,7 +39,8 @@ def main() -> int:
                      f"{row['licence']} |")
         print(f"{target.relative_to(REPO)}: {image.size[0]}x{image.size[1]}, {target.stat().st_size // 1024} KB")
     (OUT / "CREDITS.md").write_text("\n".join(lines) + "\n")
-    (OUT / "examples.json").write_text(json.dumps([{"file": n, "caption": c} for n, c in CHOSEN.items()], indent=1) + "\n")
+    listed = [{"file": n, "caption": c, "caption_es": es} for n, (c, es) in CHOSEN.items()]
+    (OUT / "examples.json").write_text(json.dumps(listed, indent=1, ensure_ascii=False) + "\n", "utf-8")
     return 0
 
 

@@ -4,6 +4,7 @@ blue) with the before/after slider, and the same on a phone.
 
     python scripts/page_screenshots.py            # serves the shipped model, writes docs/images/page_*.png
     python scripts/page_screenshots.py --url http://127.0.0.1:8000 --out /tmp/shots
+    python scripts/page_screenshots.py --lang es --out /tmp/shots   # the page in Spanish (?lang=es)
 
 Needs Debian's chromium and chromium-driver (selenium is given the driver's path: no download).
 """
@@ -17,11 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from chromatic_charm.serving.i18n import LANGUAGES
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 LAPTOP, PHONE = (1280, 900), (390, 844)
-EXAMPLE, SKY = "A hill", (170, 30)  # an example photo, and a pixel of its sky
+EXAMPLE, SKY = "scratch__Nature-hill.jpg", (170, 30)  # an example photo (its file: any language), a pixel of its sky
 
 
 def driver(size: tuple[int, int]):
@@ -41,19 +44,20 @@ def driver(size: tuple[int, int]):
     return browser
 
 
-def colourise_the_example(browser, url: str) -> None:
-    """Open the page and colourise the example photo, as a click on it does."""
+def colourise_the_example(browser, page: str) -> None:
+    """Open the page (its URL, with its language) and colourise the example photo, as a click on it does."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(url + "/")
+    browser.get(page)
     WebDriverWait(browser, 20).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#examples button.example")) > 1)
-    example = [b for b in browser.find_elements(By.CSS_SELECTOR, "#examples button.example") if b.text == EXAMPLE]
+    example = browser.find_elements(By.CSS_SELECTOR, f'#examples button.example[data-file="{EXAMPLE}"]')
     if not example:
-        sys.exit(f"error: the page offers no example photo called {EXAMPLE!r}")
+        sys.exit(f"error: the page offers no example photo {EXAMPLE!r}")
     example[0].click()
-    WebDriverWait(browser, 60).until(lambda d: d.find_element(By.ID, "status").text.startswith(("Done", "Error")))
-    if not browser.find_element(By.ID, "status").text.startswith("Done"):
+    state = "return document.getElementById('status').dataset.state"  # done or error, in any language
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script(state) in ("done", "error"))
+    if browser.execute_script(state) != "done":
         sys.exit("error: the example was not colourised: " + browser.find_element(By.ID, "status").text)
 
 
@@ -83,8 +87,9 @@ def pick_a_blue_and_slide(browser) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    blue = browser.execute_script("return JSON.parse(document.getElementById('messages').textContent)['colour.blue']")
     blues = [s for s in browser.find_elements(By.CSS_SELECTOR, "#picker-suggested .swatch")
-             if s.get_attribute("aria-label").startswith("blue ")]
+             if s.get_attribute("aria-label").startswith(blue + " ")]
     (blues or browser.find_elements(By.CSS_SELECTOR, "#picker-model .swatch"))[0].click()
     WebDriverWait(browser, 30).until(lambda d: not d.execute_script("return window.chromaticCharm.pending"))
     browser.find_element(By.ID, "view-compare").click()
@@ -93,12 +98,15 @@ def pick_a_blue_and_slide(browser) -> None:
     time.sleep(0.3)
 
 
-def take(url: str, out: Path) -> list[Path]:
-    """The pictures, in order: a first visit, the picker open on the example's sky, the result with the
-    slider (the sky blue), the same on a phone."""
+def take(url: str, out: Path, lang: str = "en") -> list[Path]:
+    """The pictures of the page in ``lang`` (one of LANGUAGES), in order: a first visit, the picker open on the
+    example's sky, the result with the slider (the sky blue), the same on a phone."""
     from selenium.webdriver.support.ui import WebDriverWait
 
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; use one of {', '.join(LANGUAGES)}")
     out.mkdir(parents=True, exist_ok=True)
+    page = f"{url}/?lang={lang}"
     written = []
 
     def shot(name: str) -> None:
@@ -107,12 +115,12 @@ def take(url: str, out: Path) -> list[Path]:
 
     browser = driver(LAPTOP)
     try:
-        browser.get(url + "/")
+        browser.get(page)
         WebDriverWait(browser, 20).until(lambda d: d.execute_script(
             "const b = document.getElementById('examples'); return !b.hidden && "
             "[...b.querySelectorAll('img')].every(i => i.complete && i.naturalWidth > 0)"))
         shot("page_first_visit.png")
-        colourise_the_example(browser, url)
+        colourise_the_example(browser, page)
         if open_the_picker_on_the_sky(browser):
             shot("page_picker.png")
             pick_a_blue_and_slide(browser)
@@ -130,6 +138,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running server (default: serve the shipped model here)")
     parser.add_argument("--out", default=str(REPO / "docs" / "images"))
+    parser.add_argument("--lang", choices=LANGUAGES, default="en",
+                        help="the page's language (es for the Spanish deliverables; default: en, for the docs)")
     args = parser.parse_args()
     proc = None
     url = args.url
@@ -138,7 +148,7 @@ def main() -> int:
 
         proc, url = start_server(None)
     try:
-        for path in take(url.rstrip("/"), Path(args.out)):
+        for path in take(url.rstrip("/"), Path(args.out), args.lang):
             print(path)
     finally:
         if proc is not None:

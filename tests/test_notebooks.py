@@ -316,6 +316,13 @@ def test_committed_notebooks_carry_clean_outputs_from_a_named_pipeline_run(name)
     assert _images(nb) >= 2
 
 
+def test_the_committed_deliverables_are_built_from_the_committed_code_and_pipeline_run():
+    """`deliverables.py check` finds none stale: each notebook and the deck records the digest of what it
+    was built from (dvc.lock, the package, its cells), and that is today's. A change to src/ or dvc.lock
+    without a rebuild fails here with the command that fixes it."""
+    assert deliverables.stale(REPO) == []
+
+
 def test_the_committed_report_stays_under_2_mb_with_its_photo_grids_as_jpeg():
     nb = json.loads(NOTEBOOKS["report"].read_text())
     assert NOTEBOOKS["report"].stat().st_size < 2 * 1024 * 1024

@@ -78,8 +78,8 @@ class Outputs:
         """A screenshot the report shows (under `Informe Escrito/`); a UserError if it was not taken."""
         path = self.root.joinpath("Informe Escrito", *parts)
         if not path.is_file():
-            raise UserError(f"no screenshot {path.relative_to(self.root)}: run scripts/mlflow_screenshots.py or "
-                            "scripts/page_screenshots.py --report")
+            raise UserError(f"no screenshot {path.relative_to(self.root)}: run scripts/deliverables.py build "
+                            "(it takes them with scripts/mlflow_screenshots.py and scripts/page_screenshots.py)")
         return path
 
     @cached_property

@@ -20,7 +20,7 @@ function remember() {  // call before a change: Undo returns to this state
   if (hints.history.length > HISTORY) hints.history.shift();
 }
 function find(id) { return hints.points.find((p) => p.id === id); }
-function label(p) { return "Point " + p.id; }  // numbers stay with their points when another is deleted
+function label(p) { return t("point.name", { n: p.id }); }  // numbers stay with their points when another is deleted
 function pending() { return hints.picker && hints.picker.pending; }
 function key(point) { return point === pending() ? "new" : String(point.id); }
 function pointOf(element) {
@@ -29,7 +29,7 @@ function pointOf(element) {
 }
 
 function addPoint(x, y, color, radius) {  // returns the new point's id, or null
-  if (hints.points.length >= MAX_HINTS) { hintSay("At most " + MAX_HINTS + " points; delete one first.", true); return null; }
+  if (hints.points.length >= MAX_HINTS) { hintSay(t("hints.too_many", { max: MAX_HINTS }), true); return null; }
   remember();
   const point = { id: hints.nextId++, x, y, color, radius: radius || 0 };
   hints.points.push(point);
@@ -86,20 +86,19 @@ function place(point) {  // a point's marker, reach and list entry, updated in p
     Object.assign(reach.style, { left, top, width: ((2 * point.radius + 1) * 100 / hints.width) + "%",
                                  height: ((2 * point.radius + 1) * 100 / hints.height) + "%" });
   }
-  const size = point.radius ? ", size " + point.radius + " px" : "";
+  const size = point.radius ? ", " + t("point.size", { radius: point.radius }) : "";
   if (isNew) {
-    marker.setAttribute("aria-label", "New point " + hints.nextId + " at " + point.x + ", " + point.y + size +
-                        ": pick its colour (Tab); the arrow keys move it, Escape cancels it");
+    marker.setAttribute("aria-label", t("point.new_label", { n: hints.nextId, x: point.x, y: point.y, size }));
   } else {
     marker.style.background = point.color;
-    marker.setAttribute("aria-label", label(point) + " at " + point.x + ", " + point.y + ", colour " + point.color + size +
-                        "; click it to change it, drag or use the arrow keys to move it, Delete to remove it");
+    marker.setAttribute("aria-label", t("point.label", { n: point.id, x: point.x, y: point.y, color: point.color,
+                                                         size }));
     const item = list.querySelector('li[data-point="' + k + '"]');
     if (item) {
       const swatch = item.querySelector(".swatch");
       swatch.style.background = point.color;
-      swatch.setAttribute("aria-label", "Colour of " + label(point).toLowerCase() + ": " + point.color + "; change it");
-      item.querySelector(".size").textContent = point.radius ? "size " + point.radius + " px" : "";
+      swatch.setAttribute("aria-label", t("point.swatch", { n: point.id, color: point.color }));
+      item.querySelector(".size").textContent = point.radius ? t("point.size", { radius: point.radius }) : "";
     }
   }
   if (hints.picker && (isNew || hints.picker.id === point.id)) placePicker();
@@ -140,8 +139,8 @@ function entry(point) {  // a point's line in the list: its name, colour (opens 
   const size = document.createElement("span");
   size.className = "size";
   const remove = document.createElement("button");
-  remove.type = "button"; remove.className = "delete"; remove.textContent = "Delete";
-  remove.setAttribute("aria-label", "Delete " + label(point).toLowerCase());
+  remove.type = "button"; remove.className = "delete"; remove.textContent = t("point.delete");
+  remove.setAttribute("aria-label", t("point.delete_label", { n: point.id }));
   remove.addEventListener("click", () => deletePoint(point.id));
   item.append(where, swatch, size, remove);
   return item;
@@ -156,17 +155,18 @@ function addRecent(colour) {
   hints.recent = [colour, ...hints.recent.filter((c) => c !== colour)].slice(0, RECENT);
   try { localStorage.setItem(RECENT_KEY, JSON.stringify(hints.recent)); } catch (err) { /* private mode: this page only */ }
 }
-function pickerPoint() { const t = hints.picker; return t && (t.pending || find(t.id)); }
+function pickerPoint() { const open = hints.picker; return open && (open.pending || find(open.id)); }
 function maxRadius() { return Math.max(8, Math.min(512, Math.round(Math.max(hints.width, hints.height) / 8))); }
-function sizeSay(radius) { sizeText.textContent = radius ? radius + " px" : "a spot"; }
+function sizeSay(radius) { sizeText.textContent = radius ? radius + " px" : t("picker.spot"); }
 
 function openPicker(target, focusPicker) {  // target: {pending: {x, y, radius}} or {id}
   closePicker(false);
   hints.picker = { id: target.id === undefined ? null : target.id, pending: target.pending || null, edited: false };
   const point = pickerPoint();
   if (!point) { hints.picker = null; return; }
-  document.getElementById("picker-title").textContent = point === pending() ? "New point " + hints.nextId : label(point);
-  document.getElementById("picker-remove").textContent = point === pending() ? "Cancel" : "Remove";
+  document.getElementById("picker-title").textContent =
+    point === pending() ? t("point.new", { n: hints.nextId }) : label(point);
+  document.getElementById("picker-remove").textContent = point === pending() ? t("picker.cancel") : t("picker.remove");
   sizeInput.max = String(maxRadius()); sizeInput.value = String(point.radius); sizeSay(point.radius);
   freeInput.value = point.color || pixelColour(point.x, point.y);
   picker.hidden = false;
@@ -175,19 +175,21 @@ function openPicker(target, focusPicker) {  // target: {pending: {x, y, radius}}
   placePicker();
   picker.scrollIntoView({ block: "nearest", inline: "nearest" });
   if (focusPicker) picker.focus();
-  hintSay(point === pending() ? "Pick a colour for the new point." : "");
+  hintSay(point === pending() ? t("picker.pick") : "");
 }
 
 function closePicker(restoreFocus) {
-  const t = hints.picker;
-  if (!t) return;
+  const open = hints.picker;
+  if (!open) return;
   const inside = picker.contains(document.activeElement);
   hints.picker = null; picker.hidden = true;
-  const point = t.id !== null ? find(t.id) : null;
-  if (point && t.edited) addRecent(point.color);
-  if (t.pending) { render(); hintSay(""); }  // a new point without a colour is no point
+  const point = open.id !== null ? find(open.id) : null;
+  if (point && open.edited) addRecent(point.color);
+  if (open.pending) { render(); hintSay(""); }  // a new point without a colour is no point
   if (point && (restoreFocus || inside)) select(point.id, true);
 }
+
+function colourWord(name) { return MESSAGES["colour." + name] || name; }  // /suggestions' English hue names
 
 function swatches(box, items, chosen) {
   box.textContent = "";
@@ -206,8 +208,10 @@ function fillPicker() {
   const point = pickerPoint();
   if (!point) return;
   const chosen = point === pending() ? null : point.color;
-  swatches(document.getElementById("picker-model"), [{ color: pixelColour(point.x, point.y), name: "the model's colour" }], chosen);
-  swatches(document.getElementById("picker-recent"), hints.recent.map((color) => ({ color, name: "recent" })), chosen);
+  const model = [{ color: pixelColour(point.x, point.y), name: t("picker.model_swatch") }];
+  swatches(document.getElementById("picker-model"), model, chosen);
+  swatches(document.getElementById("picker-recent"), hints.recent.map((color) => ({ color, name: t("picker.recent_swatch") })),
+           chosen);
   document.getElementById("picker-recent-row").hidden = !hints.recent.length;
   // the suggestions depend on the lightness there: the uploaded photo's pixel (the result's, failing that)
   const pixel = hints.inputPixels ? colourAt(hints.inputPixels, point.x, point.y) : pixelColour(point.x, point.y);
@@ -217,14 +221,14 @@ function fillPicker() {
   fetch("suggestions?pixel=" + encodeURIComponent(pixel))
     .then((r) => r.ok ? r.json() : Promise.reject(new Error(r.statusText)))
     .then((body) => {
-      const items = body.colors.map((c) => ({ color: c.color, name: c.name }));
+      const items = body.colors.map((c) => ({ color: c.color, name: colourWord(c.name) }));
       hints.suggestions.set(pixel, items);
       if (pickerPoint() !== point) return;
       swatches(box, items, point === pending() ? null : point.color);
       placePicker();  // taller now: still in its place, and in view
       picker.scrollIntoView({ block: "nearest", inline: "nearest" });
     })
-    .catch(() => { if (pickerPoint() === point) box.textContent = "none (the server did not answer)"; });
+    .catch(() => { if (pickerPoint() === point) box.textContent = t("picker.suggested_failed"); });
 }
 
 function placePicker() {  // under the point, or over it when there is more room above; inside the photo's width
@@ -239,19 +243,19 @@ function placePicker() {  // under the point, or over it when there is more room
 }
 
 function pick(colour, keepOpen) {  // the picker's colour for its point: a new point is added with it
-  const t = hints.picker;
-  if (!t) return;
-  if (t.pending) {
-    const p = t.pending;
-    t.pending = null;  // before the new point is drawn: it replaces the pending marker
+  const open = hints.picker;
+  if (!open) return;
+  if (open.pending) {
+    const p = open.pending;
+    open.pending = null;  // before the new point is drawn: it replaces the pending marker
     const id = addPoint(p.x, p.y, colour, p.radius);
-    if (id === null) { t.pending = p; return; }
-    Object.assign(t, { id, edited: true });
+    if (id === null) { open.pending = p; return; }
+    Object.assign(open, { id, edited: true });
   } else {
-    const point = find(t.id);
+    const point = find(open.id);
     if (!point) return;
     if (point.color !== colour) {
-      if (!t.edited) { remember(); t.edited = true; }  // one undo step per picker session
+      if (!open.edited) { remember(); open.edited = true; }  // one undo step per picker session
       point.color = colour; undoButton.disabled = false;
       place(point); schedule();
     }
@@ -260,11 +264,11 @@ function pick(colour, keepOpen) {  // the picker's colour for its point: a new p
 }
 
 function resize(radius) {  // the picker's size for its point
-  const t = hints.picker, point = pickerPoint();
+  const open = hints.picker, point = pickerPoint();
   if (!point || point.radius === radius) return;
   sizeSay(radius); hints.lastRadius = radius;
-  if (t.pending) { point.radius = radius; render(); return; }
-  if (!t.edited) { remember(); t.edited = true; }
+  if (open.pending) { point.radius = radius; render(); return; }
+  if (!open.edited) { remember(); open.edited = true; }
   point.radius = radius; undoButton.disabled = false;
   render(); schedule();
 }
@@ -275,8 +279,8 @@ freeInput.addEventListener("change", () => pick(freeInput.value, false));
 document.getElementById("picker-done").addEventListener("click", () => closePicker(true));
 document.getElementById("picker-close").addEventListener("click", () => closePicker(true));
 document.getElementById("picker-remove").addEventListener("click", () => {
-  const t = hints.picker;
-  if (t && t.id !== null) deletePoint(t.id); else closePicker(false);
+  const open = hints.picker;
+  if (open && open.id !== null) deletePoint(open.id); else closePicker(false);
   after.focus();
 });
 document.addEventListener("pointerdown", (e) => {  // a press outside the picker, the photo and the markers closes it
@@ -291,7 +295,7 @@ function schedule() {
   hints.changes++;
   window.chromaticCharm.pending = true;
   stage.classList.add("updating");
-  hintSay("Updating…");
+  hintSay(t("hints.updating"));
   hints.timer = setTimeout(send, DEBOUNCE_MS);
 }
 
@@ -308,7 +312,7 @@ async function send() {
     if (!sent.length) {  // no hints: the automatic result, kept from the upload
       hints.controller = null;
       await showResult(hints.autoUrl, [], sequence);
-      done("Showing the automatic colours.");
+      done(t("hints.automatic"));
       return;
     }
     const controller = hints.controller = new AbortController();
@@ -329,17 +333,17 @@ async function send() {
     if (sequence !== hints.sequence) { URL.revokeObjectURL(url); return; }
     await showResult(url, sent, sequence);
     const n = sent.length;
-    done("Updated with " + n + (n === 1 ? " point" : " points") + " in " +
-         ((Date.now() - started) / 1000).toFixed(1) + " s.");
+    const took = { n, seconds: ((Date.now() - started) / 1000).toFixed(1) };
+    done(n === 1 ? t("hints.updated_one", took) : t("hints.updated_many", took));
   } catch (err) {
-    if (err.name !== "AbortError") done("Error: " + err.message, true);
+    if (err.name !== "AbortError") done(t("status.error", { message: err.message }), true);
   }
 }
 
 // ---- pointer and keyboard ----------------------------------------------------------------------------------
 function hinting() { return !tools.hidden && hints.photo !== null; }
 function newPoint(x, y) {  // a click's point: not sent until the picker gives it a colour
-  if (hints.points.length >= MAX_HINTS) { hintSay("At most " + MAX_HINTS + " points; delete one first.", true); return; }
+  if (hints.points.length >= MAX_HINTS) { hintSay(t("hints.too_many", { max: MAX_HINTS }), true); return; }
   openPicker({ pending: { x, y, radius: hints.lastRadius, color: null } }, true);
 }
 after.addEventListener("click", (e) => {

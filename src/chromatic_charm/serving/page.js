@@ -1,5 +1,13 @@
 // The web page's script (served at /page.js): the upload, the result, before and after, the examples. The colour
 // hints, their picker and their requests are hints.js (loaded after this file).
+
+// The page's words in its language (the server puts them in #messages): t("status.done", {size, seconds}).
+const MESSAGES = JSON.parse(document.getElementById("messages").textContent);
+function t(key, vars = {}) {
+  if (!(key in MESSAGES)) return key;  // a missing word shows its key, never "undefined"
+  return MESSAGES[key].replace(/\{(\w+)\}/g, (whole, name) => (name in vars ? String(vars[name]) : whole));
+}
+
 const drop = document.getElementById("drop"), input = document.getElementById("file");
 const status = document.getElementById("status"), download = document.getElementById("download");
 const after = document.getElementById("after"), stage = document.getElementById("stage");
@@ -28,9 +36,12 @@ const hints = {
 // A deliberate hook for tests and scripts: the hints of the last /colorize request and whether one is due.
 window.chromaticCharm = { lastHints: null, pending: false };
 
-function say(text, error) { status.className = error ? "error" : ""; status.textContent = text; }
+// state: "working", "done" or "error", in #status's data-state for scripts that wait on it in any language
+function say(text, state) {
+  status.className = state === "error" ? "error" : ""; status.dataset.state = state; status.textContent = text;
+}
 function hintSay(text, error) { hintStatus.className = error ? "error" : ""; hintStatus.textContent = text; }
-function colourName(name) { return (name.replace(/\.[^.]*$/, "") || "photo") + "-colour.png"; }
+function colourName(name) { return t("file.coloured", { name: name.replace(/\.[^.]*$/, "") || t("file.default") }); }
 async function failure(response) {
   const body = await response.json().catch(() => ({ error: response.statusText }));
   return new Error(body.error || response.statusText);
@@ -49,14 +60,14 @@ async function modelTakesHints() {
 // What the browser can tell before uploading: an empty file, a file that is not an image, one over the limit.
 const MAX_UPLOAD_BYTES = Number(document.body.dataset.maxUploadBytes) || 25 * 1024 * 1024;
 function problem(file) {
-  if (file.size === 0) return "this file is empty (" + file.name + "); choose a photo";
+  if (file.size === 0) return t("file.empty", { name: file.name });
   const imageName = /\.(jpe?g|png|webp|bmp|tiff?|gif)$/i.test(file.name);
   if (file.type ? !file.type.startsWith("image/") : !imageName) {
-    return file.name + " is not an image; choose a JPEG, PNG, WebP, BMP or TIFF photo";
+    return t("file.not_image", { name: file.name });
   }
   if (file.size > MAX_UPLOAD_BYTES) {
-    return file.name + " is " + (file.size / 1048576).toFixed(1) + " MB, over the " +
-           Math.round(MAX_UPLOAD_BYTES / 1048576) + " MB limit; choose a smaller photo";
+    return t("file.too_large", { name: file.name, size: (file.size / 1048576).toFixed(1),
+                                 limit: Math.round(MAX_UPLOAD_BYTES / 1048576) });
   }
   return null;
 }
@@ -66,13 +77,13 @@ function problem(file) {
 async function colourise(file) {
   if (busy) return;
   const wrong = problem(file);
-  if (wrong) { say("Error: " + wrong, true); input.value = ""; return; }
+  if (wrong) { say(t("status.error", { message: wrong }), "error"); input.value = ""; return; }
   busy = true; drop.classList.add("busy"); input.disabled = true;
   const started = Date.now();
   const size = file.size < 1e6 ? Math.ceil(file.size / 1e3) + " KB" : (file.size / 1e6).toFixed(1) + " MB";
-  const tick = () => say("Colourising " + file.name + " (" + size + ")… " +
-                         Math.floor((Date.now() - started) / 1000) + " s" +
-                         (Date.now() - started > 5000 ? ": a large photo takes a while, please wait" : ""));
+  const tick = () => say(t("status.working", { name: file.name, size,
+                                               seconds: Math.floor((Date.now() - started) / 1000) }) +
+                         (Date.now() - started > 5000 ? t("status.slow") : ""), "working");
   tick();
   const timer = setInterval(tick, 1000);
   try {
@@ -87,8 +98,8 @@ async function colourise(file) {
     original.src = uploaded; await original.decode();
     resetHints();
     if (before.src) URL.revokeObjectURL(before.src);
-    before.src = overlay.src = uploaded; before.alt = file.name + ", as uploaded";
-    after.alt = file.name + ", colourised";
+    before.src = overlay.src = uploaded; before.alt = t("pair.before_alt", { name: file.name });
+    after.alt = t("pair.after_alt", { name: file.name });
     download.textContent = "";
     pair.hidden = views.hidden = false;
     if (!pair.dataset.view) showView(window.matchMedia("(max-width: 47.99rem)").matches ? "compare" : "side");
@@ -98,19 +109,19 @@ async function colourise(file) {
     pair.style.setProperty("--aspect", String(hints.width / hints.height));
     const sameSize = original.naturalWidth === hints.width && original.naturalHeight === hints.height;
     hints.inputPixels = sameSize ? pixelsOf(original) : null;  // else the result's own lightness is used
-    const colour = response.headers.get("X-Input-Colour") === "yes" ?
-      " This photo already had colour: it was recoloured from its lightness." : "";
-    say("Done (" + response.headers.get("X-Image-Size") + ") in " +
-        ((Date.now() - started) / 1000).toFixed(1) + " s." + colour);
+    const colour = response.headers.get("X-Input-Colour") === "yes" ? t("status.had_colour") : "";
+    say(t("status.done", { size: response.headers.get("X-Image-Size"),
+                           seconds: ((Date.now() - started) / 1000).toFixed(1) }) + colour, "done");
     const link = document.createElement("a");
     link.id = "download-link"; link.href = url; link.download = colourName(file.name);
-    link.textContent = "Download " + link.download;
+    link.textContent = t("download.link", { file: link.download });
     download.appendChild(link);
     if (await modelTakesHints()) {
       tools.hidden = false; stage.classList.add("hinting"); after.tabIndex = 0; render();
     }
   } catch (err) {
-    say("Error: " + err.message + (hints.photo ? " (the last result is kept below)" : ""), true);
+    // the server's reason stays as it sent it (its JSON "error", in English: no code to translate)
+    say(t("status.error", { message: err.message }) + (hints.photo ? t("status.kept") : ""), "error");
   } finally {
     clearInterval(timer);
     busy = false; drop.classList.remove("busy"); input.disabled = false; input.value = "";
@@ -162,7 +173,7 @@ function showView(view) {
 }
 function slide() {
   stage.style.setProperty("--split", split.value + "%");
-  split.setAttribute("aria-valuetext", split.value + "% of the photo before, " + (100 - split.value) + "% after");
+  split.setAttribute("aria-valuetext", t("pair.split_value", { before: split.value, after: 100 - split.value }));
 }
 document.getElementById("view-side").addEventListener("click", () => showView("side"));
 document.getElementById("view-compare").addEventListener("click", () => showView("compare"));
@@ -185,18 +196,20 @@ async function offerExamples() {
     for (const example of await response.json()) {
       const button = document.createElement("button");
       button.type = "button"; button.className = "example";
-      button.setAttribute("aria-label", "Try the example photo: " + example.caption);
+      const words = example["caption_" + document.documentElement.lang] || example.caption;
+      button.dataset.file = example.file;
+      button.setAttribute("aria-label", t("examples.try", { caption: words }));
       const thumb = document.createElement("img");
       thumb.src = example.url; thumb.alt = ""; thumb.loading = "lazy";
       const caption = document.createElement("span");
-      caption.textContent = example.caption;
+      caption.textContent = words;
       button.append(thumb, caption);
       button.addEventListener("click", async () => {
         if (busy) return;
         try {
           const blob = await (await fetch(example.url)).blob();
           colourise(new File([blob], example.file, { type: blob.type || "image/jpeg" }));
-        } catch (err) { say("Error: the example could not be loaded (" + err.message + ")", true); }
+        } catch (err) { say(t("status.error", { message: t("examples.failed", { message: err.message }) }), "error"); }
       });
       box.appendChild(button);
     }

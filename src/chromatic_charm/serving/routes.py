@@ -10,6 +10,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import palette
+from . import i18n
 from ..config import OUTPUT_FORMATS
 from ..hints import HintError
 from ..hints import parse as parse_hints
@@ -185,9 +186,16 @@ def openapi():
 
 @bp.get("/")
 def page():
-    html = resources.files("chromatic_charm.serving").joinpath("page.html").read_text()
-    html = html.replace("{{MAX_UPLOAD_BYTES}}", str(current_app.config["MAX_CONTENT_LENGTH"]))
-    return Response(html, mimetype="text/html")
+    """The page in ``?lang=`` (en, es), else in the browser's language (Accept-Language), else in English: its
+    words filled in here (no flash of another language), and the scripts' words as JSON in #messages."""
+    language = i18n.choose(request.args.get("lang"), request.accept_languages.values())
+    other = next(code for code in i18n.LANGUAGES if code != language)  # the switch offers the other one
+    template = resources.files("chromatic_charm.serving").joinpath("page.html").read_text("utf-8")
+    html = i18n.render(template, language, {
+        "LANG": language, "OTHER_LANG": other, "OTHER_NAME": i18n.catalogue(other)["language.name"],
+        "MAX_UPLOAD_BYTES": str(current_app.config["MAX_CONTENT_LENGTH"]),
+        "MESSAGES": i18n.script_json(i18n.catalogue(language))})
+    return Response(html, mimetype="text/html", headers={"Vary": "Accept-Language"})
 
 
 _STATIC = {"page.css": "text/css", "page.js": "text/javascript", "hints.js": "text/javascript"}
@@ -208,7 +216,7 @@ FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><circle 
 @functools.cache
 def _examples() -> tuple[dict, ...]:
     """The example photos' list (``serving/examples/examples.json``), read once a process."""
-    return tuple(json.loads(_EXAMPLES.joinpath("examples.json").read_text()))
+    return tuple(json.loads(_EXAMPLES.joinpath("examples.json").read_text("utf-8")))
 
 
 _EXAMPLES = resources.files("chromatic_charm.serving").joinpath("examples")
@@ -216,7 +224,7 @@ _EXAMPLES = resources.files("chromatic_charm.serving").joinpath("examples")
 
 @bp.get("/examples.json")
 def examples():
-    """The example photos the page offers on a first visit: [{"file", "caption", "url"}]."""
+    """The example photos the page offers on a first visit: [{"file", "caption", "caption_es", "url"}]."""
     return jsonify([{**item, "url": f"examples/{item['file']}"} for item in _examples()])
 
 
