@@ -256,7 +256,8 @@ def test_every_notebook_executes_on_the_pipeline_outputs_and_the_presentation_bu
         assert section in text, section
     evaluation = json.loads((project / "metrics" / "evaluation" /
                              f"{champion['run_name'].removeprefix('pipeline-')}.json").read_text())
-    assert f"FID {facts['champion.fid']} y KID {facts['champion.kid']}" in text and "entrada en gris" in text
+    assert f"FID {facts['champion.fid']} frente a {facts['gray.fid']}" in text and "entrada en gris" in text
+    assert f"KID {facts['champion.kid']} frente a {facts['gray.kid']}" in text  # the Resumen: the champion beside gray
     assert facts["champion.fid"] == f"{evaluation['metrics']['test_fid']:,.1f}" and "Dataset final" in text
     assert re.search(r"\*Tabla \d+\. Todas las corridas en el conjunto de prueba", text) and f"campeón `{champion['run_name']}`" in text
     assert "xagallegos/Image-Colorization" in text and "https://arxiv.org/abs/2401.09603" in text
