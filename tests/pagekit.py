@@ -191,3 +191,17 @@ def no_broken_image(browser):
     return browser.execute_script("""
         return ['after', 'before'].every(id => { const i = document.getElementById(id);
             return !i.getAttribute('src') || (i.complete && i.naturalWidth > 0); });""")
+
+
+def screenshot_script():
+    """scripts/page_screenshots.py as a module (scripts/ is not a package), skipping the test without Chromium."""
+    import importlib.util
+    from pathlib import Path
+
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("chromium and chromedriver are not installed")
+    spec = importlib.util.spec_from_file_location(
+        "page_screenshots", Path(__file__).resolve().parents[1] / "scripts" / "page_screenshots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,8 +4,8 @@ see the colour result appear."""
 import pytest
 
 from conftest import REPO
-from pagekit import (CHROMEDRIVER, CHROMIUM, PHOTO_SIZE, WINDOW, add_point, browser, click_photo,  # noqa: F401
-                     css_offset, photo, pixel, points, set_colour, settled, swatches, upload)
+from pagekit import (PHOTO_SIZE, WINDOW, add_point, browser, click_photo, css_offset, photo,  # noqa: F401
+                     pixel, points, screenshot_script, set_colour, settled, swatches, upload)
 
 pytestmark = pytest.mark.slow
 
@@ -411,15 +411,9 @@ def test_on_a_phone_the_hint_list_sits_right_under_the_result(browser, server, p
 
 
 def test_the_readmes_pictures_of_the_page_come_from_a_script(server, tmp_path):
-    import importlib.util
-
     from PIL import Image
 
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are not installed")
-    spec = importlib.util.spec_from_file_location("page_screenshots", REPO / "scripts" / "page_screenshots.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = screenshot_script()
     url, _ = server
     written = module.take(url, tmp_path)
     assert [p.name for p in written] == ["page_first_visit.png", "page_picker.png", "page_slider.png", "page_phone.png"]

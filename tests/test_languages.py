@@ -174,15 +174,9 @@ def test_the_spanish_page_shows_no_english_from_the_first_visit_to_the_picker(br
 
 @pytest.mark.slow
 def test_the_screenshot_script_takes_the_spanish_pictures(server, tmp_path):
-    import importlib.util
+    from pagekit import screenshot_script
 
-    from pagekit import CHROMEDRIVER, CHROMIUM
-
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("chromium and chromedriver are not installed")
-    spec = importlib.util.spec_from_file_location("page_screenshots", REPO / "scripts" / "page_screenshots.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = screenshot_script()
     url, _ = server
     written = module.take(url, tmp_path, lang="es")  # the example found by its file, the blue by its Spanish name
     assert [p.name for p in written] == ["page_first_visit.png", "page_picker.png", "page_slider.png", "page_phone.png"]
