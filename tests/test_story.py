@@ -214,6 +214,10 @@ def test_the_rates_are_read_against_the_seeds_spread_at_each_lambda():
                                       "entre semillas se midió a λ = 1,000)")
     assert facts["rates.val_detail"] == "de 90.0 a 91.0 a λ = 1,000 y de 88.0 a 95.0 a λ = 300"
     assert story.rate_facts(story.Results({"a": runs[0]}, None, "a", 46, 5))["rates.lambdas"] == "—"
+    sweep = story.rate_sweep(res)  # what rate_facts words, as numbers for the report's headlines
+    assert list(sweep.swept) == [1000.0, 300.0] and sweep.widths[(300.0, "val")] == pytest.approx(7.0)
+    assert (sweep.best[300.0].settings["lr_g"], sweep.best[300.0].settings["lr_d"]) == (2e-4, 2e-4)
+    assert sweep.seed_width["val"] == pytest.approx(2.0)
 
 
 def test_the_seen_themes_effect_compares_test_photos_of_a_theme_in_training_with_the_others():

@@ -410,10 +410,18 @@ def run_label(settings: dict, base_lambda: float, base_seed: int = 0) -> str:
     return ", ".join(parts) or "receta base"
 
 
-def rate_facts(res: Results) -> dict[str, str]:
-    """The (lr_G, lr_D) pairs at each lambda_L1 that has more than one (seed 0): the range of their validation and test
-    FIDs beside the seeds' range, and whether the rates move FID more than the seed does. ``rates.lambdas`` lists
-    those lambdas; ``rates.reading`` reads the comparison."""
+@dataclass
+class RateSweep:
+    """The (lr_G, lr_D) pairs at each lambda_L1 that has more than one (seed 0), highest lambda first: their runs,
+    the width of their FIDs per (lambda, split), the best pair's run by validation FID, and the seeds' width per split."""
+    swept: dict[float, list[Run]]
+    widths: dict[tuple[float, str], float]
+    best: dict[float, Run]
+    seed_width: dict[str, float]
+
+
+def rate_sweep(res: Results) -> RateSweep:
+    """The rate pairs of the sweep, measured (``rate_facts`` words them; the report's headlines read them)."""
     by_lambda: dict[float, list[Run]] = {}
     for r in res.runs.values():
         if {"lr_g", "lr_d", "lambda_l1"} <= set(r.settings) and int(r.settings.get("seed", 0)) == 0:
@@ -424,16 +432,26 @@ def rate_facts(res: Results) -> dict[str, str]:
     seeds = res.seeds()
     seed_width = {split: (max(r.m("fid", split) for r in seeds) - min(r.m("fid", split) for r in seeds)) if seeds else math.nan
                   for split in ("val", "test")}
+    widths = {(lam, split): max(r.m("fid", split) for r in runs) - min(r.m("fid", split) for r in runs)
+              for lam, runs in swept.items() for split in ("val", "test")}
+    best = {lam: min(runs, key=lambda r: r.m("fid", "val")) for lam, runs in swept.items()}
+    return RateSweep(swept, widths, best, seed_width)
+
+
+def rate_facts(res: Results) -> dict[str, str]:
+    """The (lr_G, lr_D) pairs at each lambda_L1 that has more than one (seed 0): the range of their validation and test
+    FIDs beside the seeds' range, and whether the rates move FID more than the seed does. ``rates.lambdas`` lists
+    those lambdas; ``rates.reading`` reads the comparison."""
+    sweep = rate_sweep(res)
+    swept, widths, seed_width, seeds = sweep.swept, sweep.widths, sweep.seed_width, res.seeds()
     out = {"rates.lambdas": listing([weight(lam) for lam in swept]) or "—", "rates.count": f"{len(swept):,}"}
-    widths = {}
     for lam, runs in swept.items():
         tag = f"rates.l{lam:g}"
         for split in ("val", "test"):
             values = [r.m("fid", split) for r in runs]
-            widths[(lam, split)] = max(values) - min(values)
             out[f"{tag}.{split}_fid_range"] = f"{number(min(values), 1)} a {number(max(values), 1)}"
             out[f"{tag}.{split}_fid_width"] = number(widths[(lam, split)], 1)
-        best = min(runs, key=lambda r: r.m("fid", "val"))
+        best = sweep.best[lam]
         out[f"{tag}.best"] = f"{best.settings['lr_g']:g} / {best.settings['lr_d']:g}"
     for split in ("val", "test"):
         out[f"rates.seed_{split}_width"] = number(seed_width[split], 1) if seeds else "—"
